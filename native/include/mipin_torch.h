@@ -1,0 +1,107 @@
+/*
+ * MipIn native shim: a flat C ABI over libtorch.
+ *
+ * Conventions
+ *  - Every entry point returns 0 on success and a non-zero status on failure; the failure message is
+ *    kept per thread and read with mt_last_error(). No C++ exception ever crosses this boundary.
+ *  - A tensor handle (mt_tensor) owns one reference to an at::Tensor and is released with
+ *    mt_tensor_free. A null handle means "undefined tensor" (e.g. no gradient yet).
+ *  - Operators are called through the boxed dispatcher: look an operator up once (mt_op_lookup),
+ *    then call it with positional arguments (mt_op_call). Trailing arguments that have a schema default
+ *    may be left out; the shim pushes their defaults.
+ */
+#ifndef MIPIN_TORCH_H
+#define MIPIN_TORCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MT_API __attribute__((visibility("default")))
+
+typedef void* mt_tensor;
+typedef void* mt_op;
+
+/* Status codes. */
+enum {
+  MT_OK = 0,
+  MT_ERROR = 1,            /* libtorch raised (shape error, dtype error, ...) */
+  MT_INVALID_ARGUMENT = 2, /* the shim was called wrongly (bad kind, too few outputs, ...) */
+  MT_NOT_FOUND = 3,        /* operator or overload not registered */
+};
+
+/* Kinds of mt_value: one boxed argument or result. */
+enum {
+  MT_NONE = 0,
+  MT_TENSOR = 1,      /* p: mt_tensor (null = None) */
+  MT_INT = 2,         /* i */
+  MT_DOUBLE = 3,      /* d */
+  MT_BOOL = 4,        /* i != 0 */
+  MT_INT_LIST = 5,    /* p: const int64_t*, n */
+  MT_DOUBLE_LIST = 6, /* p: const double*, n */
+  MT_TENSOR_LIST = 7, /* p: const mt_tensor*, n (as an argument); results are flattened to MT_TENSOR */
+  MT_STRING = 8,      /* p: const char* (UTF-8, NUL-terminated) */
+  MT_DEVICE = 9,      /* p: const char* such as "cpu", "cuda", "cuda:1" */
+  MT_BOOL_LIST = 10,  /* p: const uint8_t*, n */
+  MT_OPTIONAL_TENSOR_LIST = 11, /* p: const mt_tensor*, n; null entries are None (aten::index) */
+};
+
+typedef struct mt_value {
+  int32_t kind;
+  int32_t reserved;
+  int64_t i;
+  double d;
+  void* p;
+  int64_t n;
+} mt_value;
+
+/* Errors and library information. */
+MT_API const char* mt_last_error(void);
+MT_API int mt_version(char* buffer, int64_t capacity);
+
+/* Operators. */
+MT_API int mt_op_lookup(const char* name, const char* overload, mt_op* out);
+MT_API int mt_op_schema(mt_op op, char* buffer, int64_t capacity);
+MT_API int mt_op_call(mt_op op, const mt_value* args, int64_t nargs, mt_value* results, int64_t capacity,
+                      int64_t* nresults);
+
+/* Tensors. */
+MT_API int mt_tensor_from_data(const void* data, int32_t dtype, const int64_t* shape, int64_t ndim,
+                               const char* device, mt_tensor* out);
+MT_API int mt_tensor_copy_to(mt_tensor t, void* dst, int64_t nbytes);
+MT_API void mt_tensor_free(mt_tensor t);
+MT_API int mt_tensor_ndim(mt_tensor t, int64_t* out);
+MT_API int mt_tensor_shape(mt_tensor t, int64_t* out, int64_t capacity);
+MT_API int mt_tensor_dtype(mt_tensor t, int32_t* out);
+MT_API int mt_tensor_device(mt_tensor t, char* buffer, int64_t capacity);
+MT_API int mt_tensor_same(mt_tensor a, mt_tensor b, int32_t* out);
+
+/* Autograd. */
+MT_API int mt_tensor_requires_grad(mt_tensor t, int32_t* out);
+MT_API int mt_tensor_set_requires_grad(mt_tensor t, int32_t value);
+MT_API int mt_tensor_grad(mt_tensor t, mt_tensor* out);
+MT_API int mt_tensor_set_grad(mt_tensor t, mt_tensor grad);
+MT_API int mt_tensor_is_leaf(mt_tensor t, int32_t* out);
+MT_API int mt_backward(const mt_tensor* outputs, const mt_tensor* grad_outputs, int64_t n, int32_t retain_graph,
+                       int32_t create_graph);
+MT_API int mt_autograd_grad(const mt_tensor* outputs, const mt_tensor* grad_outputs, int64_t noutputs,
+                            const mt_tensor* inputs, int64_t ninputs, int32_t retain_graph, int32_t create_graph,
+                            int32_t allow_unused, mt_tensor* results);
+MT_API int mt_grad_enabled(int32_t* out);
+MT_API int mt_set_grad_enabled(int32_t enabled);
+
+/* Global state. */
+MT_API int mt_manual_seed(uint64_t seed);
+MT_API int mt_set_num_threads(int32_t n);
+MT_API int mt_get_num_threads(int32_t* out);
+MT_API int mt_cuda_is_available(int32_t* out);
+MT_API int mt_cuda_device_count(int32_t* out);
+MT_API int mt_cuda_synchronize(int32_t device);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

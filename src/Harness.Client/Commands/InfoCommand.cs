@@ -1,0 +1,35 @@
+using System.CommandLine;
+using Harness.Torch;
+
+namespace Harness.Client.Commands;
+
+/// <summary>`mipin info`: prints the environment (runtime, libtorch, devices, threads) and runs the smoke check.</summary>
+public static class InfoCommand
+{
+    public static Command Create()
+    {
+        var command = new Command("info", "Print the runtime, libtorch version and devices, then run a tiny forward/backward smoke check.");
+        command.SetAction(_ => Run());
+        return command;
+    }
+
+    public static int Run()
+    {
+        Console.WriteLine($"MipIn        {typeof(InfoCommand).Assembly.GetName().Version}");
+        Console.WriteLine($".NET         {Environment.Version} on {System.Runtime.InteropServices.RuntimeInformation.OSDescription}");
+        Console.WriteLine($"libtorch     {torch.version}");
+        Console.WriteLine($"threads      {torch.get_num_threads()} (cores: {Environment.ProcessorCount})");
+        var cuda = torch.cuda.is_available();
+        Console.WriteLine($"cuda         {(cuda ? $"available, {torch.cuda.device_count()} device(s)" : "not available")}");
+        var devices = new List<Device> { Device.CPU };
+        if (cuda) devices.Add(Device.CUDA(0));
+        var ok = true;
+        foreach (var device in devices)
+        {
+            var result = SmokeCheck.Run(device);
+            Console.WriteLine($"smoke check  {device}: {result.Summary}");
+            ok &= result.Passed;
+        }
+        return ok ? 0 : 1;
+    }
+}
