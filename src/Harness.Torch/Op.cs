@@ -82,7 +82,7 @@ public sealed unsafe class Op
     {
         var args = new Arg[rest.Length + 1];
         args[0] = self;
-        rest.CopyTo(args[1..]);
+        rest.CopyTo(args.AsSpan(1));
         Span<NativeValue> results = stackalloc NativeValue[MaxInlineResults];
         var n = Invoke(args, results);
         // The operator returns an alias of self; drop that extra handle.
