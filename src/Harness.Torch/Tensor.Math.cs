@@ -160,7 +160,7 @@ public sealed partial class Tensor
         s_allclose.CallScalar(this, other, rtol, atol, equal_nan) != 0;
 
     // ---- reductions ----
-    public Tensor sum(ScalarType? dtype = null) => s_sum.Call(this, Arg.Dtype(dtype));
+    public Tensor sum() => s_sum.Call(this);
     public Tensor sum(long dim, bool keepdim = false) => s_sumDim.Call(this, new[] { dim }, keepdim);
     public Tensor sum(long[] dims, bool keepdim = false) => s_sumDim.Call(this, dims, keepdim);
     public Tensor mean() => s_mean.Call(this);

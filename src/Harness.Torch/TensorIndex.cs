@@ -42,6 +42,7 @@ public readonly struct TensorIndex
 
     public static implicit operator TensorIndex(long index) => Single(index);
     public static implicit operator TensorIndex(int index) => Single(index);
+    public static implicit operator TensorIndex(Index index) => Single(index.IsFromEnd ? -index.Value : index.Value);
     public static implicit operator TensorIndex(Tensor tensor) => new(TensorIndexKind.Tensor, tensor: tensor);
 
     public static implicit operator TensorIndex(Range range)
