@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what MipIn needs on a Debian bookworm machine and checks the .NET SDK.
+#   scripts/bootstrap.sh            packages to build and run
+# As root, missing Debian packages are installed with apt-get; otherwise the script prints the command to run.
+set -euo pipefail
+
+packages=(cmake g++ make libtorch-dev libturbojpeg0-dev)
+
+if ! command -v dotnet >/dev/null 2>&1; then
+  echo "mipin: the .NET 10 SDK is not on PATH. Install it (https://learn.microsoft.com/dotnet/core/install/linux-debian)," >&2
+  echo "       then rerun this command." >&2
+  exit 1
+fi
+
+missing=()
+for p in "${packages[@]}"; do
+  if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed"; then
+    missing+=("$p")
+  fi
+done
+
+if ((${#missing[@]} > 0)); then
+  if [[ $(id -u) -eq 0 ]]; then
+    echo "mipin: installing Debian packages: ${missing[*]}" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -q >&2
+    apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+  else
+    echo "mipin: missing Debian packages: ${missing[*]}" >&2
+    echo "       install them as root, then rerun:  sudo apt-get update && sudo apt-get install -y ${missing[*]}" >&2
+    exit 1
+  fi
+fi
