@@ -29,6 +29,7 @@ public sealed partial class Tensor
     private static readonly Op s_chunk = new("aten::chunk");
     private static readonly Op s_unbind = new("aten::unbind", "int");
     private static readonly Op s_flip = new("aten::flip");
+    private static readonly Op s_alias = new("aten::alias");
 
     public Tensor reshape(params long[] shape) => s_reshape.Call(this, shape);
     public Tensor view(params long[] shape) => s_view.Call(this, shape);
@@ -54,6 +55,9 @@ public sealed partial class Tensor
     public Tensor expand(params long[] shape) => s_expand.Call(this, shape);
     public Tensor flip(params long[] dims) => s_flip.Call(this, dims);
     public Tensor contiguous() => s_contiguous.Call(this);
+
+    /// <summary>A second handle to the same tensor (same data, same autograd node); dispose it independently.</summary>
+    public Tensor alias() => s_alias.Call(this);
     public Tensor clone() => s_clone.Call(this);
 
     /// <summary>A view with the given sizes and strides (in elements) into this tensor's storage.</summary>
@@ -127,7 +131,7 @@ public sealed partial class Tensor
         if (ellipses > 1) throw new ArgumentException("an index can only have a single ellipsis");
         if (consuming > rank) throw new ArgumentException($"too many indices for a tensor of dimension {rank}");
 
-        var current = AliasOf(this);
+        var current = alias();
         long dim = 0;
         var advanced = new List<(long dim, Tensor t)>();
         foreach (var ix in indices)
@@ -162,7 +166,4 @@ public sealed partial class Tensor
         foreach (var (d, t) in advanced) list[d] = t;
         return (current, list);
     }
-
-    // A second handle to the same tensor, so the indexing loop can dispose intermediates uniformly.
-    private static Tensor AliasOf(Tensor t) => s_slice.Call(t, 0L, Arg.None, Arg.None, 1L);
 }

@@ -1,0 +1,41 @@
+namespace Harness.Torch.Modules;
+
+/// <summary>
+/// Batch normalisation over channels (torch.nn.BatchNorm2d). In eval mode it is the affine map
+/// y = (x − running_mean) / √(running_var + eps) · weight + bias; training mode uses batch statistics.
+/// </summary>
+public sealed class BatchNorm2d : Module
+{
+    public BatchNorm2d(long num_features, double eps = 1e-5, double momentum = 0.1)
+    {
+        NumFeatures = num_features;
+        Eps = eps;
+        Momentum = momentum;
+        var shape = new[] { num_features };
+        RegisterParameter("weight", torch.ones(shape));
+        RegisterParameter("bias", torch.zeros(shape));
+        RegisterBuffer("running_mean", torch.zeros(shape));
+        RegisterBuffer("running_var", torch.ones(shape));
+        RegisterBuffer("num_batches_tracked", torch.zeros(Array.Empty<long>(), ScalarType.Int64));
+    }
+
+    public long NumFeatures { get; }
+    public double Eps { get; }
+    public double Momentum { get; }
+    public Tensor weight => GetParameter("weight")!;
+    public Tensor bias => GetParameter("bias")!;
+    public Tensor running_mean => GetBuffer("running_mean")!;
+    public Tensor running_var => GetBuffer("running_var")!;
+
+    public override Tensor forward(Tensor input) =>
+        torch.nn.functional.batch_norm(input, running_mean, running_var, weight, bias, training, Momentum, Eps);
+
+    /// <summary>The eval-mode affine map as per-channel (scale, shift): y = x·scale + shift.</summary>
+    public (Tensor scale, Tensor shift) FoldedAffine()
+    {
+        using var scope = torch.NewDisposeScope();
+        var scale = weight / (running_var + Eps).sqrt();
+        var shift = bias - running_mean * scale;
+        return (scale.detach().MoveToOuterDisposeScope(), shift.detach().MoveToOuterDisposeScope());
+    }
+}
