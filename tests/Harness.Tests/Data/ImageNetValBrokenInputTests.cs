@@ -1,0 +1,178 @@
+using Harness.Grains.Data;
+
+namespace Harness.Tests.Data;
+
+/// <summary>
+/// Damaged copies of a few sample files: each broken image or annotation becomes exactly one counted
+/// <see cref="DataIssue"/> naming the file while the rest still load; a missing folder or mapping throws.
+/// </summary>
+public sealed class ImageNetValBrokenInputTests : IDisposable
+{
+    private static readonly string Sample = TestPaths.Repo("data", "imagenet-val-sample");
+    private static readonly string[] Ids =
+        ["ILSVRC2012_val_00000890", "ILSVRC2012_val_00000947", "ILSVRC2012_val_00002255", "ILSVRC2012_val_00003913"];
+
+    private readonly string _root = Path.Combine(Path.GetTempPath(), "mipin-data-" + Guid.NewGuid().ToString("N"));
+
+    public ImageNetValBrokenInputTests()
+    {
+        Directory.CreateDirectory(Path.Combine(_root, "images"));
+        Directory.CreateDirectory(Path.Combine(_root, "boxes"));
+        File.Copy(Path.Combine(Sample, "LOC_synset_mapping.txt"), Path.Combine(_root, "LOC_synset_mapping.txt"));
+        foreach (var id in Ids)
+        {
+            File.Copy(Path.Combine(Sample, "images", id + ".JPEG"), ImagePath(id));
+            File.Copy(Path.Combine(Sample, "boxes", id + ".xml"), XmlPath(id));
+        }
+    }
+
+    public void Dispose() => Directory.Delete(_root, recursive: true);
+
+    private string ImagePath(string id) => Path.Combine(_root, "images", id + ".JPEG");
+    private string XmlPath(string id) => Path.Combine(_root, "boxes", id + ".xml");
+
+    private DataIssue LoadExpectingOneIssue(string brokenId, string file)
+    {
+        var ds = ImageNetValDataset.LoadFolder(_root);
+        var issue = Assert.Single(ds.Issues);
+        Assert.Equal(brokenId, issue.Id);
+        Assert.Equal(Path.GetFullPath(file), issue.File);
+        Assert.Equal(Ids.Where(i => i != brokenId), ds.Records.Select(r => r.Id));
+        Assert.EndsWith("1 skipped", ds.Summary());
+        return issue;
+    }
+
+    [Fact]
+    public void IntactCopyLoadsEverything()
+    {
+        var ds = ImageNetValDataset.LoadFolder(_root);
+        Assert.Equal(Ids, ds.Records.Select(r => r.Id));
+        Assert.Empty(ds.Issues);
+    }
+
+    [Fact]
+    public void XmlWithoutObject()
+    {
+        var id = Ids[1];
+        var xml = File.ReadAllText(XmlPath(id));
+        int start = xml.IndexOf("<object>", StringComparison.Ordinal), end = xml.LastIndexOf("</object>", StringComparison.Ordinal);
+        File.WriteAllText(XmlPath(id), xml[..start] + xml[(end + "</object>".Length)..]);
+        Assert.Contains("no <object>", LoadExpectingOneIssue(id, XmlPath(id)).Reason);
+    }
+
+    [Fact]
+    public void MalformedXml()
+    {
+        var id = Ids[2];
+        File.WriteAllText(XmlPath(id), File.ReadAllText(XmlPath(id)).Replace("</annotation>", ""));
+        Assert.Contains("malformed XML", LoadExpectingOneIssue(id, XmlPath(id)).Reason);
+    }
+
+    [Fact]
+    public void UnknownWnid()
+    {
+        var id = Ids[0];
+        File.WriteAllText(XmlPath(id), File.ReadAllText(XmlPath(id)).Replace("n01629819", "n00000001"));
+        var issue = LoadExpectingOneIssue(id, XmlPath(id));
+        Assert.Contains("n00000001", issue.Reason);
+    }
+
+    [Fact]
+    public void SeveralClassesInOneImage()
+    {
+        var id = Ids[3]; // two n03590841 boxes; rename the first one only
+        var xml = File.ReadAllText(XmlPath(id));
+        int at = xml.IndexOf("n03590841", StringComparison.Ordinal);
+        File.WriteAllText(XmlPath(id), xml[..at] + "n01440764" + xml[(at + 9)..]);
+        Assert.Contains("2 different classes", LoadExpectingOneIssue(id, XmlPath(id)).Reason);
+    }
+
+    [Fact]
+    public void BoxWithXmaxBelowXmin()
+    {
+        var id = Ids[0];
+        File.WriteAllText(XmlPath(id), File.ReadAllText(XmlPath(id)).Replace("<xmax>187</xmax>", "<xmax>50</xmax>"));
+        Assert.Contains("xmax < xmin", LoadExpectingOneIssue(id, XmlPath(id)).Reason);
+    }
+
+    [Fact]
+    public void ImageWithoutAnnotation()
+    {
+        var id = Ids[1];
+        File.Delete(XmlPath(id));
+        Assert.Contains("no annotation", LoadExpectingOneIssue(id, ImagePath(id)).Reason);
+    }
+
+    [Fact]
+    public void AnnotationWithoutImage()
+    {
+        var id = Ids[2];
+        File.Delete(ImagePath(id));
+        Assert.Contains("no image", LoadExpectingOneIssue(id, XmlPath(id)).Reason);
+    }
+
+    [Fact]
+    public void EmptyImageFile()
+    {
+        var id = Ids[3];
+        File.WriteAllBytes(ImagePath(id), []);
+        Assert.Contains("empty", LoadExpectingOneIssue(id, ImagePath(id)).Reason);
+    }
+
+    [Fact]
+    public void CsvFillsInForMissingXmlAndReportsItsOwnRows()
+    {
+        // XML for all but one image, CSV for the missing one and for an image that does not exist.
+        File.Delete(XmlPath(Ids[1]));
+        var sampleCsv = File.ReadAllLines(Path.Combine(Sample, "LOC_val_solution.csv"));
+        File.WriteAllLines(Path.Combine(_root, "LOC_val_solution.csv"),
+            [sampleCsv[0], sampleCsv.Single(l => l.StartsWith(Ids[1] + ",")), "ILSVRC2012_val_99999999,n01440764 1 2 3 4"]);
+
+        var ds = ImageNetValDataset.LoadFolder(_root);
+        Assert.Equal(Ids, ds.Records.Select(r => r.Id));
+        Assert.Null(ds.Records[1].AnnotatedWidth); // came from the CSV
+        var issue = Assert.Single(ds.Issues);
+        Assert.Equal("ILSVRC2012_val_99999999", issue.Id);
+        Assert.Equal(Path.Combine(_root, "LOC_val_solution.csv") + ":3", issue.File);
+    }
+
+    [Fact]
+    public void MissingImagesFolderThrowsNamingIt()
+    {
+        Directory.Delete(Path.Combine(_root, "images"), recursive: true);
+        var e = Assert.Throws<DatasetException>(() => ImageNetValDataset.LoadFolder(_root));
+        Assert.Equal(Path.Combine(_root, "images"), e.File);
+        Assert.Contains(Path.Combine(_root, "images"), e.Message);
+        Assert.Contains("Fix:", e.Message);
+    }
+
+    [Fact]
+    public void MissingMappingThrowsNamingIt()
+    {
+        File.Delete(Path.Combine(_root, "LOC_synset_mapping.txt"));
+        var e = Assert.Throws<DatasetException>(() => ImageNetValDataset.LoadFolder(_root));
+        Assert.Contains(Path.Combine(_root, "LOC_synset_mapping.txt"), e.Message);
+    }
+
+    [Fact]
+    public void NoAnnotationsAtAllThrows()
+    {
+        var e = Assert.Throws<DatasetException>(() => ImageNetValDataset.Load(new ImageNetValOptions(
+            Path.Combine(_root, "images"), null, null, Path.Combine(_root, "LOC_synset_mapping.txt"))));
+        Assert.Contains("BoxesDir", e.Message);
+    }
+
+    [Fact]
+    public void MappingWithDuplicateOrMalformedLineThrowsWithLineNumber()
+    {
+        var dup = Assert.Throws<DatasetException>(() => SynsetMapping.Parse(
+            ["n01440764 tench, Tinca tinca", "n01443537 goldfish", "n01440764 tench again"], "m.txt"));
+        Assert.Equal(3, dup.Line);
+        Assert.StartsWith("m.txt:3:", dup.Message);
+        Assert.Contains("n01440764", dup.Message);
+
+        var bad = Assert.Throws<DatasetException>(() => SynsetMapping.Parse(["n01440764 tench", "", "n01443537 goldfish"], "m.txt"));
+        Assert.Equal(2, bad.Line);
+        Assert.Equal(2, SynsetMapping.Parse(["n01440764 tench", "n01443537 goldfish", ""], "m.txt").Count);
+    }
+}

@@ -1,0 +1,110 @@
+using Harness.Grains.Models;
+using Harness.Tests.Torch;
+using Harness.Torch;
+using Harness.Torch.Serialization;
+
+namespace Harness.Tests.Models;
+
+/// <summary>Running to a layer, capturing layers and resuming from a layer agree with the full forward pass.</summary>
+public sealed class LayerTapTests : IDisposable
+{
+    private readonly DisposeScope _scope = torch.NewDisposeScope();
+
+    public void Dispose() => _scope.Dispose();
+
+    [Theory]
+    [InlineData("small_cnn", 16, "features.2")]
+    [InlineData("resnet18", 32, "layer3")]
+    [InlineData("resnet18", 32, "layer2.1")]
+    [InlineData("mobilenet_v2", 32, "features.7")]
+    [InlineData("mobilenet_v2", 32, "features.18")]
+    [InlineData("mobilenet_v2", 32, "features.0.1")]
+    [InlineData("vgg11", 32, "classifier.1")]
+    public void ForwardToThenFromEqualsForward(string name, int size, string layer)
+    {
+        torch.manual_seed(3);
+        using var model = ModelZoo.Create(name);
+        var x = torch.randn(new long[] { 2, 3, size, size });
+        using var noGrad = torch.no_grad();
+        var full = model.forward(x);
+        var activation = model.ForwardTo(x, layer);
+        TensorAssert.Close(full, model.ForwardFrom(activation, layer), rtol: 1e-5, atol: 1e-5);
+        var (logits, captured) = model.Capture(x, new[] { layer, "flatten" });
+        TensorAssert.Close(full, logits, rtol: 0, atol: 0);
+        TensorAssert.Close(activation, captured[layer], rtol: 0, atol: 0);
+    }
+
+    [Fact]
+    public void AliasesNameTheLastStageOfAGroup()
+    {
+        using var resnet = ModelZoo.Create("resnet50");
+        Assert.Equal(resnet.IndexOf("layer4.2"), resnet.IndexOf("layer4"));
+        using var mobilenet = ModelZoo.Create("mobilenet_v2");
+        Assert.Equal(mobilenet.IndexOf("features.18.2"), mobilenet.IndexOf("features.18"));
+        Assert.IsType<InvertedResidual>(mobilenet.StageOf("features.17").Module);
+        using var vgg = ModelZoo.Create("vgg19");
+        Assert.Equal(37 + 1 + 1 + 7, vgg.Stages.Count); // 37 feature modules, avgpool, flatten, 7 classifier modules
+        Assert.IsType<Harness.Torch.Modules.MaxPool2d>(vgg.StageOf("features.36").Module);
+    }
+
+    [Fact]
+    public void UnknownLayerListsTheValidNames()
+    {
+        using var model = ModelZoo.Create("small_cnn");
+        var e = Assert.Throws<UnknownLayerException>(() => model.IndexOf("features.99"));
+        Assert.Contains("features.99", e.Message);
+        Assert.Contains("features.0, features.1", e.Message);
+        Assert.Contains("classifier.2", e.Message);
+    }
+
+    [Fact]
+    public void UnknownModelListsTheKnownOnes()
+    {
+        var e = Assert.Throws<ArgumentException>(() => ModelZoo.Create("resnet51"));
+        Assert.Contains("resnet50", e.Message);
+    }
+
+    [Fact]
+    public void NumClassesIsConfigurable()
+    {
+        using var model = ModelZoo.Create("resnet18", numClasses: 7);
+        using var noGrad = torch.no_grad();
+        Assert.Equal(new long[] { 1, 7 }, model.forward(torch.zeros(new long[] { 1, 3, 32, 32 })).shape);
+    }
+
+    [Fact]
+    public void StateDictKeysMatchTorchvisionCheckpoint()
+    {
+        using var model = ModelZoo.Create("mobilenet_v2");
+        using var state = torch.load(TestPaths.Repo("data", "models", "mobilenet_v2_coral.pth"));
+        Assert.Equal(state.Keys, model.named_state().Select(s => s.Name));
+    }
+
+    [Fact]
+    public void CheckpointOfAnotherArchitectureIsRefusedWithTheKeyLists()
+    {
+        var e = Assert.Throws<CheckpointException>(() =>
+            ModelZoo.Load("resnet18", TestPaths.Repo("data", "models", "mobilenet_v2_coral.pth")));
+        Assert.Contains("mobilenet_v2_coral.pth", e.Message);
+        Assert.Contains("missing keys", e.Message);
+        Assert.Contains("conv1.weight", e.Message);
+        Assert.Contains("unexpected keys", e.Message);
+        Assert.Contains("features.0.0.weight", e.Message);
+    }
+
+    [Fact]
+    public void WrongClassCountIsAShapeMismatch()
+    {
+        var e = Assert.Throws<CheckpointException>(() =>
+            ModelZoo.Load("mobilenet_v2", TestPaths.Repo("data", "models", "mobilenet_v2_coral.pth"), numClasses: 10));
+        Assert.Contains("classifier.1.weight: checkpoint [1000, 1280], model [10, 1280]", e.Message);
+    }
+
+    [Fact]
+    public void LoadedModelIsFrozenAndInEvalMode()
+    {
+        using var model = ModelZoo.Load("mobilenet_v2", TestPaths.Repo("data", "models", "mobilenet_v2_coral.safetensors"));
+        Assert.False(model.training);
+        Assert.All(model.parameters(), p => Assert.False(p.requires_grad));
+    }
+}
