@@ -24,6 +24,7 @@ extern "C" {
 
 typedef void* mt_tensor;
 typedef void* mt_op;
+typedef void* mt_generator;
 
 /* Status codes. */
 enum {
@@ -47,6 +48,7 @@ enum {
   MT_DEVICE = 9,      /* p: const char* such as "cpu", "cuda", "cuda:1" */
   MT_BOOL_LIST = 10,  /* p: const uint8_t*, n */
   MT_OPTIONAL_TENSOR_LIST = 11, /* p: const mt_tensor*, n; null entries are None (aten::index) */
+  MT_GENERATOR = 12,  /* p: mt_generator (null = None: the device's default generator) */
 };
 
 typedef struct mt_value {
@@ -92,6 +94,10 @@ MT_API int mt_autograd_grad(const mt_tensor* outputs, const mt_tensor* grad_outp
                             int32_t allow_unused, mt_tensor* results);
 MT_API int mt_grad_enabled(int32_t* out);
 MT_API int mt_set_grad_enabled(int32_t enabled);
+
+/* Random number generators: independent streams, so concurrent work stays deterministic. */
+MT_API int mt_generator_new(uint64_t seed, const char* device, mt_generator* out);
+MT_API void mt_generator_free(mt_generator g);
 
 /* Global state. */
 MT_API int mt_manual_seed(uint64_t seed);

@@ -19,6 +19,7 @@
 #include <torch/version.h>
 
 #include <cstring>
+#include <mutex>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -132,6 +133,8 @@ c10::IValue to_ivalue(const mt_value& v) {
       for (int64_t i = 0; i < v.n; ++i) list.push_back(p[i] != 0);
       return c10::IValue(list);
     }
+    case MT_GENERATOR:
+      return v.p ? c10::IValue(*static_cast<at::Generator*>(v.p)) : c10::IValue();
     default:
       throw ShimError(MT_INVALID_ARGUMENT, "unknown argument kind " + std::to_string(v.kind));
   }
@@ -343,6 +346,22 @@ int mt_grad_enabled(int32_t* out) {
 int mt_set_grad_enabled(int32_t enabled) {
   return guarded([&] { c10::GradMode::set_enabled(enabled != 0); });
 }
+
+int mt_generator_new(uint64_t seed, const char* device, mt_generator* out) {
+  return guarded([&] {
+    // A clone of the device's default generator type, reseeded: works for CPU and CUDA without CUDA headers.
+    at::Generator base = at::globalContext().defaultGenerator(c10::Device(std::string(device ? device : "cpu")));
+    at::Generator fresh;
+    {
+      std::lock_guard<std::mutex> lock(base.mutex());
+      fresh = base.clone();
+    }
+    fresh.set_current_seed(seed);
+    *out = new at::Generator(std::move(fresh));
+  });
+}
+
+void mt_generator_free(mt_generator g) { delete static_cast<at::Generator*>(g); }
 
 int mt_manual_seed(uint64_t seed) {
   return guarded([&] { at::manual_seed(seed); });

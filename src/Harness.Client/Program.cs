@@ -11,6 +11,28 @@ public static class Program
         var root = new RootCommand("MipIn: faithfulness benchmarks for saliency methods (MIP-IN, gradient, Grad-CAM, ...) on image classifiers.");
         root.Subcommands.Add(InfoCommand.Create());
         root.Subcommands.Add(QuickstartCommand.Create());
-        return root.Parse(args).Invoke();
+        root.Subcommands.Add(PredictCommand.Create());
+        return Run(root, args);
     }
+
+    // Errors the user can act on (bad input files, bad options, libtorch errors) print one clear message and exit 1;
+    // anything else is a bug and keeps its stack trace.
+    private static int Run(RootCommand root, string[] args)
+    {
+        var config = new InvocationConfiguration { EnableDefaultExceptionHandler = false };
+        try
+        {
+            return root.Parse(args).Invoke(config);
+        }
+        catch (Exception e) when (IsUserError(e))
+        {
+            Console.Error.WriteLine($"mipin: {e.Message}");
+            return 1;
+        }
+    }
+
+    private static bool IsUserError(Exception e) => e is CommandLineException or Harness.Torch.TorchException
+        or Harness.Torch.Serialization.CheckpointException or Harness.Grains.Data.DatasetException
+        or Harness.Grains.Imaging.ImageDecodeException or Harness.Grains.Models.UnknownLayerException
+        or FileNotFoundException or DirectoryNotFoundException or InvalidDataException or FormatException;
 }

@@ -46,6 +46,9 @@ public readonly struct Arg
 
     public static Arg Of(Device? device) => device is null ? None : new(ValueKind.Device, reference: device.Value.ToString());
 
+    /// <summary>An optional Generator argument (null = the device's default generator).</summary>
+    public static Arg Of(Generator? generator) => generator is null ? None : new(ValueKind.Generator, reference: generator);
+
     public static Arg Bools(bool[] v) => new(ValueKind.BoolList, reference: Array.ConvertAll(v, b => b ? (byte)1 : (byte)0));
 
     /// <summary>A Tensor?[] argument, as aten::index takes; null entries mean "all of this dimension".</summary>

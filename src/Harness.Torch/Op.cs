@@ -155,6 +155,9 @@ public sealed unsafe class Op
                 v.P = hp.AddrOfPinnedObject();
                 v.N = handles.Length;
                 break;
+            case ValueKind.Generator:
+                v.P = ((Generator)arg.Reference!).Handle;
+                break;
             case ValueKind.String or ValueKind.Device:
                 var s = System.Runtime.InteropServices.Marshal.StringToCoTaskMemUTF8((string)arg.Reference!);
                 strings.Add(s);

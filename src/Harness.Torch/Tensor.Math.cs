@@ -41,6 +41,7 @@ public sealed partial class Tensor
     private static readonly Op s_neTensor = new("aten::ne", "Tensor");
     private static readonly Op s_neScalar = new("aten::ne", "Scalar");
     private static readonly Op s_logicalNot = new("aten::logical_not");
+    private static readonly Op s_isfinite = new("aten::isfinite");
     private static readonly Op s_logicalAnd = new("aten::logical_and");
     private static readonly Op s_logicalOr = new("aten::logical_or");
     private static readonly Op s_sum = new("aten::sum");
@@ -149,6 +150,9 @@ public sealed partial class Tensor
     public Tensor ne(Tensor other) => s_neTensor.Call(this, other);
     public Tensor ne(double other) => s_neScalar.Call(this, other);
     public Tensor logical_not() => s_logicalNot.Call(this);
+
+    /// <summary>True where the element is neither infinite nor NaN.</summary>
+    public Tensor isfinite() => s_isfinite.Call(this);
     public Tensor logical_and(Tensor other) => s_logicalAnd.Call(this, other);
     public Tensor logical_or(Tensor other) => s_logicalOr.Call(this, other);
 

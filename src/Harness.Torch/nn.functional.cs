@@ -46,6 +46,7 @@ public static partial class torch
             private static readonly Op s_upsampleBilinearAa = new("aten::_upsample_bilinear2d_aa", "vec");
             private static readonly Op s_upsampleNearest = new("aten::upsample_nearest2d", "vec");
             private static readonly Op s_constantPad = new("aten::constant_pad_nd");
+            private static readonly Op s_oneHot = new("aten::one_hot");
 
             private static long[] Pair(long v) => new[] { v, v };
 
@@ -147,6 +148,9 @@ public static partial class torch
                         throw new ArgumentOutOfRangeException(nameof(mode), mode, "unknown interpolation mode");
                 }
             }
+
+            /// <summary>Int64 class indices (any shape) → one-hot int64 tensor with a trailing dimension of num_classes.</summary>
+            public static Tensor one_hot(Tensor indices, long num_classes = -1) => s_oneHot.Call(indices, num_classes);
 
             /// <summary>Pads the last dimensions: pad = (left, right, top, bottom, ...) as torch.nn.functional.pad.</summary>
             public static Tensor pad(Tensor input, long[] pad, double value = 0) => s_constantPad.Call(input, pad, value);

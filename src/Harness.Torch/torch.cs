@@ -14,10 +14,10 @@ public static partial class torch
     private static readonly Op s_empty = new("aten::empty", "memory_format");
     private static readonly Op s_arange = new("aten::arange", "start_step");
     private static readonly Op s_linspace = new("aten::linspace");
-    private static readonly Op s_rand = new("aten::rand");
-    private static readonly Op s_randn = new("aten::randn");
-    private static readonly Op s_randint = new("aten::randint", "low");
-    private static readonly Op s_randperm = new("aten::randperm");
+    private static readonly Op s_rand = new("aten::rand", "generator");
+    private static readonly Op s_randn = new("aten::randn", "generator");
+    private static readonly Op s_randint = new("aten::randint", "low_generator");
+    private static readonly Op s_randperm = new("aten::randperm", "generator");
     private static readonly Op s_eye = new("aten::eye");
     private static readonly Op s_zerosLike = new("aten::zeros_like");
     private static readonly Op s_onesLike = new("aten::ones_like");
@@ -96,17 +96,20 @@ public static partial class torch
     public static Tensor eye(long n, ScalarType dtype = ScalarType.Float32, Device? device = null) =>
         s_eye.Call(n, dtype, Arg.None, Arg.Of(device));
 
-    /// <summary>Uniform [0, 1) samples from the global generator (seed with <see cref="manual_seed"/>).</summary>
-    public static Tensor rand(long[] shape, ScalarType dtype = ScalarType.Float32, Device? device = null) =>
-        s_rand.Call(shape, dtype, Arg.None, Arg.Of(device));
-    /// <summary>Standard normal samples from the global generator.</summary>
-    public static Tensor randn(long[] shape, ScalarType dtype = ScalarType.Float32, Device? device = null) =>
-        s_randn.Call(shape, dtype, Arg.None, Arg.Of(device));
-    /// <summary>Integers in [low, high) from the global generator.</summary>
-    public static Tensor randint(long low, long high, long[] shape, Device? device = null) =>
-        s_randint.Call(low, high, shape, ScalarType.Int64, Arg.None, Arg.Of(device));
+    // Random factories draw from `generator` when given, else from the global generator (seed with manual_seed).
+
+    /// <summary>Uniform [0, 1) samples.</summary>
+    public static Tensor rand(long[] shape, ScalarType dtype = ScalarType.Float32, Device? device = null, Generator? generator = null) =>
+        s_rand.Call(shape, Arg.Of(generator), dtype, Arg.None, Arg.Of(device));
+    /// <summary>Standard normal samples.</summary>
+    public static Tensor randn(long[] shape, ScalarType dtype = ScalarType.Float32, Device? device = null, Generator? generator = null) =>
+        s_randn.Call(shape, Arg.Of(generator), dtype, Arg.None, Arg.Of(device));
+    /// <summary>Integers in [low, high).</summary>
+    public static Tensor randint(long low, long high, long[] shape, Device? device = null, Generator? generator = null) =>
+        s_randint.Call(low, high, shape, Arg.Of(generator), ScalarType.Int64, Arg.None, Arg.Of(device));
     /// <summary>A random permutation of 0..n-1.</summary>
-    public static Tensor randperm(long n, Device? device = null) => s_randperm.Call(n, ScalarType.Int64, Arg.None, Arg.Of(device));
+    public static Tensor randperm(long n, Device? device = null, Generator? generator = null) =>
+        s_randperm.Call(n, Arg.Of(generator), ScalarType.Int64, Arg.None, Arg.Of(device));
 
     // ---- joins and selection ----
     public static Tensor cat(Tensor[] tensors, long dim = 0) => s_cat.Call(tensors, dim);

@@ -32,12 +32,17 @@ public static class ModelZoo
     /// <summary>Every model name the zoo knows.</summary>
     public static IReadOnlyCollection<string> Names => Factories.Keys;
 
-    /// <summary>A model with freshly initialised weights, in eval mode, on the CPU.</summary>
-    public static ClassifierModel Create(string name, int numClasses = 1000)
+    /// <summary>
+    /// A model with freshly initialised weights (PyTorch's default initialisation, drawn from a generator seeded with
+    /// <paramref name="seed"/>), in eval mode, on the CPU.
+    /// </summary>
+    public static ClassifierModel Create(string name, int numClasses = 1000, ulong seed = 0)
     {
         if (!Factories.TryGetValue(name, out var factory))
             throw new ArgumentException($"unknown model '{name}'. Known models: {string.Join(", ", Names)}", nameof(name));
-        var model = factory(numClasses);
+        using var generator = new Generator(seed);
+        ClassifierModel model;
+        using (Harness.Torch.Modules.Init.Using(generator)) model = factory(numClasses);
         model.eval();
         return model;
     }

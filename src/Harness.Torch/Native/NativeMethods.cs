@@ -70,6 +70,9 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library)] internal static partial int mt_grad_enabled(out int enabled);
     [LibraryImport(Library)] internal static partial int mt_set_grad_enabled(int enabled);
 
+    [LibraryImport(Library, StringMarshalling = StringMarshalling.Utf8)]
+    internal static partial int mt_generator_new(ulong seed, string device, out nint generator);
+    [LibraryImport(Library)] internal static partial void mt_generator_free(nint generator);
     [LibraryImport(Library)] internal static partial int mt_manual_seed(ulong seed);
     [LibraryImport(Library)] internal static partial int mt_set_num_threads(int n);
     [LibraryImport(Library)] internal static partial int mt_get_num_threads(out int n);
@@ -120,4 +123,5 @@ internal enum ValueKind
     Device = 9,
     BoolList = 10,
     OptionalTensorList = 11,
+    Generator = 12,
 }

@@ -22,9 +22,9 @@ public sealed class LayerTapTests : IDisposable
     [InlineData("vgg11", 32, "classifier.1")]
     public void ForwardToThenFromEqualsForward(string name, int size, string layer)
     {
-        torch.manual_seed(3);
-        using var model = ModelZoo.Create(name);
-        var x = torch.randn(new long[] { 2, 3, size, size });
+        using var model = ModelZoo.Create(name, seed: 3);
+        using var g = new Generator(3);
+        var x = torch.randn(new long[] { 2, 3, size, size }, generator: g);
         using var noGrad = torch.no_grad();
         var full = model.forward(x);
         var activation = model.ForwardTo(x, layer);

@@ -1,0 +1,73 @@
+using Harness.Grains.Attribution;
+using Harness.Grains.Models;
+using Harness.Tests.Models;
+using Harness.Tests.Torch;
+using Harness.Torch;
+using Xunit.Abstractions;
+
+namespace Harness.Tests.Attribution;
+
+/// <summary>
+/// Maps equal PyTorch's (Golden/make_golden_attribution.py: autograd, and pytorch-grad-cam-style hooks) to 1e-4
+/// of the reference map's maximum: the shipped MobileNetV2 on two real sample images (true class and the best
+/// other class), and a VGG11 with deterministic random weights (Models/DeterministicWeights.cs).
+/// </summary>
+public sealed class AttributionGoldenTests : IDisposable
+{
+    private const double Tolerance = 1e-4;
+    private readonly StateDict _golden = torch.load(TestPaths.Fixture("Golden", "attribution.safetensors"));
+    private readonly ITestOutputHelper _output;
+
+    public AttributionGoldenTests(ITestOutputHelper output) => _output = output;
+
+    public void Dispose() => _golden.Dispose();
+
+    [Fact]
+    public void MobileNetV2GradientAndGradCamMatchPyTorch()
+    {
+        using var model = ModelZoo.Load("mobilenet_v2", TestPaths.Repo("data", "models", "mobilenet_v2_coral.pth"));
+        using var scope = torch.NewDisposeScope();
+        // The same aten ops as the script: ((pixels / 255) − 0.5) / 0.5, which it checked equals torchvision's tensor.
+        var input = (_golden["mobilenet_v2.pixels"].to(ScalarType.Float32).div(255.0) - 0.5) / 0.5;
+        TensorAssert.Close(_golden["mobilenet_v2.input_sum"], input.sum(new[] { 1L, 2L, 3L }), rtol: 1e-6, atol: 1e-3, what: "input sums");
+        var targets = _golden["mobilenet_v2.targets"];
+        for (var row = 0; row < 2; row++)
+        {
+            var t = targets[row].ToArray<long>();
+            var gradient = new GradientMethod();
+            var gradcam = GradCamMethod.For(model);
+            Assert.Equal("features.18", gradcam.Layer);
+            using var batch = new AttributionBatch(model, input, t, new IAttributionMethod[] { gradient, gradcam });
+            TensorAssert.Close(_golden["mobilenet_v2.target_logits"][row], batch.TargetLogits(), rtol: 1e-4, atol: 1e-4, what: "target logits");
+            var g = gradient.Explain(batch);
+            var c = gradcam.Explain(batch);
+            Assert.Equal(ScalarType.Float32, g.dtype);
+            Assert.Equal(new long[] { 2, 224, 224 }, c.shape);
+            var dg = MapAssert.Close(_golden["mobilenet_v2.gradient"][row], g, Tolerance, $"gradient, targets {string.Join(",", t)}");
+            var dc = MapAssert.Close(_golden["mobilenet_v2.gradcam"][row], c, Tolerance, $"gradcam, targets {string.Join(",", t)}");
+            _output.WriteLine($"mobilenet_v2 targets [{string.Join(", ", t)}]: gradient {dg:G3} (max {g.max().item<float>():G3}), " +
+                              $"gradcam {dc:G3} (max {c.max().item<float>():G3})");
+        }
+    }
+
+    [Fact]
+    public void Vgg11MapsMatchPyTorch()
+    {
+        using var model = ModelZoo.Create("vgg11");
+        DeterministicWeights.Fill(model, 201);
+        using var scope = torch.NewDisposeScope();
+        var x = _golden["vgg11.input"];
+        var methods = new IAttributionMethod[]
+        {
+            new GradientMethod(), GradCamMethod.For(model), new GradientTimesInputMethod(), new GuidedBackpropMethod(),
+        };
+        Assert.Equal("features.20", ((GradCamMethod)methods[1]).Layer);
+        using var batch = new AttributionBatch(model, x, _golden["vgg11.targets"].ToArray<long>(), methods);
+        foreach (var method in methods)
+        {
+            var map = method.Explain(batch);
+            var d = MapAssert.Close(_golden[$"vgg11.{method.Name}"], map, Tolerance, $"vgg11 {method.Name}");
+            _output.WriteLine($"vgg11 {method.Name}: {d:G3} (max |map| {map.abs().max().item<float>():G3})");
+        }
+    }
+}

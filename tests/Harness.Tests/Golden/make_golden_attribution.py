@@ -1,0 +1,193 @@
+#!/usr/bin/python3
+"""Reference saliency maps for tests/Harness.Tests/Attribution/AttributionGoldenTests.cs, computed with Debian's
+PyTorch 1.13 / torchvision 0.14 the way pytorch-grad-cam and the usual hook-based implementations do.
+
+Run with Debian's interpreter:  /usr/bin/python3 make_golden_attribution.py   (writes attribution.safetensors here)
+
+Cases
+- mobilenet_v2: the shipped checkpoint data/models/mobilenet_v2_coral.pth on two real sample images, preprocessed
+  by torchvision (Resize(224), CenterCrop(224), ToTensor, Normalize(0.5, 0.5)). To keep the file small the
+  224×224 RGB crop is stored as uint8 ("pixels"); the model input is ((pixels / 255) − 0.5) / 0.5 with the same
+  aten ops the C# test uses, and this script checks that it equals torchvision's tensor bit for bit. Targets:
+  row 0 = each image's true class (boxes XML → line of LOC_synset_mapping.txt), row 1 = the highest-scoring
+  other class. Maps: input gradient (max |·| over channels) and Grad-CAM at features.18 (forward hook on the
+  module, tensor hook for its gradient, weights = spatial mean of the gradient, ReLU of the weighted sum,
+  bilinear upsampling with align_corners=False; no min-max scaling).
+- vgg11: torchvision vgg11 with the deterministic weights of make_golden_models.py (seed 201) and the input
+  torch.randn(2, 3, 64, 64) drawn right after them (stored: the C# weight filler uses its own generator).
+  Maps: gradient, Grad-CAM at features.20, gradient×input (signed channel sum) and guided backprop
+  (full backward hooks on every ReLU clamping the gradient at 0; max |·| over channels).
+"""
+import json
+import math
+import os
+import struct
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+import torchvision
+import torchvision.transforms as T
+from PIL import Image
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
+SAMPLE = os.path.join(ROOT, "data", "imagenet-val-sample")
+IMAGES = ["ILSVRC2012_val_00000890", "ILSVRC2012_val_00000947"]
+VGG_SEED = 201
+VGG_TARGETS = [7, 640]
+
+torch.set_num_threads(1)
+out = {}
+
+
+def put(name, t):
+    out[name] = t.detach().contiguous().clone()
+
+
+def fill(model, seed):
+    """The weight rule of make_golden_models.py (mirrored in C# by Models/DeterministicWeights.cs)."""
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        for name, t in model.state_dict().items():
+            leaf = name.rsplit(".", 1)[-1]
+            if leaf == "num_batches_tracked":
+                continue
+            if leaf == "running_var":
+                t.copy_(torch.rand(t.shape) * 0.5 + 0.75)
+            elif leaf == "running_mean" or leaf == "bias":
+                t.copy_(torch.randn(t.shape) * 0.1)
+            elif t.dim() == 1:
+                t.copy_(torch.randn(t.shape) * 0.1 + 1)
+            else:
+                fan_in = math.prod(t.shape[1:])
+                t.copy_(torch.randn(t.shape) * math.sqrt(2.0 / fan_in))
+
+
+def select(logits, targets):
+    return logits.gather(1, targets[:, None]).sum()
+
+
+def gradient(model, x, targets):
+    """d Σ_b logits[b, t_b] / dx, B×C×H×W."""
+    x = x.clone().requires_grad_(True)
+    g, = torch.autograd.grad(select(model(x), targets), x)
+    return g
+
+
+def gradcam(model, layer, x, targets):
+    """pytorch-grad-cam's GradCAM (ActivationsAndGradients hooks), without its per-image min-max scaling."""
+    saved = {}
+
+    def forward_hook(module, inputs, output):
+        saved["a"] = output
+        output.register_hook(lambda g: saved.__setitem__("g", g))
+
+    handle = layer.register_forward_hook(forward_hook)
+    try:
+        x = x.clone().requires_grad_(True)
+        logits = model(x)
+        loss = sum(logits[i, t] for i, t in enumerate(targets.tolist()))
+        model.zero_grad()
+        loss.backward()
+    finally:
+        handle.remove()
+    a, g = saved["a"].detach(), saved["g"].detach()
+    weights = g.mean(dim=(2, 3))
+    cam = torch.relu((weights[:, :, None, None] * a).sum(dim=1))
+    return F.interpolate(cam[:, None], size=x.shape[2:], mode="bilinear", align_corners=False)[:, 0]
+
+
+def guided_backprop(model, x, targets):
+    handles = []
+    for m in model.modules():
+        if isinstance(m, (torch.nn.ReLU, torch.nn.ReLU6)):
+            m.inplace = False  # full backward hooks refuse in-place modules
+            handles.append(m.register_full_backward_hook(lambda mod, gin, gout: (torch.clamp(gin[0], min=0.0),)))
+    try:
+        return gradient(model, x, targets)
+    finally:
+        for h in handles:
+            h.remove()
+
+
+def max_abs(g):
+    return g.abs().amax(dim=1)
+
+
+# --- MobileNetV2, shipped checkpoint, real images ---------------------------------------------------------------
+synsets = [line.split()[0] for line in open(os.path.join(SAMPLE, "LOC_synset_mapping.txt"))]
+crop = T.Compose([T.Resize(224), T.CenterCrop(224)])
+normalize = T.Compose([T.ToTensor(), T.Normalize([0.5] * 3, [0.5] * 3)])
+pixels, inputs, true_classes = [], [], []
+for stem in IMAGES:
+    img = crop(Image.open(os.path.join(SAMPLE, "images", stem + ".JPEG")).convert("RGB"))
+    u8 = torch.from_numpy(np.array(img, np.uint8, copy=True)).permute(2, 0, 1).contiguous()
+    x = (u8.to(torch.float32).div(255) - 0.5) / 0.5  # what the C# test computes from the stored pixels
+    assert torch.equal(x, normalize(img)), "uint8 reconstruction differs from torchvision's preprocessing"
+    pixels.append(u8)
+    inputs.append(x)
+    name = ET.parse(os.path.join(SAMPLE, "boxes", stem + ".xml")).getroot().find("object/name").text
+    true_classes.append(synsets.index(name))
+
+model = torchvision.models.mobilenet_v2(num_classes=1000)
+model.load_state_dict(torch.load(os.path.join(ROOT, "data", "models", "mobilenet_v2_coral.pth")))
+model.eval()
+x = torch.stack(inputs)
+with torch.no_grad():
+    logits = model(x)
+masked = logits.clone()
+masked[torch.arange(2), torch.tensor(true_classes)] = -float("inf")
+targets = torch.stack([torch.tensor(true_classes), masked.argmax(1)])  # 2 target sets × 2 images
+print("mobilenet_v2 targets", targets.tolist(), "top-1", logits.argmax(1).tolist())
+
+put("mobilenet_v2.pixels", torch.stack(pixels))
+put("mobilenet_v2.input_sum", x.sum(dim=(1, 2, 3)))
+put("mobilenet_v2.targets", targets)
+put("mobilenet_v2.target_logits", torch.stack([logits.gather(1, t[:, None])[:, 0] for t in targets]))
+put("mobilenet_v2.gradient", torch.stack([max_abs(gradient(model, x, t)) for t in targets]))
+put("mobilenet_v2.gradcam", torch.stack([gradcam(model, model.features[18], x, t) for t in targets]))
+del model
+
+# --- VGG11, deterministic random weights -------------------------------------------------------------------------
+model = torchvision.models.vgg11(num_classes=1000).eval()
+fill(model, VGG_SEED)
+x = torch.randn(2, 3, 64, 64)  # continues the generator stream after the weights
+t = torch.tensor(VGG_TARGETS)
+g = gradient(model, x, t)
+put("vgg11.input", x)
+put("vgg11.targets", t)
+put("vgg11.gradient", max_abs(g))
+put("vgg11.gradient_x_input", (g * x).sum(dim=1))
+put("vgg11.gradcam", gradcam(model, model.features[20], x, t))
+put("vgg11.guided_backprop", max_abs(guided_backprop(model, x, t)))
+for k in ("gradient", "gradcam", "gradient_x_input", "guided_backprop"):
+    print("vgg11", k, "max", float(out[f"vgg11.{k}"].abs().max()))
+
+# --- safetensors writer (format: u64 header size, JSON header, raw little-endian data) ------------------------------
+DTYPES = {torch.float32: "F32", torch.int64: "I64", torch.uint8: "U8"}
+
+
+def write_safetensors(path, tensors):
+    header, blobs, offset = {}, [], 0
+    for name in sorted(tensors):
+        t = tensors[name]
+        data = t.numpy().tobytes()
+        header[name] = {"dtype": DTYPES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
+        blobs.append(data)
+        offset += len(data)
+    header["__metadata__"] = {"generator": "make_golden_attribution.py", "torch": torch.__version__,
+                              "torchvision": torchvision.__version__}
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * (-len(text) % 8)
+    with open(path, "wb") as f:
+        f.write(struct.pack("<Q", len(text)))
+        f.write(text)
+        for blob in blobs:
+            f.write(blob)
+
+
+path = os.path.join(HERE, "attribution.safetensors")
+write_safetensors(path, out)
+print(f"wrote {len(out)} tensors, {os.path.getsize(path)} bytes")
