@@ -1,3 +1,4 @@
+using Harness.Grains.Attribution.MipIn;
 using Harness.Grains.Models;
 
 namespace Harness.Grains.Attribution;
@@ -14,13 +15,16 @@ namespace Harness.Grains.Attribution;
 /// <item>guided_backprop: reduction (max_abs)</item>
 /// <item>random: seed (0)</item>
 /// <item>center: sigma_fraction (0.25)</item>
+/// <item>mipin: layer (as gradcam's default; mnist_mlp: flatten), map (source | source_x_activation), optimizer
+/// (adam | ridge), epochs (30), lr (0.001), ridge_lambda (0.001), training_signal (target | logits), seed (0),
+/// cache_mb (4096). Needs an <see cref="IInverseProvider"/>, which trains or loads the inverse.</item>
 /// </list>
 /// Reductions: max_abs, sum_abs, sum, l2.
 /// </summary>
 public static class AttributionMethods
 {
     /// <summary>Builds a method from its options; must read every option it accepts (see <see cref="MethodOptions"/>).</summary>
-    public delegate IAttributionMethod Factory(ClassifierModel model, MethodOptions options);
+    public delegate IAttributionMethod Factory(ClassifierModel model, MethodOptions options, IInverseProvider? inverses);
 
     private static readonly (string Name, IntegrationRule Value)[] Rules =
     {
@@ -30,16 +34,16 @@ public static class AttributionMethods
 
     private static readonly Dictionary<string, Factory> Factories = new(StringComparer.Ordinal)
     {
-        ["gradient"] = (_, o) => new GradientMethod(o.GetReduction("reduction", ChannelReduction.MaxAbs)),
-        ["gradient_x_input"] = (_, o) => new GradientTimesInputMethod(o.GetReduction("reduction", ChannelReduction.Sum)),
-        ["gradcam"] = (m, o) => GradCamMethod.For(m, o.GetStringOrNull("layer")),
-        ["smoothgrad"] = (_, o) => new SmoothGradMethod(
+        ["gradient"] = (_, o, _) => new GradientMethod(o.GetReduction("reduction", ChannelReduction.MaxAbs)),
+        ["gradient_x_input"] = (_, o, _) => new GradientTimesInputMethod(o.GetReduction("reduction", ChannelReduction.Sum)),
+        ["gradcam"] = (m, o, _) => GradCamMethod.For(m, o.GetStringOrNull("layer")),
+        ["smoothgrad"] = (_, o, _) => new SmoothGradMethod(
             samples: o.GetInt("samples", 16, 1, 100_000),
             noiseLevel: o.GetDouble("noise_level", 0.15, 0, 100),
             seed: o.GetSeed("seed", 0),
             reduction: o.GetReduction("reduction", ChannelReduction.MaxAbs),
             samplesPerPass: o.GetInt("samples_per_pass", 1, 1, 100_000)),
-        ["integrated_gradients"] = (_, o) =>
+        ["integrated_gradients"] = (_, o, _) =>
         {
             var steps = o.GetInt("steps", 32, 1, 100_000);
             var rule = o.GetChoice("rule", IntegrationRule.Trapezoid, Rules);
@@ -50,11 +54,44 @@ public static class AttributionMethods
                 throw new ArgumentException($"integrated_gradients: option steps='{steps}' is not valid; the trapezoid rule needs at least 2");
             return new IntegratedGradientsMethod(steps, rule, baseline, reduction, perPass);
         },
-        ["guided_backprop"] = (_, o) => new GuidedBackpropMethod(o.GetReduction("reduction", ChannelReduction.MaxAbs)),
-        ["random"] = (_, o) => new RandomMethod(o.GetSeed("seed", 0)),
-        ["center"] = (_, o) => new CenterGaussianMethod(o.GetDouble("sigma_fraction", 0.25, 0, 100, minExclusive: true)),
-        // "mipin": added with the MIP-IN method (MipIn*.cs).
+        ["guided_backprop"] = (_, o, _) => new GuidedBackpropMethod(o.GetReduction("reduction", ChannelReduction.MaxAbs)),
+        ["random"] = (_, o, _) => new RandomMethod(o.GetSeed("seed", 0)),
+        ["center"] = (_, o, _) => new CenterGaussianMethod(o.GetDouble("sigma_fraction", 0.25, 0, 100, minExclusive: true)),
+        ["mipin"] = CreateMipIn,
     };
+
+    private static readonly (string Name, MipInMapMode Value)[] MapModes =
+    {
+        ("source", MipInMapMode.Source), ("source_x_activation", MipInMapMode.SourceTimesActivation),
+    };
+
+    /// <summary>MIP-IN's default layer: Grad-CAM's for CNNs, the flattened input for the MNIST MLP.</summary>
+    public static string DefaultMipInLayer(string architecture) =>
+        architecture == "mnist_mlp" ? "flatten" : GradCamMethod.DefaultLayer(architecture);
+
+    /// <summary>The MIP-IN training options encoded in a method's options (also used to key saved inverses).</summary>
+    public static MipInTrainingOptions MipInTraining(MethodOptions o) => new()
+    {
+        Optimizer = o.GetChoice("optimizer", "adam", new[] { ("adam", "adam"), ("ridge", "ridge") }),
+        Epochs = o.GetInt("epochs", 30, 0, 100_000),
+        LearningRate = o.GetDouble("lr", 1e-3, 0, 10, minExclusive: true),
+        RidgeLambda = o.GetDouble("ridge_lambda", 1e-3, 0, 1e12),
+        TrainingSignal = o.GetChoice("training_signal", "target", new[] { ("target", "target"), ("logits", "logits") }),
+        Seed = o.GetSeed("seed", 0),
+        CacheLimitMb = o.GetInt("cache_mb", 4096, 1, int.MaxValue),
+    };
+
+    private static IAttributionMethod CreateMipIn(ClassifierModel model, MethodOptions o, IInverseProvider? inverses)
+    {
+        var layer = o.GetStringOrNull("layer") ?? DefaultMipInLayer(model.Architecture);
+        model.IndexOf(layer);
+        var mode = o.GetChoice("map", MipInMapMode.Source, MapModes);
+        var training = MipInTraining(o);
+        o.ThrowIfUnknown();
+        if (inverses is null)
+            throw new InvalidOperationException("mipin needs trained inverse layers: run it through `mipin explain` or an experiment, which train them");
+        return new MipInMethod(inverses.GetInverse(model, layer, training), mode);
+    }
 
     /// <summary>Every method name <see cref="Create"/> accepts.</summary>
     public static IReadOnlyCollection<string> Names => Factories.Keys;
@@ -63,13 +100,14 @@ public static class AttributionMethods
     /// The method called <paramref name="name"/> for <paramref name="model"/>, configured by
     /// <paramref name="options"/> (option name → value as written in the config).
     /// </summary>
-    public static IAttributionMethod Create(string name, ClassifierModel model, IReadOnlyDictionary<string, string>? options = null)
+    public static IAttributionMethod Create(string name, ClassifierModel model, IReadOnlyDictionary<string, string>? options = null,
+        IInverseProvider? inverses = null)
     {
         ArgumentNullException.ThrowIfNull(model);
         if (!Factories.TryGetValue(name, out var factory))
             throw new ArgumentException($"unknown attribution method '{name}'. Known methods: {string.Join(", ", Names)}", nameof(name));
         var parsed = new MethodOptions(name, options);
-        var method = factory(model, parsed);
+        var method = factory(model, parsed, inverses);
         parsed.ThrowIfUnknown();
         return method;
     }

@@ -37,17 +37,26 @@ public static class MipInTrainer
                     for (var b = 0; b < batches.Count; b++)
                         gated.Add(network.Gate(stage, signals[b], activations[b][name]).DetachFromDisposeScope());
 
-                double initial = double.NaN, final = double.NaN;
+                double? initial = null, final = null;
+                var keptInitialisation = false;
                 if (inverse.IsTrainable)
                 {
                     initial = RelativeError(inverse, gated, activations, name, inputName);
+                    using var snapshot = inverse.state_dict();
                     if (options.Optimizer == "ridge" && inverse.SupportsRidge)
                         FitRidge(inverse, gated, activations, name, inputName, options.RidgeLambda);
                     else
                         FitAdam(inverse, gated, activations, name, inputName, options, generator, progress);
                     final = RelativeError(inverse, gated, activations, name, inputName);
+                    if (!(final <= initial))
+                    {
+                        // A few Adam steps on a badly scaled signal can overshoot: never return worse than the start.
+                        inverse.load_state_dict(snapshot);
+                        final = initial;
+                        keptInitialisation = true;
+                    }
                 }
-                reports.Add(new LayerReport(name, inverse.GetType().Name, inverse.IsTrainable, initial, final));
+                reports.Add(new LayerReport(name, inverse.GetType().Name, inverse.IsTrainable, initial, final, keptInitialisation));
 
                 using (torch.no_grad())
                     for (var b = 0; b < batches.Count; b++)

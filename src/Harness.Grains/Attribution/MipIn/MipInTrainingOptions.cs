@@ -38,8 +38,12 @@ public sealed record MipInTrainingOptions
     }
 }
 
-/// <summary>Reconstruction quality of one trained inverse layer: relative error ‖X − g(S)‖² / ‖X‖² before and after training.</summary>
-public sealed record LayerReport(string Stage, string Inverse, bool Trained, double InitialError, double FinalError);
+/// <summary>
+/// Reconstruction quality of one inverse layer: relative error ‖X − g(S)‖² / ‖X‖² over the training set with the
+/// initial weights and after fitting (null for fixed inverses). If fitting made it worse, the initial weights are
+/// kept (<see cref="KeptInitialisation"/>), so <see cref="FinalError"/> never exceeds <see cref="InitialError"/>.
+/// </summary>
+public sealed record LayerReport(string Stage, string Inverse, bool Trained, double? InitialError, double? FinalError, bool KeptInitialisation = false);
 
 /// <summary>Progress of training: which stage, which epoch, current mean loss.</summary>
 public sealed record TrainingProgress(string Stage, int Epoch, int Epochs, double Loss);
