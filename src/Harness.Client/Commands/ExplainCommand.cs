@@ -1,0 +1,129 @@
+using System.CommandLine;
+using Harness.Grains;
+using Harness.Grains.Attribution;
+using Harness.Grains.Attribution.MipIn;
+using Harness.Grains.Data;
+using Harness.Grains.Evaluation;
+using Harness.Grains.Imaging;
+using Harness.Grains.Models;
+using Harness.Grains.Rendering;
+using Harness.Torch;
+
+namespace Harness.Client.Commands;
+
+/// <summary>
+/// `mipin explain`: saliency maps of several methods for a few images, drawn as an images × methods grid over the
+/// model input, and optionally saved as NumPy arrays (IMAGEID.METHOD.npy, H×W float32 in the model-input frame).
+/// </summary>
+public static class ExplainCommand
+{
+    public static Command Create()
+    {
+        var model = new Option<string?>("--model") { Description = "Architecture. Default: the model card next to the weights." };
+        var weights = new Option<FileInfo>("--weights") { Description = "Checkpoint (.pth or .safetensors), torchvision layout.", DefaultValueFactory = _ => new FileInfo(Path.Combine("data", "models", "mobilenet_v2_coral.pth")) };
+        var data = new Option<DirectoryInfo>("--data") { Description = "ImageNet-val folder (images/, boxes/ or LOC_val_solution.csv, LOC_synset_mapping.txt).", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("data", "imagenet-val-sample")) };
+        var images = new Option<string?>("--images") { Description = "Comma-separated image ids to explain. Default: the first --limit images after the MIP-IN training images." };
+        var limit = new Option<int>("--limit") { Description = "How many images when --images is not given.", DefaultValueFactory = _ => 6 };
+        var methods = new Option<string>("--methods") { Description = "Comma-separated methods: " + string.Join(", ", AttributionMethods.Names) + ".", DefaultValueFactory = _ => "gradient,gradcam,mipin,center" };
+        var set = new Option<string[]>("--set") { Description = "Method option METHOD.OPTION=VALUE, repeatable (e.g. --set mipin.layer=features.17 --set gradcam.layer=features.17).", AllowMultipleArgumentsPerToken = true };
+        var target = new Option<string>("--target") { Description = "Class to explain: label (ground truth), predicted, or a class index.", DefaultValueFactory = _ => "label" };
+        var train = new Option<int>("--mipin-train") { Description = "MIP-IN trains its inverse on the first N images of --data (sorted by id).", DefaultValueFactory = _ => 100 };
+        var inverseDir = new Option<DirectoryInfo>("--inverse-dir") { Description = "Where trained MIP-IN inverses are saved and reused.", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("results", "inverses")) };
+        var output = new Option<FileInfo>("--out") { Description = "Grid image to write (.png or .jpg).", DefaultValueFactory = _ => new FileInfo(Path.Combine("results", "explain", "grid.png")) };
+        var saveMaps = new Option<DirectoryInfo?>("--save-maps") { Description = "Also write every map as DIR/IMAGEID.METHOD.npy (float32, H×W, model-input frame)." };
+        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
+        var preprocess = PreprocessOptions.Create();
+
+        var command = new Command("explain", "Draw saliency maps of several methods for a few images (images × methods grid).")
+        {
+            model, weights, data, images, limit, methods, set, target, train, inverseDir, output, saveMaps, device,
+        };
+        preprocess.AddTo(command);
+        command.SetAction(parse =>
+        {
+            var weightsPath = parse.GetValue(weights)!.FullName;
+            var card = ModelCard.TryLoadFor(weightsPath);
+            var architecture = parse.GetValue(model) ?? card?.Architecture
+                ?? throw new CommandLineException($"--model is required: no model card {ModelCard.PathFor(weightsPath)} names the architecture.");
+            var config = preprocess.Resolve(parse, card?.Preprocess ?? PreprocessConfig.ImageNet);
+            var dev = Device.Parse(parse.GetValue(device)!);
+            var dataset = ImageNetValDataset.LoadFolder(parse.GetValue(data)!.FullName);
+            var trainCount = parse.GetValue(train);
+            var training = dataset.Records.Take(trainCount).ToList();
+            var chosen = SelectImages(dataset, parse.GetValue(images), parse.GetValue(limit), trainCount);
+            var methodNames = parse.GetValue(methods)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+            var options = MethodOptionArguments.Parse(parse.GetValue(set) ?? Array.Empty<string>(), methodNames);
+
+            using var classifier = ModelZoo.Load(architecture, weightsPath, card?.NumClasses ?? 1000, dev);
+            using var store = new InverseStore(parse.GetValue(inverseDir)!.FullName, ContentHash.OfFile(weightsPath), training, config, dev,
+                log: m => Console.Error.WriteLine(m));
+            var explainers = methodNames.Select(n => AttributionMethods.Create(n, classifier, options.GetValueOrDefault(n), store)).ToList();
+
+            using var scope = torch.NewDisposeScope();
+            var issues = new List<DataIssue>();
+            var batch = ImageBatchLoader.Load(chosen, config, dev, issues);
+            foreach (var issue in issues) Console.Error.WriteLine($"skipped {issue.Id}: {issue.Reason} ({issue.File})");
+            if (batch.Records.Count == 0) throw new CommandLineException("none of the selected images could be read");
+            var targets = Targets(parse.GetValue(target)!, batch, classifier);
+            using var work = new AttributionBatch(classifier, batch.Images, targets, explainers);
+            var maps = explainers.Select(m => m.Explain(work).cpu()).ToList();
+
+            var rows = new List<IReadOnlyList<RgbImage>>();
+            var rowTitles = new List<string>();
+            var mapsDir = parse.GetValue(saveMaps)?.FullName;
+            for (var i = 0; i < batch.Records.Count; i++)
+            {
+                var record = batch.Records[i];
+                var picture = InputImage.FromTensor(batch.Images[i].cpu(), config, record.Id);
+                var cells = new List<RgbImage> { picture };
+                for (var m = 0; m < explainers.Count; m++)
+                {
+                    var map = maps[m][i].contiguous().ToArray<float>();
+                    cells.Add(Heatmap.Overlay(picture, map, picture.Width, picture.Height, alpha: 0.75));
+                    if (mapsDir is not null)
+                        NpyWriter.Save(Path.Combine(mapsDir, $"{record.Id}.{explainers[m].Name}.npy"), map, new[] { picture.Height, picture.Width });
+                }
+                rows.Add(cells);
+                rowTitles.Add($"{record.Id[^8..]} {Short(dataset.Mapping.Name((int)targets[i]))}");
+            }
+            var grid = ImageGrid.Compose(new[] { "image" }.Concat(explainers.Select(m => m.Name)).ToList(), rowTitles, rows);
+            var outPath = parse.GetValue(output)!.FullName;
+            Directory.CreateDirectory(Path.GetDirectoryName(outPath)!);
+            if (outPath.EndsWith(".jpg", StringComparison.OrdinalIgnoreCase) || outPath.EndsWith(".jpeg", StringComparison.OrdinalIgnoreCase))
+                JpegEncoder.Save(grid, outPath, 92);
+            else if (outPath.EndsWith(".png", StringComparison.OrdinalIgnoreCase))
+                PngWriter.Save(grid, outPath);
+            else
+                throw new CommandLineException($"--out {outPath}: use a .png or .jpg file name");
+            Console.WriteLine($"wrote {outPath} ({batch.Records.Count} images × {explainers.Count} methods)");
+            if (mapsDir is not null) Console.WriteLine($"wrote {batch.Records.Count * explainers.Count} maps to {mapsDir}");
+            return 0;
+        });
+        return command;
+    }
+
+    private static IReadOnlyList<ImageRecord> SelectImages(ImageNetValDataset dataset, string? ids, int limit, int trainCount)
+    {
+        if (ids is null) return dataset.Records.Skip(trainCount).Take(limit).ToList();
+        var byId = dataset.Records.ToDictionary(r => r.Id, StringComparer.Ordinal);
+        return ids.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+            .Select(id => byId.TryGetValue(id, out var r) ? r
+                : throw new CommandLineException($"--images: no image '{id}' in {dataset.Root} (ids look like {dataset.Records[0].Id})"))
+            .ToList();
+    }
+
+    private static long[] Targets(string target, ImageBatchLoader.Batch batch, ClassifierModel model)
+    {
+        if (target == "label") return batch.Records.Select(r => (long)r.ClassIndex).ToArray();
+        if (target == "predicted")
+        {
+            using var noGrad = torch.no_grad();
+            using var scope = torch.NewDisposeScope();
+            return model.forward(batch.Images).argmax(1).cpu().ToArray<long>();
+        }
+        if (int.TryParse(target, out var c) && c >= 0 && c < model.NumClasses) return Enumerable.Repeat((long)c, batch.Records.Count).ToArray();
+        throw new CommandLineException($"--target '{target}': use label, predicted or a class index in [0, {model.NumClasses})");
+    }
+
+    private static string Short(string name) => name.Length > 18 ? name[..18] : name;
+}
