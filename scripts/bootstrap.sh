@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Installs what MipIn needs on a Debian bookworm machine and checks the .NET SDK.
 #   scripts/bootstrap.sh            packages to build and run
+#   scripts/bootstrap.sh --tests    also what the test suite uses (headless Chromium renders the HTML report)
 # As root, missing Debian packages are installed with apt-get; otherwise the script prints the command to run.
 set -euo pipefail
 
 packages=(cmake g++ make libtorch-dev libturbojpeg0-dev)
+if [[ "${1:-}" == "--tests" ]]; then
+  packages+=(chromium)
+fi
 
 if ! command -v dotnet >/dev/null 2>&1; then
   echo "mipin: the .NET 10 SDK is not on PATH. Install it (https://learn.microsoft.com/dotnet/core/install/linux-debian)," >&2

@@ -13,6 +13,7 @@ public static class Program
         root.Subcommands.Add(QuickstartCommand.Create());
         root.Subcommands.Add(PredictCommand.Create());
         root.Subcommands.Add(ExplainCommand.Create());
+        root.Subcommands.Add(RunCommand.Create());
         return Run(root, args);
     }
 
@@ -35,5 +36,5 @@ public static class Program
     private static bool IsUserError(Exception e) => e is CommandLineException or Harness.Torch.TorchException
         or Harness.Torch.Serialization.CheckpointException or Harness.Grains.Data.DatasetException
         or Harness.Grains.Imaging.ImageDecodeException or Harness.Grains.Models.UnknownLayerException
-        or FileNotFoundException or DirectoryNotFoundException or InvalidDataException or FormatException;
+        or Harness.Grains.Experiments.SpecException or Harness.Silo.GrainFailedException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException or FormatException;
 }

@@ -39,7 +39,9 @@ public sealed class GradientPass : IDisposable
         using var scope = torch.NewDisposeScope();
         using var grad = torch.enable_grad();
         var input = images.detach();
-        if (inputGradient) input.requires_grad = true;
+        // Always track the input: with a frozen model it is the only leaf that makes autograd record the graph the
+        // layer gradients need; autograd.grad below computes d/d(input) only if it was asked for.
+        input.requires_grad = true;
         var (logits, captured) = model.Capture(input, layers);
         var names = layers.ToList();
         var wrt = new List<Tensor>();

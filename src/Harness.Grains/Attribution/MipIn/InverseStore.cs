@@ -47,7 +47,8 @@ public sealed class InverseStore : IInverseProvider, IDisposable
     public MipInProvenance ProvenanceFor(ClassifierModel model, string layer, MipInTrainingOptions options)
     {
         _trainingSha256 ??= ContentHash.OfFiles(_training.Select(r => r.ImagePath));
-        var optionsText = JsonSerializer.Serialize(new { options, preprocess = _preprocess, model.NumClasses });
+        // The cache limit only bounds memory; it does not change the trained weights, so it is not part of the key.
+        var optionsText = JsonSerializer.Serialize(new { options = options with { CacheLimitMb = 0 }, preprocess = _preprocess, model.NumClasses });
         return new MipInProvenance(model.Architecture, layer, _checkpointSha256, _trainingSha256, options.Seed,
             ContentHash.OfText(optionsText), new long[] { 3, _preprocess.CropSize, _preprocess.CropSize });
     }

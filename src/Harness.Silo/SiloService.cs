@@ -1,0 +1,48 @@
+using Harness.Grains.Experiments.Grains;
+using Harness.Torch;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Harness.Silo;
+
+/// <summary>
+/// The silo as a hosted service (Microsoft.Extensions.Hosting): runs one grain graph on its devices, then stops the
+/// host. The client embeds it for local runs; Ctrl+C stops scheduling new grains and keeps finished outputs.
+/// </summary>
+public sealed class SiloService(IReadOnlyList<IGrain> grains, IReadOnlyList<Device> devices, Action<string> log,
+    IProgress<SiloProgress>? progress, IHostApplicationLifetime lifetime) : BackgroundService
+{
+    /// <summary>Set when the run ended with an error (a failed grain), else null.</summary>
+    public Exception? Failure { get; private set; }
+
+    protected override async Task ExecuteAsync(CancellationToken stoppingToken)
+    {
+        try
+        {
+            await new EmbeddedSilo(devices, log).RunAsync(grains, progress, stoppingToken).ConfigureAwait(false);
+        }
+        catch (Exception e)
+        {
+            Failure = e;
+        }
+        finally
+        {
+            lifetime.StopApplication();
+        }
+    }
+
+    /// <summary>Runs <paramref name="grains"/> in an in-process host and returns when they are done (or failed / interrupted).</summary>
+    public static async Task RunEmbeddedAsync(IReadOnlyList<IGrain> grains, IReadOnlyList<Device> devices, Action<string> log,
+        IProgress<SiloProgress>? progress)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        SiloService? service = null;
+        builder.Services.AddHostedService(sp =>
+            service = new SiloService(grains, devices, log, progress, sp.GetRequiredService<IHostApplicationLifetime>()));
+        using var host = builder.Build();
+        await host.RunAsync().ConfigureAwait(false);
+        if (service?.Failure is { } failure) throw failure;
+    }
+}

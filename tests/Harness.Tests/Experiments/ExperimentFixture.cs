@@ -1,0 +1,48 @@
+using Harness.Grains.Experiments;
+using Harness.Grains.Experiments.Grains;
+using Harness.Silo;
+using Harness.Torch;
+
+namespace Harness.Tests.Experiments;
+
+/// <summary>Writes small experiment specs into a temporary folder and runs them on the embedded silo.</summary>
+public sealed class TempExperiment : IDisposable
+{
+    public TempExperiment()
+    {
+        Directory = Path.Combine(Path.GetTempPath(), $"mipin-exp-{Environment.ProcessId}-{Guid.NewGuid():N}");
+        System.IO.Directory.CreateDirectory(Directory);
+    }
+
+    public string Directory { get; }
+
+    /// <summary>A spec file with repository paths made absolute and results inside the temporary folder.</summary>
+    public string WriteSpec(string name, string body)
+    {
+        var path = Path.Combine(Directory, name + ".yaml");
+        File.WriteAllText(path, $"""
+            name: {name}
+            models:
+              - architecture: mobilenet_v2
+                weights: {TestPaths.Repo("data", "models", "mobilenet_v2_coral.pth")}
+            dataset:
+              root: {TestPaths.Repo("data", "imagenet-val-sample")}
+            results: {Path.Combine(Directory, "results")}
+            {body}
+            """);
+        return path;
+    }
+
+    public static void Run(string specPath, params string[] overrides)
+    {
+        var spec = SpecLoader.Load(specPath, overrides);
+        var plan = new ExperimentGrains(spec);
+        SiloService.RunEmbeddedAsync(plan.All, spec.Devices.Select(Device.Parse).ToList(), _ => { }, null).GetAwaiter().GetResult();
+    }
+
+    public void Dispose()
+    {
+        try { System.IO.Directory.Delete(Directory, recursive: true); }
+        catch (IOException) { }
+    }
+}
