@@ -64,18 +64,33 @@ public static class SpecLoader
         {
             throw new SpecException($"--set '{assignment}': the value is not valid YAML ({e.Message})");
         }
-        var node = root;
-        for (var i = 0; i < keys.Length - 1; i++)
+        // Walk the path: names index mappings (created when missing), numbers index existing sequence items.
+        YamlNode node = root;
+        for (var i = 0; i < keys.Length; i++)
         {
-            var key = new YamlScalarNode(keys[i]);
-            if (!node.Children.TryGetValue(key, out var child) || child is not YamlMappingNode mapping)
+            var last = i == keys.Length - 1;
+            switch (node)
             {
-                mapping = new YamlMappingNode();
-                node.Children[key] = mapping;
+                case YamlSequenceNode sequence:
+                    if (!int.TryParse(keys[i], NumberStyles.None, CultureInfo.InvariantCulture, out var index) || index >= sequence.Children.Count)
+                        throw new SpecException($"--set '{assignment}': '{keys[i]}' is not an item of the list at '{string.Join(".", keys[..i])}' (it has {sequence.Children.Count})");
+                    if (last) sequence.Children[index] = value;
+                    else node = sequence.Children[index];
+                    break;
+                case YamlMappingNode mapping:
+                    var key = new YamlScalarNode(keys[i]);
+                    if (last) mapping.Children[key] = value;
+                    else
+                    {
+                        if (!mapping.Children.TryGetValue(key, out var child) || child is YamlScalarNode)
+                            mapping.Children[key] = child = new YamlMappingNode();
+                        node = child;
+                    }
+                    break;
+                default:
+                    throw new SpecException($"--set '{assignment}': '{string.Join(".", keys[..i])}' is a single value, not a mapping or list");
             }
-            node = mapping;
         }
-        node.Children[new YamlScalarNode(keys[^1])] = value;
     }
 
     private sealed class Parser(string path, YamlMappingNode root)

@@ -40,22 +40,5 @@ public static class JpegEncoder
     /// folder, which then replaces <paramref name="path"/>, so readers never see a half-written file.
     /// Creates the folder if needed.
     /// </summary>
-    public static void Save(RgbImage image, string path, int quality = 90)
-    {
-        var bytes = Encode(image, quality);
-        var full = Path.GetFullPath(path);
-        var folder = Path.GetDirectoryName(full)!;
-        Directory.CreateDirectory(folder);
-        var temp = Path.Combine(folder, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
-        try
-        {
-            File.WriteAllBytes(temp, bytes);
-            File.Move(temp, full, overwrite: true);
-        }
-        catch
-        {
-            File.Delete(temp); // no-op when it does not exist
-            throw;
-        }
-    }
+    public static void Save(RgbImage image, string path, int quality = 90) => AtomicFile.WriteAllBytes(path, Encode(image, quality));
 }

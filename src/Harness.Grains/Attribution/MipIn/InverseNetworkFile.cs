@@ -31,8 +31,7 @@ public static class InverseNetworkFile
         Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
         using (var state = network.state_dict()) state.Save(path, metadata);
         var sidecar = Path.ChangeExtension(path, ".json");
-        File.WriteAllText(sidecar + ".tmp", JsonSerializer.Serialize(new { provenance, report }, new JsonSerializerOptions { WriteIndented = true }));
-        File.Move(sidecar + ".tmp", sidecar, overwrite: true);
+        AtomicFile.WriteAllText(sidecar, JsonSerializer.Serialize(new { provenance, report }, new JsonSerializerOptions { WriteIndented = true }));
     }
 
     /// <summary>Loads an inverse for <paramref name="model"/>, refusing it unless its provenance equals <paramref name="expected"/>.</summary>

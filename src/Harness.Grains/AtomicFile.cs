@@ -1,11 +1,14 @@
-namespace Harness.Grains.Rendering;
+namespace Harness.Grains;
 
 /// <summary>
-/// Writes whole files atomically (same pattern as <c>JpegEncoder.Save</c>): the bytes go to a temporary file in the
+/// Writes whole files atomically: the bytes go to a temporary file in the
 /// target folder and are then moved over the target, so a reader (or a crashed run) never sees a half-written file.
 /// </summary>
-internal static class AtomicFile
+public static class AtomicFile
 {
+    /// <summary>Writes <paramref name="text"/> as UTF-8 (no byte-order mark).</summary>
+    public static void WriteAllText(string path, string text) => WriteAllBytes(path, new System.Text.UTF8Encoding(false).GetBytes(text));
+
     public static void WriteAllBytes(string path, byte[] bytes)
     {
         var full = Path.GetFullPath(path);
