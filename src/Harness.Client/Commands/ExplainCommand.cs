@@ -19,8 +19,6 @@ public static class ExplainCommand
 {
     public static Command Create()
     {
-        var model = new Option<string?>("--model") { Description = "Architecture. Default: the model card next to the weights." };
-        var weights = new Option<FileInfo>("--weights") { Description = "Checkpoint (.pth or .safetensors), torchvision layout.", DefaultValueFactory = _ => new FileInfo(Path.Combine("data", "models", "mobilenet_v2_coral.pth")) };
         var data = new Option<DirectoryInfo>("--data") { Description = "ImageNet-val folder (images/, boxes/ or LOC_val_solution.csv, LOC_synset_mapping.txt).", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("data", "imagenet-val-sample")) };
         var images = new Option<string?>("--images") { Description = "Comma-separated image ids to explain. Default: the first --limit images after the MIP-IN training images." };
         var limit = new Option<int>("--limit") { Description = "How many images when --images is not given.", DefaultValueFactory = _ => 6 };
@@ -31,22 +29,18 @@ public static class ExplainCommand
         var inverseDir = new Option<DirectoryInfo>("--inverse-dir") { Description = "Where trained MIP-IN inverses are saved and reused.", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("results", "inverses")) };
         var output = new Option<FileInfo>("--out") { Description = "Grid image to write (.png or .jpg).", DefaultValueFactory = _ => new FileInfo(Path.Combine("results", "explain", "grid.png")) };
         var saveMaps = new Option<DirectoryInfo?>("--save-maps") { Description = "Also write every map as DIR/IMAGEID.METHOD.npy (float32, H×W, model-input frame)." };
-        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
-        var preprocess = PreprocessOptions.Create();
+        var models = new ModelOptions();
 
         var command = new Command("explain", "Draw saliency maps of several methods for a few images (images × methods grid).")
         {
-            model, weights, data, images, limit, methods, set, target, train, inverseDir, output, saveMaps, device,
+            data, images, limit, methods, set, target, train, inverseDir, output, saveMaps,
         };
-        preprocess.AddTo(command);
+        models.AddTo(command);
         command.SetAction(parse =>
         {
-            var weightsPath = parse.GetValue(weights)!.FullName;
-            var card = ModelCard.TryLoadFor(weightsPath);
-            var architecture = parse.GetValue(model) ?? card?.Architecture
-                ?? throw new CommandLineException($"--model is required: no model card {ModelCard.PathFor(weightsPath)} names the architecture.");
-            var config = preprocess.Resolve(parse, card?.Preprocess ?? PreprocessConfig.ImageNet);
-            var dev = Device.Parse(parse.GetValue(device)!);
+            var choice = models.Resolve(parse);
+            var config = choice.Preprocess;
+            var dev = choice.Device;
             var dataset = ImageNetValDataset.LoadFolder(parse.GetValue(data)!.FullName);
             var trainCount = parse.GetValue(train);
             var training = dataset.Records.Take(trainCount).ToList();
@@ -54,8 +48,8 @@ public static class ExplainCommand
             var methodNames = parse.GetValue(methods)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
             var options = MethodOptionArguments.Parse(parse.GetValue(set) ?? Array.Empty<string>(), methodNames);
 
-            using var classifier = ModelZoo.Load(architecture, weightsPath, card?.NumClasses ?? 1000, dev);
-            using var store = new InverseStore(parse.GetValue(inverseDir)!.FullName, ContentHash.OfFile(weightsPath), training, config, dev,
+            using var classifier = choice.Load();
+            using var store = new InverseStore(parse.GetValue(inverseDir)!.FullName, ContentHash.OfFile(choice.WeightsPath), training, config, dev,
                 log: m => Console.Error.WriteLine(m));
             var explainers = methodNames.Select(n => AttributionMethods.Create(n, classifier, options.GetValueOrDefault(n), store)).ToList();
 

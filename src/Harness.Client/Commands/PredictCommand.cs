@@ -13,37 +13,28 @@ public static class PredictCommand
 {
     public static Command Create()
     {
-        var model = new Option<string?>("--model") { Description = "Architecture (" + string.Join(", ", ModelZoo.Names) + "). Default: the model card next to the weights." };
-        var weights = new Option<FileInfo>("--weights") { Description = "Checkpoint (.pth or .safetensors) in torchvision layout.", Required = true };
         var data = new Option<DirectoryInfo>("--data") { Description = "ImageNet-val folder: images/ plus boxes/ (XML) or LOC_val_solution.csv, and LOC_synset_mapping.txt.", Required = true };
-        var device = new Option<string>("--device") { Description = "cpu, cuda or cuda:N.", DefaultValueFactory = _ => "cpu" };
         var batchSize = new Option<int>("--batch-size") { Description = "Images per forward pass.", DefaultValueFactory = _ => 32 };
         var limit = new Option<int?>("--limit") { Description = "Evaluate only the first N images (sorted by id)." };
-        var numClasses = new Option<int?>("--num-classes") { Description = "Output classes. Default: model card, else 1000." };
-        var preprocess = PreprocessOptions.Create();
+        var models = new ModelOptions();
 
         var command = new Command("predict", "Classify an ImageNet-val folder and print top-1/top-5 accuracy.")
         {
-            model, weights, data, device, batchSize, limit, numClasses,
+            data, batchSize, limit,
         };
-        preprocess.AddTo(command);
+        models.AddTo(command);
         command.SetAction(parse =>
         {
-            var weightsPath = parse.GetValue(weights)!.FullName;
-            var card = ModelCard.TryLoadFor(weightsPath);
-            var architecture = parse.GetValue(model) ?? card?.Architecture
-                ?? throw new CommandLineException($"--model is required: no model card {ModelCard.PathFor(weightsPath)} names the architecture.");
-            var config = preprocess.Resolve(parse, card?.Preprocess ?? PreprocessConfig.ImageNet);
-            var dev = Device.Parse(parse.GetValue(device)!);
+            var choice = models.Resolve(parse);
 
             var dataset = ImageNetValDataset.LoadFolder(parse.GetValue(data)!.FullName);
             IReadOnlyList<ImageRecord> records = dataset.Records;
             if (parse.GetValue(limit) is { } n) records = records.Take(n).ToList();
             Console.Error.WriteLine($"data: {dataset.Summary()}");
-            Console.Error.WriteLine($"model: {architecture} from {weightsPath} on {dev}; preprocess resize {config.ResizeSize}, crop {config.CropSize}");
+            Console.Error.WriteLine($"model: {choice}");
 
-            using var classifier = ModelZoo.Load(architecture, weightsPath, parse.GetValue(numClasses) ?? card?.NumClasses ?? 1000, dev);
-            var result = ClassificationEvaluator.Evaluate(classifier, records, config, dev, parse.GetValue(batchSize),
+            using var classifier = choice.Load();
+            var result = ClassificationEvaluator.Evaluate(classifier, records, choice.Preprocess, choice.Device, parse.GetValue(batchSize),
                 new Progress<(int Done, int Total)>(p => ProgressLine.Write("predict", p.Done, p.Total)));
             ProgressLine.Finish();
 

@@ -34,6 +34,13 @@ public static class ReportWriter
 
         var skippedImages = rows.Where(r => r.Skipped.StartsWith("image:", StringComparison.Ordinal)).Select(r => r.ImageId).Distinct().Count();
         if (skippedImages > 0) html.Append("<p><b>").Append(skippedImages).Append(" image(s) could not be read</b>; see images.csv (column skipped).</p>\n");
+        var datasetIssues = plan.Data.Dataset.Issues;
+        if (datasetIssues.Count > 0)
+        {
+            html.Append("<h2>Skipped while reading the dataset</h2>\n<p>").Append(datasetIssues.Count).Append(" image(s) were left out:</p><ul>\n");
+            foreach (var issue in datasetIssues) html.Append("<li>").Append(E(issue.Id)).Append(": ").Append(E(issue.Reason)).Append(" (").Append(E(issue.File)).Append(")</li>\n");
+            html.Append("</ul>\n");
+        }
 
         foreach (var metric in spec.Metrics)
         {

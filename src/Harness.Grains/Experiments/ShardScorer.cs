@@ -88,7 +88,9 @@ public sealed class ShardScorer(ExperimentSpec spec, ModelSpec modelSpec, Classi
                 var zeroMaps = 0;
                 if (first is not null && second is not null)
                 {
-                    values["class_sensitivity"] = ClassSensitivity.Distance(first[m][i], second[m][i]);
+                    var distance = ClassSensitivity.Distance(first[m][i], second[m][i]);
+                    values["class_sensitivity"] = double.IsFinite(distance) ? distance : null;
+                    if (!double.IsFinite(distance)) skipped.Add("class_sensitivity:non_finite_map");
                     zeroMaps = (ClassSensitivity.IsZero(first[m][i]) ? 1 : 0) + (ClassSensitivity.IsZero(second[m][i]) ? 1 : 0);
                 }
                 if (diagnostics.TryGetValue(m, out var d))

@@ -121,7 +121,7 @@ public static class SpecLoader
             return new ExperimentSpec(name, Path.GetFullPath(path), models, datasetRoot, limit, methods, metrics,
                 mipin is null ? 100 : OptionalInt(mipin, "train_images", 1) ?? 100,
                 OptionalInt(root, "shard_size", 1) ?? 25, OptionalInt(root, "batch_size", 1) ?? 25,
-                (ulong)(OptionalInt(root, "seed", 0) ?? 0), devices,
+                Seed(), devices,
                 report is null ? 6 : OptionalInt(report, "images", 0) ?? 6, Path.GetFullPath(results));
         }
 
@@ -168,6 +168,8 @@ public static class SpecLoader
                     if (!names.Contains(((YamlScalarNode)key).Value!))
                         throw Error(key, $"method_options.{key}: '{key}' is not in 'methods' ({string.Join(", ", names)})");
             var result = new List<MethodSpec>();
+            foreach (var duplicate in names.GroupBy(n => n).Where(g => g.Count() > 1))
+                throw Error(root["methods"], $"method '{duplicate.Key}' is listed twice; list it once and sweep its options under method_options");
             foreach (var name in names)
             {
                 var grid = new List<Dictionary<string, string>> { new(StringComparer.Ordinal) };
@@ -208,6 +210,14 @@ public static class SpecLoader
             parsed.GetChoice("map", "source", new[] { ("source", "source"), ("source_x_activation", "source_x_activation") });
             AttributionMethods.MipInTraining(parsed);
             parsed.ThrowIfUnknown();
+        }
+
+        private ulong Seed()
+        {
+            var text = Scalar(root, "seed");
+            if (text is null) return 0;
+            return ulong.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out var seed) ? seed
+                : throw Error(root["seed"], $"'seed' must be a non-negative integer, got '{text}'");
         }
 
         private void CheckKeys(YamlMappingNode node, string[] valid, string where)
@@ -251,8 +261,10 @@ public static class SpecLoader
                 ? v as YamlMappingNode ?? throw Error(v, $"'{key}' must be a mapping (key: value lines)")
                 : null;
 
+        // The nodes of a list value (or the single node of a one-value shorthand), for line numbers in errors.
         private IEnumerable<YamlNode> ListNodes(YamlMappingNode node, string key) =>
-            node.Children.TryGetValue(new YamlScalarNode(key), out var v) && v is YamlSequenceNode s ? s.Children : Array.Empty<YamlNode>();
+            !node.Children.TryGetValue(new YamlScalarNode(key), out var v) ? Array.Empty<YamlNode>()
+            : v is YamlSequenceNode s ? s.Children : new[] { v };
 
         private List<string>? StringList(YamlMappingNode node, string key)
         {

@@ -189,7 +189,8 @@ public sealed class AttributionMethodTests : IDisposable
     [Fact]
     public void EveryMethodGivesFloatMapsAtInputResolution()
     {
-        foreach (var name in AttributionMethods.Names)
+        // MIP-IN needs a trained inverse (an IInverseProvider); tests under MipIn/ cover it.
+        foreach (var name in AttributionMethods.Names.Where(n => n != "mipin"))
         {
             using var scope = torch.NewDisposeScope();
             var options = name switch

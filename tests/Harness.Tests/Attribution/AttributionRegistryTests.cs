@@ -16,7 +16,7 @@ public sealed class AttributionRegistryTests : IDisposable
     [Fact]
     public void KnowsTheBaselineMethods()
     {
-        Assert.Equal(new[] { "gradient", "gradient_x_input", "gradcam", "smoothgrad", "integrated_gradients", "guided_backprop", "random", "center" },
+        Assert.Equal(new[] { "gradient", "gradient_x_input", "gradcam", "smoothgrad", "integrated_gradients", "guided_backprop", "random", "center", "mipin" },
             AttributionMethods.Names);
     }
 

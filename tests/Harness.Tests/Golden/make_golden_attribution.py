@@ -18,10 +18,7 @@ Cases
   Maps: gradient, Grad-CAM at features.20, gradient×input (signed channel sum) and guided backprop
   (full backward hooks on every ReLU clamping the gradient at 0; max |·| over channels).
 """
-import json
-import math
 import os
-import struct
 import xml.etree.ElementTree as ET
 
 import numpy as np
@@ -30,6 +27,7 @@ import torch.nn.functional as F
 import torchvision
 import torchvision.transforms as T
 from PIL import Image
+from golden_io import write_safetensors, fill
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
@@ -46,23 +44,6 @@ def put(name, t):
     out[name] = t.detach().contiguous().clone()
 
 
-def fill(model, seed):
-    """The weight rule of make_golden_models.py (mirrored in C# by Models/DeterministicWeights.cs)."""
-    torch.manual_seed(seed)
-    with torch.no_grad():
-        for name, t in model.state_dict().items():
-            leaf = name.rsplit(".", 1)[-1]
-            if leaf == "num_batches_tracked":
-                continue
-            if leaf == "running_var":
-                t.copy_(torch.rand(t.shape) * 0.5 + 0.75)
-            elif leaf == "running_mean" or leaf == "bias":
-                t.copy_(torch.randn(t.shape) * 0.1)
-            elif t.dim() == 1:
-                t.copy_(torch.randn(t.shape) * 0.1 + 1)
-            else:
-                fan_in = math.prod(t.shape[1:])
-                t.copy_(torch.randn(t.shape) * math.sqrt(2.0 / fan_in))
 
 
 def select(logits, targets):
@@ -166,28 +147,10 @@ for k in ("gradient", "gradcam", "gradient_x_input", "guided_backprop"):
     print("vgg11", k, "max", float(out[f"vgg11.{k}"].abs().max()))
 
 # --- safetensors writer (format: u64 header size, JSON header, raw little-endian data) ------------------------------
-DTYPES = {torch.float32: "F32", torch.int64: "I64", torch.uint8: "U8"}
 
 
-def write_safetensors(path, tensors):
-    header, blobs, offset = {}, [], 0
-    for name in sorted(tensors):
-        t = tensors[name]
-        data = t.numpy().tobytes()
-        header[name] = {"dtype": DTYPES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    header["__metadata__"] = {"generator": "make_golden_attribution.py", "torch": torch.__version__,
-                              "torchvision": torchvision.__version__}
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for blob in blobs:
-            f.write(blob)
 
 
 path = os.path.join(HERE, "attribution.safetensors")
-write_safetensors(path, out)
+write_safetensors(path, out, {"generator": "make_golden_attribution.py", "torch": torch.__version__, "torchvision": torchvision.__version__})
 print(f"wrote {len(out)} tensors, {os.path.getsize(path)} bytes")

@@ -23,9 +23,7 @@ tests under the same case names.
 """
 import ctypes
 import io
-import json
 import os
-import struct
 
 import numpy as np
 import PIL
@@ -33,6 +31,7 @@ import torch
 import torchvision
 from PIL import Image
 from torchvision import transforms as T
+from golden_io import write_safetensors
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.abspath(os.path.join(HERE, "..", "..", ".."))
@@ -140,30 +139,10 @@ put_jpeg("ycck", turbojpeg_ycck(cmyk, 95))
 assert Image.open(io.BytesIO(out["ycck.jpeg"].numpy().tobytes())).mode == "CMYK"
 
 # --- safetensors writer (format: u64 header size, JSON header, raw little-endian data) -----------------------
-DTYPES = {torch.float32: "F32", torch.float64: "F64", torch.int64: "I64", torch.bool: "BOOL", torch.uint8: "U8"}
 
 
-def write_safetensors(path, tensors):
-    header, blobs, offset = {}, [], 0
-    for name in sorted(tensors):
-        t = tensors[name]
-        data = t.numpy().tobytes()
-        header[name] = {"dtype": DTYPES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    header["__metadata__"] = {
-        "generator": "make_golden_imaging.py", "torch": torch.__version__,
-        "torchvision": torchvision.__version__, "pillow": PIL.__version__,
-    }
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for blob in blobs:
-            f.write(blob)
 
 
 target = os.path.join(HERE, "imaging.safetensors")
-write_safetensors(target, out)
+write_safetensors(target, out, {"generator": "make_golden_imaging.py", "torch": torch.__version__, "torchvision": torchvision.__version__, "pillow": PIL.__version__})
 print(f"wrote {len(out)} tensors, {os.path.getsize(target)} bytes to {target}")

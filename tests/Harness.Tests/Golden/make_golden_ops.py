@@ -6,12 +6,11 @@ Writes ops.safetensors next to this script. Every case stores its inputs and PyT
 "CASE.NAME" keys; the C# tests feed the same inputs to Harness.Torch and compare. The parameters of each call
 (stride, padding, ...) are written here and repeated in the C# test with the same case name.
 """
-import json
 import os
-import struct
 
 import torch
 import torch.nn.functional as F
+from golden_io import write_safetensors
 
 torch.manual_seed(1234)
 out = {}
@@ -119,26 +118,9 @@ put("autograd.gx", x.grad); put("autograd.gw", w.grad)
 
 
 # --- safetensors writer (format: u64 header size, JSON header, raw little-endian data) -----------
-DTYPES = {torch.float32: "F32", torch.float64: "F64", torch.int64: "I64", torch.bool: "BOOL", torch.uint8: "U8"}
 
 
-def write_safetensors(path, tensors):
-    header, blobs, offset = {}, [], 0
-    for name in sorted(tensors):
-        t = tensors[name]
-        data = t.numpy().tobytes()
-        header[name] = {"dtype": DTYPES[t.dtype], "shape": list(t.shape), "data_offsets": [offset, offset + len(data)]}
-        blobs.append(data)
-        offset += len(data)
-    header["__metadata__"] = {"generator": "make_golden_ops.py", "torch": torch.__version__}
-    text = json.dumps(header, separators=(",", ":")).encode()
-    text += b" " * (-len(text) % 8)
-    with open(path, "wb") as f:
-        f.write(struct.pack("<Q", len(text)))
-        f.write(text)
-        for blob in blobs:
-            f.write(blob)
 
 
-write_safetensors(os.path.join(os.path.dirname(os.path.abspath(__file__)), "ops.safetensors"), out)
+write_safetensors(os.path.join(os.path.dirname(os.path.abspath(__file__)), "ops.safetensors"), out, {"generator": "make_golden_ops.py", "torch": torch.__version__})
 print(f"wrote {len(out)} tensors")
