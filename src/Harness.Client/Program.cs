@@ -26,6 +26,11 @@ public static class Program
         {
             return root.Parse(args).Invoke(config);
         }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine("mipin: interrupted; finished grains are kept, run the same command again to resume");
+            return 130;
+        }
         catch (Exception e) when (IsUserError(e))
         {
             Console.Error.WriteLine($"mipin: {e.Message}");

@@ -18,7 +18,11 @@ public static class AtomicFile
         var temp = Path.Combine(folder, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
         try
         {
-            File.WriteAllBytes(temp, bytes);
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
+            {
+                stream.Write(bytes);
+                stream.Flush(flushToDisk: true); // durable before the rename makes it visible
+            }
             File.Move(temp, full, overwrite: true);
         }
         catch

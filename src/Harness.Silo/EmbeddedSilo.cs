@@ -67,6 +67,8 @@ public sealed class EmbeddedSilo(IReadOnlyList<Device> devices, Action<string> l
                 var (grain, freed) = running[done];
                 running.Remove(done);
                 freeSlots.Push(freed);
+                if (done.IsFaulted && done.Exception!.InnerException is OperationCanceledException && cancellation.IsCancellationRequested)
+                    continue; // interrupted: the grain wrote nothing, the rerun does it
                 if (done.IsFaulted)
                 {
                     failure ??= new GrainFailedException(grain.Key, done.Exception!.InnerException!);

@@ -38,6 +38,8 @@ public sealed class SiloService(IReadOnlyList<IGrain> grains, IReadOnlyList<Devi
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
+        // On Ctrl+C, let the grains in flight finish (their outputs are atomic) instead of abandoning them after 30 s.
+        builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = Timeout.InfiniteTimeSpan);
         SiloService? service = null;
         builder.Services.AddHostedService(sp =>
             service = new SiloService(grains, devices, log, progress, sp.GetRequiredService<IHostApplicationLifetime>()));

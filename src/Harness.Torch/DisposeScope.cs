@@ -60,7 +60,7 @@ public sealed class DisposeScope : IDisposable
             if (ReferenceEquals(t.OwningScope, this)) t.Dispose();
         _tensors.Clear();
         // Scopes nest strictly; restore the outer one even if inner scopes were leaked.
-        if (ReferenceEquals(s_current, this) || s_current is null || IsInner(s_current)) s_current = Outer;
+        if (ReferenceEquals(s_current, this) || (s_current is not null && IsInner(s_current))) s_current = Outer;
     }
 
     private bool IsInner(DisposeScope scope)

@@ -71,9 +71,11 @@ public sealed unsafe class Op
     {
         var results = new NativeValue[Math.Max(maxResults, 1)];
         var n = Invoke(args, results);
-        var tensors = new Tensor[n];
+        // Check every result before wrapping any, so an unexpected one frees all handles exactly once.
         for (var i = 0; i < n; i++)
-            tensors[i] = results[i].Kind == ValueKind.Tensor ? Tensor.FromHandle(results[i].P) : throw Unexpected(results[..n], "tensors");
+            if (results[i].Kind != ValueKind.Tensor || results[i].P == 0) throw Unexpected(results[..n], "defined tensors");
+        var tensors = new Tensor[n];
+        for (var i = 0; i < n; i++) tensors[i] = Tensor.FromHandle(results[i].P);
         return tensors;
     }
 

@@ -11,9 +11,14 @@ public sealed partial class Tensor
         get
         {
             NativeMethods.Check(NativeMethods.mt_tensor_requires_grad(Handle, out var v));
+            GC.KeepAlive(this);
             return v != 0;
         }
-        set => NativeMethods.Check(NativeMethods.mt_tensor_set_requires_grad(Handle, value ? 1 : 0));
+        set
+        {
+            NativeMethods.Check(NativeMethods.mt_tensor_set_requires_grad(Handle, value ? 1 : 0));
+            GC.KeepAlive(this);
+        }
     }
 
     /// <summary>Sets <see cref="requires_grad"/> and returns this tensor.</summary>
@@ -42,9 +47,15 @@ public sealed partial class Tensor
         get
         {
             NativeMethods.Check(NativeMethods.mt_tensor_grad(Handle, out var g));
+            GC.KeepAlive(this);
             return FromOptionalHandle(g);
         }
-        set => NativeMethods.Check(NativeMethods.mt_tensor_set_grad(Handle, value?.Handle ?? 0));
+        set
+        {
+            NativeMethods.Check(NativeMethods.mt_tensor_set_grad(Handle, value?.Handle ?? 0));
+            GC.KeepAlive(this);
+            GC.KeepAlive(value);
+        }
     }
 
     /// <summary>

@@ -72,6 +72,7 @@ public sealed partial class Tensor : IDisposable
         get
         {
             NativeMethods.Check(NativeMethods.mt_tensor_ndim(Handle, out var n));
+            GC.KeepAlive(this);
             return n;
         }
     }
@@ -86,6 +87,7 @@ public sealed partial class Tensor : IDisposable
             var n = ndim;
             var shape = new long[n];
             fixed (long* p = shape) NativeMethods.Check(NativeMethods.mt_tensor_shape(Handle, p, n));
+            GC.KeepAlive(this);
             return shape;
         }
     }
@@ -113,6 +115,7 @@ public sealed partial class Tensor : IDisposable
         get
         {
             NativeMethods.Check(NativeMethods.mt_tensor_dtype(Handle, out var t));
+            GC.KeepAlive(this);
             return (ScalarType)t;
         }
     }
@@ -122,7 +125,9 @@ public sealed partial class Tensor : IDisposable
         get
         {
             var h = Handle;
-            return Device.Parse(NativeMethods.ReadString((buf, cap) => NativeMethods.mt_tensor_device(h, (byte*)buf, cap)));
+            var device = Device.Parse(NativeMethods.ReadString((buf, cap) => NativeMethods.mt_tensor_device(h, (byte*)buf, cap)));
+            GC.KeepAlive(this);
+            return device;
         }
     }
 
@@ -130,6 +135,8 @@ public sealed partial class Tensor : IDisposable
     public bool IsSameAs(Tensor other)
     {
         NativeMethods.Check(NativeMethods.mt_tensor_same(Handle, other.Handle, out var same));
+        GC.KeepAlive(this);
+        GC.KeepAlive(other);
         return same != 0;
     }
 
@@ -151,6 +158,7 @@ public sealed partial class Tensor : IDisposable
         var result = new T[numel()];
         fixed (T* p = result)
             NativeMethods.Check(NativeMethods.mt_tensor_copy_to(Handle, p, (long)result.Length * sizeof(T)));
+        GC.KeepAlive(this); // the finalizer must not free the tensor while native code reads it
         return result;
     }
 
@@ -173,6 +181,7 @@ public sealed partial class Tensor : IDisposable
     {
         var result = new byte[numel() * dtype.ElementSize()];
         fixed (byte* p = result) NativeMethods.Check(NativeMethods.mt_tensor_copy_to(Handle, p, result.Length));
+        GC.KeepAlive(this);
         return result;
     }
 

@@ -16,6 +16,7 @@ public sealed class AttributionBatch : IDisposable
     private bool _inputGradientRequested;
     private GradientPass? _gradients;
     private Tensor? _logits;
+    private bool _ownsLogits; // true when the logits come from our own no-grad pass (else the GradientPass owns them)
 
     public AttributionBatch(ClassifierModel model, Tensor images, long[] targets, IEnumerable<IAttributionMethod>? methods = null)
     {
@@ -65,6 +66,7 @@ public sealed class AttributionBatch : IDisposable
             if (_gradients is not null) return _logits = _gradients.Logits;
             using var scope = torch.NewDisposeScope();
             using var noGrad = torch.no_grad();
+            _ownsLogits = true;
             return _logits = Model.forward(Images).DetachFromDisposeScope();
         }
     }
@@ -82,7 +84,7 @@ public sealed class AttributionBatch : IDisposable
     public void Dispose()
     {
         _gradients?.Dispose();
-        if (_gradients is null) _logits?.Dispose();
+        if (_ownsLogits) _logits?.Dispose();
         TargetIndex.Dispose();
     }
 }

@@ -151,7 +151,10 @@ public static class SpecLoader
                 {
                     throw Error(m, e.Message);
                 }
-                result.Add(new ModelSpec(architecture, weights, OptionalInt(m, "num_classes", 1) ?? card?.NumClasses ?? 1000, preprocess));
+                var spec = new ModelSpec(architecture, weights, OptionalInt(m, "num_classes", 1) ?? card?.NumClasses ?? 1000, preprocess);
+                if (result.Any(r => r.Id == spec.Id))
+                    throw Error(m, $"two models have the id {spec.Id} (architecture@checkpoint file name); give the checkpoints distinct file names");
+                result.Add(spec);
             }
             return result;
         }

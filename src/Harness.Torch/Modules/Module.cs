@@ -105,6 +105,7 @@ public abstract class Module : IDisposable
     {
         var dict = new StateDict();
         using var noGrad = torch.no_grad();
+        using var scope = torch.NewDisposeScope(); // frees the detach/cpu temporaries; Add takes the clones out
         foreach (var (name, t) in named_state()) dict.Add(name, t.detach().cpu().clone());
         return dict;
     }
@@ -113,20 +114,21 @@ public abstract class Module : IDisposable
     public Module to(Device device)
     {
         using var noGrad = torch.no_grad();
+        using var scope = torch.NewDisposeScope(); // frees the intermediate handles
         for (var i = 0; i < _parameters.Count; i++)
         {
             var (name, old) = _parameters[i];
             var moved = old.to(device).detach().DetachFromDisposeScope();
             moved.requires_grad = old.requires_grad;
             _parameters[i] = (name, moved);
-            if (!moved.IsSameAs(old)) old.Dispose();
+            old.Dispose(); // every handle is its own reference; the data lives on in `moved` if it did not move
         }
         for (var i = 0; i < _buffers.Count; i++)
         {
             var (name, old) = _buffers[i];
-            var moved = old.to(device).DetachFromDisposeScope();
+            var moved = old.to(device).alias().DetachFromDisposeScope();
             _buffers[i] = (name, moved);
-            if (!moved.IsSameAs(old)) old.Dispose();
+            old.Dispose();
         }
         foreach (var (_, child) in _children) child.to(device);
         return this;

@@ -63,7 +63,8 @@ public sealed class InverseNetwork : Module
         AvgPool2d or AdaptiveAvgPool2d => new AveragePoolInverse(stage.Module),
         Flatten => new ReshapeInverse(),
         ReLU or ReLU6 or Dropout or Identity => new IdentityInverse(),
-        ResidualBlock block => new ResidualBlockInverse(block, input.size(1), output.size(1), input.size(2) / output.size(2)),
+        ResidualBlock block => new ResidualBlockInverse(block, input.size(1), output.size(1),
+            (input.size(2) + output.size(2) - 1) / output.size(2)), // ceil: a stride-2 block maps 15 → 8
         _ => throw new NotSupportedException(
             $"MIP-IN has no inverse for stage {stage.Name} ({stage.Module.GetType().Name}); supported: Linear, Conv2d, BatchNorm2d, " +
             "MaxPool2d, AvgPool2d, AdaptiveAvgPool2d, Flatten, ReLU, ReLU6, Dropout, Identity and residual blocks"),

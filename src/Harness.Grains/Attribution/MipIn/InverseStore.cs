@@ -48,7 +48,8 @@ public sealed class InverseStore : IInverseProvider, IDisposable
     {
         _trainingSha256 ??= ContentHash.OfFiles(_training.Select(r => r.ImagePath));
         // The cache limit only bounds memory; it does not change the trained weights, so it is not part of the key.
-        var optionsText = JsonSerializer.Serialize(new { options = options with { CacheLimitMb = 0 }, preprocess = _preprocess, model.NumClasses });
+        // Adam takes one step per batch, so the batch size shapes the weights and is part of the key.
+        var optionsText = JsonSerializer.Serialize(new { options = options with { CacheLimitMb = 0 }, preprocess = _preprocess, model.NumClasses, batch = _batchSize });
         return new MipInProvenance(model.Architecture, layer, _checkpointSha256, _trainingSha256, options.Seed,
             ContentHash.OfText(optionsText), new long[] { 3, _preprocess.CropSize, _preprocess.CropSize });
     }

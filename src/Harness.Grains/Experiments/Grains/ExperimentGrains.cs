@@ -60,6 +60,11 @@ public sealed class ExperimentGrains
         new(InverseDirectory, CheckpointHash(model), Data.Training.Count > 0 ? Data.Training : Data.Scored.Take(1).ToList(),
             model.Preprocess, device, Spec.BatchSize, log);
 
+    private string? _trainingSetHash;
+
+    /// <summary>Content hash of the MIP-IN training images (ids, labels, boxes, files).</summary>
+    public string TrainingSetHash => _trainingSetHash ??= Hash(Data.Training.Select(r => new { r.Id, r.ClassIndex, r.Boxes, content = ContentHash.OfFile(r.ImagePath) }));
+
     /// <summary>Per-image CSV columns for this experiment's metrics.</summary>
     public IReadOnlyList<string> Metrics => Spec.Metrics;
 
@@ -101,11 +106,16 @@ public sealed class ScoreShardGrain(ExperimentGrains plan, ModelSpec model, int 
     public string OutputPath => plan.ShardPath(model, shard);
     private string MarkerPath => OutputPath + ".json";
 
-    private string InputHash => ExperimentGrains.Hash(new
+    private string? _inputHash;
+
+    // Computed once per process: it reads every image of the shard.
+    private string InputHash => _inputHash ??= ExperimentGrains.Hash(new
     {
         checkpoint = plan.CheckpointHash(model), model.Architecture, model.NumClasses, model.Preprocess,
         methods = plan.Spec.Methods.Select(m => m.Label), plan.Spec.Metrics, seed = plan.Spec.Seed,
-        images = plan.Data.Shards[shard].Select(r => r.Id), training = plan.Data.Training.Select(r => r.Id),
+        // Contents, not just ids: a replaced image or corrected box/label must not be skipped as done.
+        images = plan.Data.Shards[shard].Select(r => new { r.Id, r.ClassIndex, r.Boxes, content = ContentHash.OfFile(r.ImagePath) }),
+        training = plan.TrainingSetHash,
         mipinTrainImages = plan.Spec.MipInTrainImages,
     });
 
@@ -116,6 +126,8 @@ public sealed class ScoreShardGrain(ExperimentGrains plan, ModelSpec model, int 
         using var store = plan.InverseStore(model, context.Device, context.Log);
         var scorer = new ShardScorer(plan.Spec, model, context.Model(model), store, context.Log);
         var rows = scorer.Score(plan.Data.Shards[shard], context.Cancellation);
+        // Remove the old marker first: a crash between the two writes must leave the shard "not done".
+        if (File.Exists(MarkerPath)) File.Delete(MarkerPath);
         ImageRow.Write(OutputPath, plan.Metrics, rows);
         AtomicFile.WriteAllText(MarkerPath, JsonSerializer.Serialize(new { key = Key, input_hash = InputHash, device = context.Device.ToString() }));
     }
