@@ -62,25 +62,14 @@ public static class ExplainCommand
             using var work = new AttributionBatch(classifier, batch.Images, targets, explainers);
             var maps = explainers.Select(m => m.Explain(work).cpu()).ToList();
 
-            var rows = new List<IReadOnlyList<RgbImage>>();
-            var rowTitles = new List<string>();
+            var rowTitles = batch.Records.Select((r, i) => $"{r.Id[^8..]} {Short(dataset.Mapping.Name((int)targets[i]))}").ToList();
+            var grid = MapGrid.Compose(batch.Images, config, rowTitles, explainers.Select(m => m.Name).ToList(), maps);
             var mapsDir = parse.GetValue(saveMaps)?.FullName;
-            for (var i = 0; i < batch.Records.Count; i++)
-            {
-                var record = batch.Records[i];
-                var picture = InputImage.FromTensor(batch.Images[i].cpu(), config, record.Id);
-                var cells = new List<RgbImage> { picture };
+            if (mapsDir is not null)
                 for (var m = 0; m < explainers.Count; m++)
-                {
-                    var map = maps[m][i].contiguous().ToArray<float>();
-                    cells.Add(Heatmap.Overlay(picture, map, picture.Width, picture.Height, alpha: 0.75));
-                    if (mapsDir is not null)
-                        NpyWriter.Save(Path.Combine(mapsDir, $"{record.Id}.{explainers[m].Name}.npy"), map, new[] { picture.Height, picture.Width });
-                }
-                rows.Add(cells);
-                rowTitles.Add($"{record.Id[^8..]} {Short(dataset.Mapping.Name((int)targets[i]))}");
-            }
-            var grid = ImageGrid.Compose(new[] { "image" }.Concat(explainers.Select(m => m.Name)).ToList(), rowTitles, rows);
+                    for (var i = 0; i < batch.Records.Count; i++)
+                        NpyWriter.Save(Path.Combine(mapsDir, $"{batch.Records[i].Id}.{explainers[m].Name}.npy"),
+                            maps[m][i].contiguous().ToArray<float>(), new[] { (int)work.Height, (int)work.Width });
             var outPath = parse.GetValue(output)!.FullName;
             Directory.CreateDirectory(Path.GetDirectoryName(outPath)!);
             if (outPath.EndsWith(".jpg", StringComparison.OrdinalIgnoreCase) || outPath.EndsWith(".jpeg", StringComparison.OrdinalIgnoreCase))

@@ -69,8 +69,26 @@ public static class AttributionMethods
     public static string DefaultMipInLayer(string architecture) =>
         architecture == "mnist_mlp" ? "flatten" : GradCamMethod.DefaultLayer(architecture);
 
-    /// <summary>The MIP-IN training options encoded in a method's options (also used to key saved inverses).</summary>
-    public static MipInTrainingOptions MipInTraining(MethodOptions o) => new()
+    /// <summary>MIP-IN's settings parsed from its options: the layer, the map mode and the training options.</summary>
+    public sealed record MipInSettings(string Layer, MipInMapMode Mode, MipInTrainingOptions Training);
+
+    /// <summary>
+    /// Parses and validates MIP-IN's options for an architecture (unknown options and bad values throw; the layer is
+    /// checked against a model by the caller). Used by the method itself, spec validation and the train grain.
+    /// </summary>
+    public static MipInSettings ParseMipIn(string architecture, IReadOnlyDictionary<string, string>? options) =>
+        ParseMipIn(architecture, new MethodOptions("mipin", options));
+
+    private static MipInSettings ParseMipIn(string architecture, MethodOptions o)
+    {
+        var settings = new MipInSettings(o.GetStringOrNull("layer") ?? DefaultMipInLayer(architecture),
+            o.GetChoice("map", MipInMapMode.Source, MapModes), MipInTraining(o));
+        o.ThrowIfUnknown();
+        return settings;
+    }
+
+    // The training options encoded in MIP-IN's options (they also key saved inverses).
+    private static MipInTrainingOptions MipInTraining(MethodOptions o) => new()
     {
         Optimizer = o.GetChoice("optimizer", "adam", new[] { ("adam", "adam"), ("ridge", "ridge") }),
         Epochs = o.GetInt("epochs", 30, 0, 100_000),
@@ -83,14 +101,11 @@ public static class AttributionMethods
 
     private static IAttributionMethod CreateMipIn(ClassifierModel model, MethodOptions o, IInverseProvider? inverses)
     {
-        var layer = o.GetStringOrNull("layer") ?? DefaultMipInLayer(model.Architecture);
-        model.IndexOf(layer);
-        var mode = o.GetChoice("map", MipInMapMode.Source, MapModes);
-        var training = MipInTraining(o);
-        o.ThrowIfUnknown();
+        var settings = ParseMipIn(model.Architecture, o);
+        model.IndexOf(settings.Layer);
         if (inverses is null)
             throw new InvalidOperationException("mipin needs trained inverse layers: run it through `mipin explain` or an experiment, which train them");
-        return new MipInMethod(inverses.GetInverse(model, layer, training), mode);
+        return new MipInMethod(inverses.GetInverse(model, settings.Layer, settings.Training), settings.Mode);
     }
 
     /// <summary>Every method name <see cref="Create"/> accepts.</summary>

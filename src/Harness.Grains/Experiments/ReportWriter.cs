@@ -114,16 +114,8 @@ public static class ReportWriter
         if (batch.Records.Count == 0) return null;
         using var work = new AttributionBatch(model, batch.Images, batch.Records.Select(r => (long)r.ClassIndex).ToArray(), methods);
         var maps = methods.Select(m => m.Explain(work).cpu()).ToList();
-        var rows = new List<IReadOnlyList<RgbImage>>();
-        for (var i = 0; i < batch.Records.Count; i++)
-        {
-            var picture = InputImage.FromTensor(batch.Images[i].cpu(), modelSpec.Preprocess);
-            var cells = new List<RgbImage> { picture };
-            cells.AddRange(maps.Select(m => Heatmap.Overlay(picture, m[i].contiguous().ToArray<float>(), picture.Width, picture.Height, alpha: 0.75)));
-            rows.Add(cells);
-        }
-        return ImageGrid.Compose(new[] { "image" }.Concat(spec.Methods.Select(m => m.Label)).ToList(),
-            batch.Records.Select(r => r.Id[^8..]).ToList(), rows);
+        return MapGrid.Compose(batch.Images, modelSpec.Preprocess, batch.Records.Select(r => r.Id[^8..]).ToList(),
+            spec.Methods.Select(m => m.Label).ToList(), maps);
     }
 
     private static string E(string s) => WebUtility.HtmlEncode(s);

@@ -171,49 +171,50 @@ public static class SpecLoader
                     if (!names.Contains(((YamlScalarNode)key).Value!))
                         throw Error(key, $"method_options.{key}: '{key}' is not in 'methods' ({string.Join(", ", names)})");
             var result = new List<MethodSpec>();
-            foreach (var duplicate in names.GroupBy(n => n).Where(g => g.Count() > 1))
-                throw Error(root["methods"], $"method '{duplicate.Key}' is listed twice; list it once and sweep its options under method_options");
-            foreach (var name in names)
+            // One probe per model (construction is costly for large models) to validate every method variant against.
+            var probes = models.Select(m => (Spec: m, Model: ModelZoo.Create(m.Architecture, m.NumClasses))).ToList();
+            try
             {
-                var grid = new List<Dictionary<string, string>> { new(StringComparer.Ordinal) };
-                var node = options is null ? null : Mapping(options, name);
-                if (node is not null)
-                    foreach (var (k, v) in node.Children)
-                    {
-                        var values = v is YamlSequenceNode seq ? seq.Children.Select(c => ScalarText(c)).ToList() : new List<string> { ScalarText(v) };
-                        grid = grid.SelectMany(g => values.Select(value => new Dictionary<string, string>(g, StringComparer.Ordinal) { [((YamlScalarNode)k).Value!] = value })).ToList();
-                    }
-                foreach (var combination in grid)
+                foreach (var duplicate in names.GroupBy(n => n).Where(g => g.Count() > 1))
+                    throw Error(root["methods"], $"method '{duplicate.Key}' is listed twice; list it once and sweep its options under method_options");
+                foreach (var name in names)
                 {
-                    // Validate options (names, values, layers) against every model now, before any work starts.
-                    foreach (var model in models)
+                    var grid = new List<Dictionary<string, string>> { new(StringComparer.Ordinal) };
+                    var node = options is null ? null : Mapping(options, name);
+                    if (node is not null)
+                        foreach (var (k, v) in node.Children)
+                        {
+                            var values = v is YamlSequenceNode seq ? seq.Children.Select(c => ScalarText(c)).ToList() : new List<string> { ScalarText(v) };
+                            grid = grid.SelectMany(g => values.Select(value => new Dictionary<string, string>(g, StringComparer.Ordinal) { [((YamlScalarNode)k).Value!] = value })).ToList();
+                        }
+                    foreach (var combination in grid)
                     {
-                        using var probe = ModelZoo.Create(model.Architecture, model.NumClasses);
-                        try
+                        // Validate options (names, values, layers) against every model now, before any work starts.
+                        foreach (var (model, probe) in probes)
                         {
-                            if (name == "mipin") ValidateMipIn(probe, combination);
-                            else AttributionMethods.Create(name, probe, combination);
+                            try
+                            {
+                                if (name == "mipin") ValidateMipIn(probe, combination);
+                                else AttributionMethods.Create(name, probe, combination);
+                            }
+                            catch (ArgumentException e)
+                            {
+                                throw Error(node ?? (YamlNode)root, $"method '{name}' for {model.Architecture}: {e.Message}");
+                            }
                         }
-                        catch (ArgumentException e)
-                        {
-                            throw Error(node ?? (YamlNode)root, $"method '{name}' for {model.Architecture}: {e.Message}");
-                        }
+                        result.Add(new MethodSpec(name, combination));
                     }
-                    result.Add(new MethodSpec(name, combination));
                 }
+                return result;
             }
-            return result;
+            finally
+            {
+                foreach (var (_, probe) in probes) probe.Dispose();
+            }
         }
 
-        private static void ValidateMipIn(ClassifierModel probe, IReadOnlyDictionary<string, string> options)
-        {
-            var parsed = new MethodOptions("mipin", options);
-            var layer = parsed.GetStringOrNull("layer") ?? AttributionMethods.DefaultMipInLayer(probe.Architecture);
-            probe.IndexOf(layer);
-            parsed.GetChoice("map", "source", new[] { ("source", "source"), ("source_x_activation", "source_x_activation") });
-            AttributionMethods.MipInTraining(parsed);
-            parsed.ThrowIfUnknown();
-        }
+        private static void ValidateMipIn(ClassifierModel probe, IReadOnlyDictionary<string, string> options) =>
+            probe.IndexOf(AttributionMethods.ParseMipIn(probe.Architecture, options).Layer);
 
         private ulong Seed()
         {

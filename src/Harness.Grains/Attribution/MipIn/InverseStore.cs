@@ -24,8 +24,12 @@ public sealed class InverseStore : IInverseProvider, IDisposable
     private readonly Dictionary<string, InverseNetwork> _loaded = new(StringComparer.Ordinal);
     private string? _trainingSha256;
 
+    /// <param name="trainingSha256">
+    /// <see cref="TrainingSetHashOf"/> of <paramref name="training"/> when the caller already has it (it reads every
+    /// training image); computed on first use otherwise.
+    /// </param>
     public InverseStore(string directory, string checkpointSha256, IReadOnlyList<ImageRecord> training, PreprocessConfig preprocess,
-        Device device, int batchSize = 32, Action<string>? log = null)
+        Device device, int batchSize = 32, Action<string>? log = null, string? trainingSha256 = null)
     {
         if (training.Count == 0) throw new ArgumentException("MIP-IN needs at least one training image", nameof(training));
         _directory = directory;
@@ -35,7 +39,11 @@ public sealed class InverseStore : IInverseProvider, IDisposable
         _device = device;
         _batchSize = batchSize;
         _log = log;
+        _trainingSha256 = trainingSha256;
     }
+
+    /// <summary>The content hash that identifies a training set in an inverse's provenance.</summary>
+    public static string TrainingSetHashOf(IEnumerable<ImageRecord> training) => ContentHash.OfFiles(training.Select(r => r.ImagePath));
 
     /// <summary>How many inverses this store trained (rather than loaded) so far.</summary>
     public int TrainedCount { get; private set; }
@@ -44,13 +52,17 @@ public sealed class InverseStore : IInverseProvider, IDisposable
     public Dictionary<string, IReadOnlyList<LayerReport>> Reports { get; } = new(StringComparer.Ordinal);
 
     /// <summary>The provenance an inverse for these inputs must carry.</summary>
-    public MipInProvenance ProvenanceFor(ClassifierModel model, string layer, MipInTrainingOptions options)
+    public MipInProvenance ProvenanceFor(ClassifierModel model, string layer, MipInTrainingOptions options) =>
+        ProvenanceFor(model.Architecture, model.NumClasses, layer, options);
+
+    /// <summary>The provenance for an architecture and class count (no model needed, e.g. to check for a saved file).</summary>
+    public MipInProvenance ProvenanceFor(string architecture, int numClasses, string layer, MipInTrainingOptions options)
     {
-        _trainingSha256 ??= ContentHash.OfFiles(_training.Select(r => r.ImagePath));
+        _trainingSha256 ??= TrainingSetHashOf(_training);
         // The cache limit only bounds memory; it does not change the trained weights, so it is not part of the key.
         // Adam takes one step per batch, so the batch size shapes the weights and is part of the key.
-        var optionsText = JsonSerializer.Serialize(new { options = options with { CacheLimitMb = 0 }, preprocess = _preprocess, model.NumClasses, batch = _batchSize });
-        return new MipInProvenance(model.Architecture, layer, _checkpointSha256, _trainingSha256, options.Seed,
+        var optionsText = JsonSerializer.Serialize(new { options = options with { CacheLimitMb = 0 }, preprocess = _preprocess, NumClasses = numClasses, batch = _batchSize });
+        return new MipInProvenance(architecture, layer, _checkpointSha256, _trainingSha256, options.Seed,
             ContentHash.OfText(optionsText), new long[] { 3, _preprocess.CropSize, _preprocess.CropSize });
     }
 

@@ -58,12 +58,16 @@ public sealed class ExperimentGrains
 
     public InverseStore InverseStore(ModelSpec model, Torch.Device device, Action<string>? log) =>
         new(InverseDirectory, CheckpointHash(model), Data.Training.Count > 0 ? Data.Training : Data.Scored.Take(1).ToList(),
-            model.Preprocess, device, Spec.BatchSize, log);
+            model.Preprocess, device, Spec.BatchSize, log, TrainingSetHash);
 
     private string? _trainingSetHash;
 
-    /// <summary>Content hash of the MIP-IN training images (ids, labels, boxes, files).</summary>
-    public string TrainingSetHash => _trainingSetHash ??= Hash(Data.Training.Select(r => new { r.Id, r.ClassIndex, r.Boxes, content = ContentHash.OfFile(r.ImagePath) }));
+    /// <summary>
+    /// Content hash of the MIP-IN training images, computed once per plan: it keys the saved inverses and is part of
+    /// every score grain's inputs. (Training uses the predicted class, so labels and boxes do not enter it.)
+    /// </summary>
+    public string TrainingSetHash => _trainingSetHash ??= Attribution.MipIn.InverseStore.TrainingSetHashOf(
+        Data.Training.Count > 0 ? Data.Training : Data.Scored.Take(1));
 
     /// <summary>Per-image CSV columns for this experiment's metrics.</summary>
     public IReadOnlyList<string> Metrics => Spec.Metrics;
@@ -83,10 +87,8 @@ public sealed class TrainInverseGrain(ExperimentGrains plan, ModelSpec model, Me
     public bool IsDone()
     {
         using var store = plan.InverseStore(model, Torch.Device.CPU, null);
-        using var probe = Models.ModelZoo.Create(model.Architecture, model.NumClasses);
-        var options = new MethodOptions("mipin", method.Options);
-        var layer = options.GetStringOrNull("layer") ?? AttributionMethods.DefaultMipInLayer(model.Architecture);
-        return File.Exists(store.PathFor(store.ProvenanceFor(probe, layer, AttributionMethods.MipInTraining(options))));
+        var settings = AttributionMethods.ParseMipIn(model.Architecture, method.Options);
+        return File.Exists(store.PathFor(store.ProvenanceFor(model.Architecture, model.NumClasses, settings.Layer, settings.Training)));
     }
 
     public void Execute(GrainContext context)
