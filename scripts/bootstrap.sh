@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Installs what MipIn needs on a Debian bookworm machine and checks the .NET SDK.
 #   scripts/bootstrap.sh            packages to build and run
-#   scripts/bootstrap.sh --tests    also what the test suite uses (headless Chromium renders the HTML report)
+#   scripts/bootstrap.sh --tests    also what the test suite uses (headless Chromium renders the HTML report;
+#                                   slurm-wlm + munge run the single-node cluster of the Slurm engine tests)
 # As root, missing Debian packages are installed with apt-get; otherwise the script prints the command to run.
 set -euo pipefail
 
 packages=(cmake g++ make libtorch-dev libturbojpeg0-dev)
 if [[ "${1:-}" == "--tests" ]]; then
-  packages+=(chromium)
+  packages+=(chromium slurm-wlm munge)
 fi
 
 if ! command -v dotnet >/dev/null 2>&1; then

@@ -9,7 +9,11 @@ scripts/bootstrap.sh --tests
 
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 log="$(mktemp)"
-trap 'rm -f "$log"' EXIT
+# The Slurm engine tests run on a real single-node cluster (two fake GPUs) started here and stopped on exit.
+export MIPIN_SLURM_DIR="${MIPIN_SLURM_DIR:-$(mktemp -d /tmp/mipin-slurm-test.XXXXXX)}" MIPIN_SLURM_PORT="${MIPIN_SLURM_PORT:-26817}"
+trap 'scripts/slurm-local.sh stop || true; rm -f "$log"' EXIT
+scripts/slurm-local.sh start
+eval "$(scripts/slurm-local.sh env)"
 set +e
 dotnet test MipIn.sln -c Release --nologo "$@" 2>&1 | tee "$log"
 status=${PIPESTATUS[0]}

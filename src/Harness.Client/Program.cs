@@ -14,6 +14,10 @@ public static class Program
         root.Subcommands.Add(PredictCommand.Create());
         root.Subcommands.Add(ExplainCommand.Create());
         root.Subcommands.Add(RunCommand.Create());
+        root.Subcommands.Add(SubmitCommand.Create());
+        root.Subcommands.Add(StatusCommand.Create());
+        root.Subcommands.Add(ResumeCommand.Create());
+        root.Subcommands.Add(CancelCommand.Create());
         return Run(root, args);
     }
 

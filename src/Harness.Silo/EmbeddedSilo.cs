@@ -14,18 +14,22 @@ public sealed record SiloProgress(int Done, int Total, int Skipped, long Images,
 /// Runs a grain graph in this process with one slot per device: a grain starts when its dependencies finished,
 /// on a free slot. Finished grains (output present with the same input hash) are skipped, so a run interrupted at any
 /// point resumes where it stopped without recomputing or duplicating shards. A failing grain stops the run after the
-/// grains in flight finish; their outputs are kept.
+/// grains in flight finish; their outputs are kept. Each executed grain's stats go through <paramref name="runner"/>.
 /// </summary>
-public sealed class EmbeddedSilo(IReadOnlyList<Device> devices, Action<string> log)
+public sealed class EmbeddedSilo(IReadOnlyList<Device> devices, Action<string> log, GrainRunner runner)
 {
-    public async Task RunAsync(IReadOnlyList<IGrain> grains, IProgress<SiloProgress>? progress, CancellationToken cancellation)
+    /// <param name="grains">The grains to run.</param>
+    /// <param name="finishedElsewhere">Keys of dependencies outside <paramref name="grains"/> that are already done (a
+    /// cluster task runs one stage's grains after the stages before it finished).</param>
+    public async Task RunAsync(IReadOnlyList<IGrain> grains, IProgress<SiloProgress>? progress, CancellationToken cancellation,
+        IReadOnlyCollection<string>? finishedElsewhere = null)
     {
         if (devices.Count == 0) throw new ArgumentException("a silo needs at least one device", nameof(devices));
         var byKey = grains.ToDictionary(g => g.Key, StringComparer.Ordinal);
+        var finished = new HashSet<string>(finishedElsewhere ?? Array.Empty<string>(), StringComparer.Ordinal);
         foreach (var g in grains)
             foreach (var d in g.DependsOn)
-                if (!byKey.ContainsKey(d)) throw new InvalidOperationException($"grain {g.Key} depends on unknown grain {d}");
-        var finished = new HashSet<string>(StringComparer.Ordinal);
+                if (!byKey.ContainsKey(d) && !finished.Contains(d)) throw new InvalidOperationException($"grain {g.Key} depends on unknown grain {d}");
         var running = new Dictionary<Task, (IGrain Grain, int Slot)>();
         var freeSlots = new Stack<int>(Enumerable.Range(0, devices.Count).Reverse());
         var contexts = devices.Select(d => new GrainContext(d, log, cancellation)).ToArray();
@@ -43,7 +47,7 @@ public sealed class EmbeddedSilo(IReadOnlyList<Device> devices, Action<string> l
                     pending.Remove(g);
                     skipped++;
                 }
-            progress?.Report(new SiloProgress(finished.Count, grains.Count, skipped, 0, clock.Elapsed, ""));
+            progress?.Report(new SiloProgress(skipped, grains.Count, skipped, 0, clock.Elapsed, ""));
             while (pending.Count > 0 || running.Count > 0)
             {
                 while (failure is null && !cancellation.IsCancellationRequested && freeSlots.Count > 0)
@@ -54,7 +58,7 @@ public sealed class EmbeddedSilo(IReadOnlyList<Device> devices, Action<string> l
                     var slot = freeSlots.Pop();
                     var context = contexts[slot];
                     // Torch work runs on a dedicated thread per grain (dispose scopes and grad mode are per thread).
-                    var task = Task.Factory.StartNew(() => next.Execute(context), CancellationToken.None,
+                    var task = Task.Factory.StartNew(() => runner.Execute(next, context), CancellationToken.None,
                         TaskCreationOptions.LongRunning, TaskScheduler.Default);
                     running[task] = (next, slot);
                 }
@@ -77,7 +81,7 @@ public sealed class EmbeddedSilo(IReadOnlyList<Device> devices, Action<string> l
                 }
                 finished.Add(grain.Key);
                 images += grain.Images;
-                progress?.Report(new SiloProgress(finished.Count, grains.Count, skipped, images, clock.Elapsed, grain.Key));
+                progress?.Report(new SiloProgress(grains.Count - pending.Count - running.Count, grains.Count, skipped, images, clock.Elapsed, grain.Key));
             }
         }
         finally

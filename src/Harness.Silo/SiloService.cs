@@ -11,7 +11,8 @@ namespace Harness.Silo;
 /// host. The client embeds it for local runs; Ctrl+C stops scheduling new grains and keeps finished outputs.
 /// </summary>
 public sealed class SiloService(IReadOnlyList<IGrain> grains, IReadOnlyList<Device> devices, Action<string> log,
-    IProgress<SiloProgress>? progress, IHostApplicationLifetime lifetime) : BackgroundService
+    IProgress<SiloProgress>? progress, GrainRunner runner, IReadOnlyCollection<string>? finishedElsewhere,
+    IHostApplicationLifetime lifetime) : BackgroundService
 {
     /// <summary>Set when the run ended with an error (a failed grain), else null.</summary>
     public Exception? Failure { get; private set; }
@@ -20,7 +21,7 @@ public sealed class SiloService(IReadOnlyList<IGrain> grains, IReadOnlyList<Devi
     {
         try
         {
-            await new EmbeddedSilo(devices, log).RunAsync(grains, progress, stoppingToken).ConfigureAwait(false);
+            await new EmbeddedSilo(devices, log, runner).RunAsync(grains, progress, stoppingToken, finishedElsewhere).ConfigureAwait(false);
         }
         catch (Exception e)
         {
@@ -33,8 +34,9 @@ public sealed class SiloService(IReadOnlyList<IGrain> grains, IReadOnlyList<Devi
     }
 
     /// <summary>Runs <paramref name="grains"/> in an in-process host and returns when they are done (or failed / interrupted).</summary>
+    /// <param name="finishedElsewhere">Dependencies outside <paramref name="grains"/> known to be done (see <see cref="EmbeddedSilo"/>).</param>
     public static async Task RunEmbeddedAsync(IReadOnlyList<IGrain> grains, IReadOnlyList<Device> devices, Action<string> log,
-        IProgress<SiloProgress>? progress)
+        IProgress<SiloProgress>? progress, GrainRunner runner, IReadOnlyCollection<string>? finishedElsewhere = null)
     {
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
@@ -42,7 +44,7 @@ public sealed class SiloService(IReadOnlyList<IGrain> grains, IReadOnlyList<Devi
         builder.Services.Configure<HostOptions>(o => o.ShutdownTimeout = Timeout.InfiniteTimeSpan);
         SiloService? service = null;
         builder.Services.AddHostedService(sp =>
-            service = new SiloService(grains, devices, log, progress, sp.GetRequiredService<IHostApplicationLifetime>()));
+            service = new SiloService(grains, devices, log, progress, runner, finishedElsewhere, sp.GetRequiredService<IHostApplicationLifetime>()));
         using var host = builder.Build();
         await host.RunAsync().ConfigureAwait(false);
         if (service?.Failure is { } failure) throw failure;

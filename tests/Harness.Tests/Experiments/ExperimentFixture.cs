@@ -37,7 +37,8 @@ public sealed class TempExperiment : IDisposable
     {
         var spec = SpecLoader.Load(specPath, overrides);
         var plan = new ExperimentGrains(spec);
-        SiloService.RunEmbeddedAsync(plan.All, spec.Devices.Select(Device.Parse).ToList(), _ => { }, null).GetAwaiter().GetResult();
+        SiloService.RunEmbeddedAsync(plan.All, spec.Devices.Select(Device.Parse).ToList(), _ => { }, null,
+            new GrainRunner("local", plan.StatsDirectory)).GetAwaiter().GetResult();
     }
 
     public void Dispose()

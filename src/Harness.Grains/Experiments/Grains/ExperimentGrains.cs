@@ -43,6 +43,9 @@ public sealed class ExperimentGrains
     public ExperimentData Data { get; }
     public IReadOnlyList<IGrain> All { get; }
 
+    /// <summary>Per-grain measurements (<see cref="GrainStats"/>), written by the silo that ran the grain.</summary>
+    public string StatsDirectory => Path.Combine(Spec.ResultsDir, "grains");
+
     public string InverseDirectory => Path.Combine(Spec.ResultsDir, "inverses");
     public string ShardPath(ModelSpec model, int shard) => Path.Combine(Spec.ResultsDir, "shards", Safe(model.Id), $"{shard:D4}.csv");
 
@@ -135,7 +138,10 @@ public sealed class ScoreShardGrain(ExperimentGrains plan, ModelSpec model, int 
     }
 }
 
-/// <summary>Reads every shard's rows and writes leaderboard.csv, images.csv (all rows) and report.html.</summary>
+/// <summary>
+/// Reads every shard's rows and writes leaderboard.csv, images.csv (all rows), report.html, and throughput.csv (one
+/// row per executed grain: device, images/s, peak memory, from the silos' stats files).
+/// </summary>
 public sealed class AggregateGrain(ExperimentGrains plan, IReadOnlyList<string> dependsOn) : IGrain
 {
     public string Key => $"aggregate/{plan.Spec.Name}";
@@ -143,9 +149,19 @@ public sealed class AggregateGrain(ExperimentGrains plan, IReadOnlyList<string> 
     public int Images => 0;
     public string LeaderboardPath => Path.Combine(plan.Spec.ResultsDir, "leaderboard.csv");
     public string ReportPath => Path.Combine(plan.Spec.ResultsDir, "report.html");
+    public string ThroughputPath => Path.Combine(plan.Spec.ResultsDir, "throughput.csv");
 
     // Always re-run: it is cheap and its inputs are the shard files.
     public bool IsDone() => false;
+
+    /// <summary>For status reports: the leaderboard exists and is at least as new as every shard it summarises.</summary>
+    public bool IsUpToDate()
+    {
+        if (!File.Exists(LeaderboardPath)) return false;
+        var written = File.GetLastWriteTimeUtc(LeaderboardPath);
+        return plan.Spec.Models.All(m => Enumerable.Range(0, plan.Data.Shards.Count)
+            .All(s => File.Exists(plan.ShardPath(m, s)) && File.GetLastWriteTimeUtc(plan.ShardPath(m, s)) <= written));
+    }
 
     public void Execute(GrainContext context)
     {
@@ -154,8 +170,11 @@ public sealed class AggregateGrain(ExperimentGrains plan, IReadOnlyList<string> 
             for (var s = 0; s < plan.Data.Shards.Count; s++)
                 rows.AddRange(ImageRow.Read(plan.ShardPath(model, s), plan.Metrics));
         var board = Leaderboard.Compute(rows, plan.Metrics);
-        AtomicFile.WriteAllText(LeaderboardPath, Leaderboard.ToCsv(board));
         ImageRow.Write(Path.Combine(plan.Spec.ResultsDir, "images.csv"), plan.Metrics, rows);
         ReportWriter.Write(ReportPath, plan, board, rows, context);
+        var stats = GrainStats.ReadAll(plan.StatsDirectory).Where(s => s.Stage != "aggregate");
+        AtomicFile.WriteAllText(ThroughputPath, CsvTable.ToText(GrainStats.CsvHeader, stats.Select(s => s.ToCsvRow())));
+        // Last: a leaderboard newer than every shard means the whole aggregate finished (see IsUpToDate).
+        AtomicFile.WriteAllText(LeaderboardPath, Leaderboard.ToCsv(board));
     }
 }

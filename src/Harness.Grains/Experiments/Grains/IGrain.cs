@@ -9,6 +9,10 @@ public interface IGrain
     /// <summary>Identity, e.g. "train/mobilenet_v2@coral/features.18", "score/mobilenet_v2@coral/0003", "aggregate/quickstart".</summary>
     string Key { get; }
 
+    /// <summary>The stage the grain belongs to: the first part of its key ("train", "score", "aggregate"). Cluster
+    /// engines submit one job array per stage.</summary>
+    string Stage => Key[..Key.IndexOf('/')];
+
     /// <summary>Keys of grains that must finish first.</summary>
     IReadOnlyList<string> DependsOn { get; }
 

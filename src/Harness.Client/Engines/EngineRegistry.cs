@@ -1,0 +1,16 @@
+using Harness.Client.Commands;
+
+namespace Harness.Client.Engines;
+
+/// <summary>The engines `mipin submit --engine` accepts.</summary>
+public static class EngineRegistry
+{
+    public static IReadOnlyList<string> Names { get; } = new[] { "local", "slurm" };
+
+    public static IEngine Create(string name) => name switch
+    {
+        "local" => new LocalEngine(),
+        "slurm" => new SlurmEngine(new SlurmCli()),
+        _ => throw new CommandLineException($"unknown engine '{name}'; engines: {string.Join(", ", Names)}"),
+    };
+}

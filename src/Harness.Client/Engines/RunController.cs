@@ -1,0 +1,168 @@
+using Harness.Client.Commands;
+using Harness.Grains.Experiments;
+using Harness.Grains.Experiments.Grains;
+using Harness.Silo;
+
+namespace Harness.Client.Engines;
+
+/// <summary>One task in a status report: its stage, index, grains and state.</summary>
+public sealed record TaskReport(string Stage, int Task, IReadOnlyList<string> Grains, TaskState State);
+
+/// <summary>The state of every task of a run (see <see cref="RunController.Status"/>).</summary>
+public sealed record RunStatus(string Directory, RunManifest Manifest, IReadOnlyList<TaskReport> Tasks)
+{
+    public bool IsFinished => Tasks.All(t => t.State.Phase == TaskPhase.Done);
+
+    /// <summary>True when nothing is queued or running any more (finished, or stuck until resumed).</summary>
+    public bool IsSettled => Tasks.All(t => t.State.Phase is not (TaskPhase.Running or TaskPhase.Pending));
+}
+
+/// <summary>
+/// What submit, status, resume and cancel do with any engine: plan the grains from the spec, group them into tasks,
+/// keep the run manifest, and decide which tasks still need to run from the grains' own outputs (the engine's
+/// job states only say what is queued, running or failed).
+/// </summary>
+public static class RunController
+{
+    /// <summary>Plans an experiment and starts every unfinished task on <paramref name="engine"/>.</summary>
+    public static RunContext Submit(string configPath, IReadOnlyList<string> overrides, IEngine engine, ClusterOptions options, bool dryRun)
+    {
+        var workingDirectory = Directory.GetCurrentDirectory();
+        var spec = SpecLoader.Load(configPath, overrides);
+        engine.Validate(spec, options);
+        var runDirectory = RunManifest.DirectoryFor(spec);
+        if (File.Exists(Path.Combine(runDirectory, RunManifest.FileName)))
+        {
+            var previous = Load(runDirectory, withPlan: false);
+            if (previous.Manifest.Engine != "local")
+            {
+                var live = EngineRegistry.Create(previous.Manifest.Engine).Query(previous).Values
+                    .Count(s => s.Phase is TaskPhase.Running or TaskPhase.Pending);
+                if (live > 0)
+                    throw new CommandLineException($"{runDirectory}: the experiment's previous run still has {live} task(s) queued or running; " +
+                                                   $"follow it with `mipin status {runDirectory}`, or `mipin cancel {runDirectory}` first");
+            }
+        }
+        Directory.CreateDirectory(runDirectory);
+        // The run keeps its own copy of the config: a queued run must not change when the original is edited.
+        var snapshot = Path.Combine(runDirectory, Path.GetFileName(spec.SourceFile));
+        if (!string.Equals(Path.GetFullPath(snapshot), spec.SourceFile, StringComparison.Ordinal))
+            File.Copy(spec.SourceFile, snapshot, overwrite: true);
+        spec = SpecLoader.Load(snapshot, overrides);
+        var plan = new ExperimentGrains(spec);
+        var manifest = new RunManifest
+        {
+            Engine = engine.Name, Experiment = spec.Name, Config = snapshot, SourceConfig = Path.GetFullPath(configPath),
+            Overrides = overrides.ToList(), WorkingDirectory = workingDirectory, CreatedUtc = DateTime.UtcNow,
+            Stages = StagesOf(plan.All, engine.GrainsPerTask(spec, options)), Options = options,
+        };
+        var run = new RunContext(runDirectory, manifest, spec, plan);
+        manifest.Save(runDirectory);
+        return Start(run, engine, dryRun);
+    }
+
+    /// <summary>Starts the tasks without finished outputs (and the stages after them); refuses while tasks are live.</summary>
+    public static RunContext Resume(string runDirectory, bool dryRun)
+    {
+        var run = Load(runDirectory, withPlan: true);
+        var engine = EngineRegistry.Create(run.Manifest.Engine);
+        var states = engine.Query(run);
+        var live = states.Values.Count(s => s.Phase is TaskPhase.Running or TaskPhase.Pending);
+        if (live > 0)
+            throw new CommandLineException($"{runDirectory}: {live} task(s) are still queued or running; wait for them " +
+                                           $"(`mipin status {runDirectory} --wait`) or `mipin cancel {runDirectory}` first");
+        // Tasks waiting on a failed stage would never start: cancel them, they are resubmitted below.
+        var blocked = states.Values.Where(s => s.Phase == TaskPhase.Blocked).Select(s => s.JobId).Distinct().ToList();
+        if (blocked.Count > 0 && !dryRun)
+        {
+            engine.Cancel(run, blocked);
+            Console.Error.WriteLine($"cancelled job(s) {string.Join(", ", blocked)}: they waited on a stage that did not finish");
+        }
+        return Start(run, engine, dryRun);
+    }
+
+    /// <summary>The state of each task: done from its grains' outputs, otherwise what the engine reports.</summary>
+    public static RunStatus Status(string runDirectory)
+    {
+        var run = Load(runDirectory, withPlan: true);
+        var engine = EngineRegistry.Create(run.Manifest.Engine);
+        var engineStates = engine.Query(run);
+        var reports = new List<TaskReport>();
+        foreach (var stage in run.Manifest.Stages)
+            for (var t = 0; t < stage.Tasks.Count; t++)
+            {
+                var keys = stage.Tasks[t];
+                TaskState state;
+                engineStates.TryGetValue((stage.Name, t), out var known);
+                // A task still running may already have written its outputs (the aggregate writes several files).
+                if (known is { Phase: TaskPhase.Running or TaskPhase.Pending }) state = known;
+                else if (IsDone(run, keys)) state = new TaskState(TaskPhase.Done, known?.JobId ?? "", "");
+                else if (known is not null && known.Phase != TaskPhase.Done) state = known;
+                else state = new TaskState(TaskPhase.Lost, known?.JobId ?? "", run.Manifest.Engine == "local"
+                    ? "not finished (the local run was interrupted or has not reached it)"
+                    : "no output and nothing queued (cancelled, killed, or never submitted)");
+                reports.Add(new TaskReport(stage.Name, t, keys, state));
+            }
+        return new RunStatus(runDirectory, run.Manifest, reports);
+    }
+
+    /// <summary>Cancels the run's queued and running jobs; finished outputs stay.</summary>
+    public static IReadOnlyList<string> Cancel(string runDirectory)
+    {
+        var run = Load(runDirectory, withPlan: false);
+        return EngineRegistry.Create(run.Manifest.Engine).Cancel(run, null);
+    }
+
+    private static RunContext Start(RunContext run, IEngine engine, bool dryRun)
+    {
+        var work = new List<StageWork>();
+        foreach (var stage in run.Manifest.Stages)
+        {
+            var tasks = Enumerable.Range(0, stage.Tasks.Count).Where(t => !IsDone(run, stage.Tasks[t])).ToList();
+            work.Add(new StageWork(stage, tasks));
+        }
+        var jobs = engine.Start(run, work, dryRun);
+        var manifest = run.Manifest with { Jobs = run.Manifest.Jobs.Concat(jobs).ToList() };
+        manifest.Save(run.Directory);
+        return run with { Manifest = manifest };
+    }
+
+    /// <summary>Loads a run folder; with <paramref name="withPlan"/>, re-plans its grains from the config snapshot.</summary>
+    public static RunContext Load(string runDirectory, bool withPlan)
+    {
+        var manifest = RunManifest.Load(runDirectory);
+        if (!withPlan) return new RunContext(runDirectory, manifest);
+        var current = Directory.GetCurrentDirectory();
+        try
+        {
+            var spec = manifest.LoadSpec();
+            var plan = new ExperimentGrains(spec);
+            var keys = plan.All.Select(g => g.Key).ToHashSet(StringComparer.Ordinal);
+            var missing = manifest.Stages.SelectMany(s => s.Tasks).SelectMany(t => t).Where(k => !keys.Contains(k)).ToList();
+            if (missing.Count > 0)
+                throw new CommandLineException($"{manifest.Config}: the plan no longer has grain(s) {string.Join(", ", missing.Take(3))}; " +
+                                               "the data changed since submit: submit the experiment again");
+            return new RunContext(runDirectory, manifest, spec, plan);
+        }
+        finally
+        {
+            Directory.SetCurrentDirectory(current);
+        }
+    }
+
+    /// <summary>Groups a plan's grains by stage (in plan order) and into tasks of <paramref name="grainsPerTask"/>.</summary>
+    public static IReadOnlyList<RunStage> StagesOf(IReadOnlyList<IGrain> grains, int grainsPerTask)
+    {
+        var stageOf = grains.ToDictionary(g => g.Key, g => g.Stage, StringComparer.Ordinal);
+        return grains.GroupBy(g => g.Stage).Select(group => new RunStage(
+            group.Key,
+            group.Chunk(Math.Max(1, grainsPerTask)).Select(c => (IReadOnlyList<string>)c.Select(g => g.Key).ToList()).ToList(),
+            group.SelectMany(g => g.DependsOn).Select(d => stageOf[d]).Where(s => s != group.Key).Distinct().ToList())).ToList();
+    }
+
+    private static bool IsDone(RunContext run, IReadOnlyList<string> keys)
+    {
+        var byKey = run.Plan!.All.ToDictionary(g => g.Key, StringComparer.Ordinal);
+        return keys.All(k => byKey[k] is AggregateGrain a ? a.IsUpToDate() : byKey[k].IsDone());
+    }
+}
