@@ -18,18 +18,29 @@ public static class Program
     public const int GrainFailed = 1;
     public const int Usage = 2;
     public const int CannotRun = 3;
+    public const int Interrupted = 130;
 
     public static int Main(string[] args)
     {
-        if (args.Length != 4 || args[0] != "task" || !int.TryParse(args[3], out var index))
+        int maxRequeues = int.MaxValue;
+        if (args.Length == 6 && args[4] == "--max-requeues" && int.TryParse(args[5], out var m)) maxRequeues = m;
+        else if (args.Length != 4) args = Array.Empty<string>();
+        if (args.Length < 4 || args[0] != "task" || !int.TryParse(args[3], out var index))
         {
-            Console.Error.WriteLine("usage: mipin-silo task RUN_DIR STAGE INDEX\n" +
-                                    "  started by `mipin submit --engine slurm` in each array task; for local runs use `mipin run CONFIG`.");
+            Console.Error.WriteLine("usage: mipin-silo task RUN_DIR STAGE INDEX [--max-requeues N]\n" +
+                                    "  started by `mipin submit --engine slurm` in each array task; for local runs use `mipin run CONFIG`.\n" +
+                                    "  --max-requeues: give up (exit 3) when Slurm has requeued the task more often (SLURM_RESTART_COUNT)\n" +
+                                    "  and its grains are still not done.");
             return Usage;
         }
         try
         {
-            return RunTask(Path.GetFullPath(args[1]), args[2], index);
+            return RunTask(Path.GetFullPath(args[1]), args[2], index, maxRequeues);
+        }
+        catch (OperationCanceledException)
+        {
+            Console.Error.WriteLine("mipin-silo: interrupted (SIGTERM: cancelled or requeued); grains that finished are kept");
+            return Interrupted;
         }
         catch (Exception e) when (e is DeviceUnavailableException or SpecException or FileNotFoundException or
                                       DirectoryNotFoundException or InvalidDataException or DependencyNotDoneException)
@@ -45,7 +56,7 @@ public static class Program
         }
     }
 
-    private static int RunTask(string runDirectory, string stageName, int index)
+    private static int RunTask(string runDirectory, string stageName, int index, int maxRequeues)
     {
         var manifest = RunManifest.Load(runDirectory);
         var stage = manifest.Stage(stageName);
@@ -65,6 +76,17 @@ public static class Program
                 throw new DependencyNotDoneException($"grain {d}, needed by {string.Join(", ", inTask)}, has no finished output: " +
                                                      $"run `mipin status {runDirectory}` and `mipin resume {runDirectory}`");
 
+        // A requeued task (preemption, node failure) whose grains finished before the requeue has nothing left to do.
+        var requeues = int.TryParse(Environment.GetEnvironmentVariable("SLURM_RESTART_COUNT"), out var r) ? r : 0;
+        if (grains.All(g => g.IsDone() || requeues > 0 && g is AggregateGrain a && a.IsUpToDate()))
+        {
+            Console.Error.WriteLine($"mipin-silo: {stageName} task {index}: already done ({string.Join(", ", inTask)})");
+            return 0;
+        }
+        if (requeues > maxRequeues)
+            throw new DependencyNotDoneException($"{stageName} task {index} was requeued {requeues} times (limit {maxRequeues}) and is still not done; " +
+                                                 $"`mipin resume {runDirectory}` starts it again");
+
         var devices = SiloDevices.Resolve(spec.Devices, Environment.GetEnvironmentVariable("CUDA_VISIBLE_DEVICES"), torch.cuda.device_count);
         Console.Error.WriteLine($"mipin-silo: {manifest.Experiment} {stageName} task {index}: {string.Join(", ", inTask)} on " +
                                 $"{string.Join(", ", devices)} ({Environment.MachineName}, CUDA_VISIBLE_DEVICES={Environment.GetEnvironmentVariable("CUDA_VISIBLE_DEVICES") ?? "unset"})");
@@ -79,5 +101,5 @@ public static class Program
     }
 }
 
-/// <summary>A task's dependency from an earlier stage has no output (that stage was cancelled or failed).</summary>
+/// <summary>The task cannot run: a dependency from an earlier stage has no output, or the requeue limit is reached.</summary>
 public sealed class DependencyNotDoneException(string message) : Exception(message);

@@ -8,8 +8,8 @@ namespace Harness.Client.Engines;
 /// The sbatch script of one stage, kept in the run folder so a user can read and resubmit it. Each array task starts
 /// a silo for task $SLURM_ARRAY_TASK_ID and retries it in the same allocation up to the retry limit (a silo killed
 /// mid-grain leaves no partial output, so a retry simply redoes that grain). Slurm requeues a preempted task
-/// (--requeue); SLURM_RESTART_COUNT caps how often. A task that gives up writes run/failed/STAGE-TASK.txt with its
-/// log path, which `mipin status` shows.
+/// (--requeue); the silo gives up (exit 3) when SLURM_RESTART_COUNT exceeds the retry limit and its grains are still
+/// not done. A task that gives up writes run/failed/STAGE-TASK.txt with its log path, which `mipin status` shows.
 /// </summary>
 public static class SlurmBatchScript
 {
@@ -56,13 +56,12 @@ public static class SlurmBatchScript
               echo "$1 on $(hostname) at $(date -u +%FT%TZ); log: $run/logs/$stage-$task.log" > "$failed"
               echo "[mipin] giving up: $1"
             }
-            if (( requeues > retries )); then give_up "requeued $requeues times (limit $retries)"; exit 1; fi
             status=1
             for attempt in $(seq 1 $((retries + 1))); do
               echo "[mipin] $(date -u +%FT%TZ) $stage task $task attempt $attempt (requeue $requeues) on $(hostname), CUDA_VISIBLE_DEVICES=${CUDA_VISIBLE_DEVICES:-unset}"
 
             """);
-        s.Append($"  {Quote(dotnet)} {Quote(siloDll)} task \"$run\" \"$stage\" \"$task\"\n");
+        s.Append($"  {Quote(dotnet)} {Quote(siloDll)} task \"$run\" \"$stage\" \"$task\" --max-requeues \"$retries\"\n");
         s.Append("""
               status=$?
               if (( status == 0 )); then rm -f "$failed"; exit 0; fi

@@ -64,42 +64,49 @@ public sealed class SlurmClusterTests
           gradcam: { layer: features.18 }
         metrics: [bbox_accuracy, pointing_game, energy_pointing_game]
         shard_size: 8
-        batch_size: 4
+        batch_size: 2
         """;
 
     [SlurmFact]
-    public void KilledAndCancelledTasksResumeToTheSameLeaderboard()
+    public void KilledCancelledAndRequeuedTasksResumeToTheSameLeaderboard()
     {
         using var experiment = new TempExperiment();
         var spec = experiment.WriteSpec("fault", FaultBody);
-        var limit = "dataset.limit=16";
+        var limit = "dataset.limit=24";
         TempExperiment.Run(spec, limit, $"results={Path.Combine(experiment.Directory, "local")}");
         var expected = File.ReadAllBytes(Path.Combine(experiment.Directory, "local", "fault", "leaderboard.csv"));
 
         var resultsDir = Path.Combine(experiment.Directory, "slurm", "fault");
+        var shards = Path.Combine(resultsDir, "shards", "mobilenet_v2_mobilenet_v2_coral");
         Cli(TestPaths.RepoRoot, "submit", spec, "--set", limit, "--set", $"results={Path.Combine(experiment.Directory, "slurm")}",
             "--engine", "slurm", "--gpus-per-silo", "1", "--retries", "1");
         var runDirectory = Path.Combine(resultsDir, "run");
         var scoreJob = RunManifest.Load(runDirectory).Jobs.Single(j => j.Stage == "score").JobId;
 
-        // Both score tasks run side by side (two fake GPUs). Once each silo has started its shard: SIGKILL the silo
-        // of task 0 (its batch script retries in the same allocation) and scancel task 1 (nothing retries it).
+        // Three score tasks, two at a time (two fake GPUs). Once each silo has started its shard: SIGKILL the silo of
+        // task 0 (its batch script retries in the same allocation), scancel task 1 (nothing retries it), and requeue
+        // task 2 the way preemption does (Slurm starts it again; within the retry limit it runs).
         WaitForSiloStart(runDirectory, "score", 0);
         WaitForSiloStart(runDirectory, "score", 1);
-        Assert.False(File.Exists(Path.Combine(resultsDir, "shards", "mobilenet_v2_mobilenet_v2_coral", "0000.csv")), "shard 0 finished before the kill");
-        Assert.False(File.Exists(Path.Combine(resultsDir, "shards", "mobilenet_v2_mobilenet_v2_coral", "0001.csv")), "shard 1 finished before the cancel");
+        Assert.False(File.Exists(Path.Combine(shards, "0000.csv")), "shard 0 finished before the kill");
+        Assert.False(File.Exists(Path.Combine(shards, "0001.csv")), "shard 1 finished before the cancel");
         KillSilo(runDirectory, "score", 0);
         Run("scancel", $"{scoreJob}_1");
+        WaitForSiloStart(runDirectory, "score", 2);
+        Assert.False(File.Exists(Path.Combine(shards, "0002.csv")), "shard 2 finished before the requeue");
+        Run("scontrol", "requeue", $"{scoreJob}_2");
 
         var status = WaitUntilSettled(runDirectory);
         Assert.False(status.IsFinished);
         var byTask = status.Tasks.ToDictionary(t => (t.Stage, t.Task), t => t.State.Phase);
         Assert.Equal(TaskPhase.Done, byTask[("score", 0)]);
         Assert.Equal(TaskPhase.Cancelled, byTask[("score", 1)]);
+        Assert.Equal(TaskPhase.Done, byTask[("score", 2)]);
         Assert.Equal(TaskPhase.Blocked, byTask[("aggregate", 0)]); // afterok can no longer be satisfied
         var log0 = File.ReadAllText(Path.Combine(runDirectory, "logs", "score-0.log"));
         Assert.Contains("attempt 1 failed with exit status 137", log0);
         Assert.Contains("score task 0 attempt 2", log0);
+        Assert.Contains("score task 2 attempt 1 (requeue 1)", File.ReadAllText(Path.Combine(runDirectory, "logs", "score-2.log")));
 
         Cli(TestPaths.RepoRoot, "resume", runDirectory);
         status = WaitUntilSettled(runDirectory);
@@ -109,7 +116,7 @@ public sealed class SlurmClusterTests
 
         Assert.Equal(expected, File.ReadAllBytes(Path.Combine(resultsDir, "leaderboard.csv")));
         var rows = ImageRow.Read(Path.Combine(resultsDir, "images.csv"), new[] { "bbox_accuracy", "pointing_game", "energy_pointing_game" });
-        Assert.Equal(16 * 4, rows.Count);
+        Assert.Equal(24 * 4, rows.Count);
         Assert.Equal(rows.Count, rows.Select(r => (r.Method, r.ImageId)).Distinct().Count());
         Assert.Empty(Directory.GetFiles(resultsDir, "*.tmp", SearchOption.AllDirectories));
     }
