@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Harness.Client;
 using Harness.Client.Engines;
 using Harness.Silo;
@@ -91,16 +90,8 @@ public sealed class SiloTaskTests
 
     private static (int Code, string Stderr, TimeSpan Elapsed) Silo(string runDirectory, string stage, int task, string? cudaVisibleDevices)
     {
-        var start = new ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
-        foreach (var a in new[] { Path.Combine(AppContext.BaseDirectory, "mipin-silo.dll"), "task", runDirectory, stage, task.ToString() })
-            start.ArgumentList.Add(a);
-        start.Environment.Remove("CUDA_VISIBLE_DEVICES");
-        if (cudaVisibleDevices is not null) start.Environment["CUDA_VISIBLE_DEVICES"] = cudaVisibleDevices;
-        var clock = Stopwatch.StartNew();
-        using var p = Process.Start(start)!;
-        var stderr = p.StandardError.ReadToEndAsync();
-        p.StandardOutput.ReadToEnd();
-        Assert.True(p.WaitForExit(TimeSpan.FromMinutes(2)), "the silo hung");
-        return (p.ExitCode, stderr.Result, clock.Elapsed);
+        var r = TestProcess.Run("dotnet", new[] { Path.Combine(AppContext.BaseDirectory, "mipin-silo.dll"), "task", runDirectory, stage, task.ToString() },
+            environment: new Dictionary<string, string?> { ["CUDA_VISIBLE_DEVICES"] = cudaVisibleDevices }, timeout: TimeSpan.FromMinutes(2));
+        return (r.Code, r.Stderr, r.Elapsed);
     }
 }

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using Harness.Client.Engines;
 using Harness.Silo;
 
@@ -66,24 +65,14 @@ public sealed class SlurmBatchScriptTests
         File.WriteAllText(path, script);
         try
         {
-            var (code, _, stderr) = Bash("-n", path);
-            Assert.True(code == 0, stderr);
-            var (_, words, _) = Bash("-c", "printf '%s|' " + SlurmBatchScript.Quote("/tmp/run dir/it's") + " " + SlurmBatchScript.Quote("a\"b$c"));
-            Assert.Equal("/tmp/run dir/it's|a\"b$c|", words);
+            var syntax = TestProcess.Run("bash", new[] { "-n", path });
+            Assert.True(syntax.Code == 0, syntax.Stderr);
+            var words = TestProcess.Run("bash", new[] { "-c", "printf '%s|' " + SlurmBatchScript.Quote("/tmp/run dir/it's") + " " + SlurmBatchScript.Quote("a\"b$c") });
+            Assert.Equal("/tmp/run dir/it's|a\"b$c|", words.Stdout);
         }
         finally
         {
             File.Delete(path);
         }
-    }
-
-    private static (int Code, string Stdout, string Stderr) Bash(params string[] arguments)
-    {
-        var start = new ProcessStartInfo("bash", arguments) { RedirectStandardOutput = true, RedirectStandardError = true };
-        using var p = Process.Start(start)!;
-        var stdout = p.StandardOutput.ReadToEnd();
-        var stderr = p.StandardError.ReadToEnd();
-        p.WaitForExit();
-        return (p.ExitCode, stdout, stderr);
     }
 }

@@ -186,24 +186,13 @@ public sealed class SlurmClusterTests
 
     private static void Cli(string workingDirectory, params string[] args)
     {
-        var (code, output) = RunProcess("dotnet", new[] { Path.Combine(AppContext.BaseDirectory, "mipin.dll") }.Concat(args).ToArray(), workingDirectory);
-        Assert.True(code == 0, $"mipin {string.Join(" ", args)} exited {code}:\n{output}");
+        var r = TestProcess.Run("dotnet", new[] { Path.Combine(AppContext.BaseDirectory, "mipin.dll") }.Concat(args), workingDirectory);
+        Assert.True(r.Code == 0, $"mipin {string.Join(" ", args)} exited {r.Code}:\n{r.Output}");
     }
 
     private static void Run(string command, params string[] args)
     {
-        var (code, output) = RunProcess(command, args, TestPaths.RepoRoot);
-        Assert.True(code == 0, $"{command} exited {code}: {output}");
-    }
-
-    private static (int Code, string Output) RunProcess(string command, string[] args, string workingDirectory)
-    {
-        var start = new ProcessStartInfo(command) { WorkingDirectory = workingDirectory, RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (var a in args) start.ArgumentList.Add(a);
-        using var p = Process.Start(start)!;
-        var stderr = p.StandardError.ReadToEndAsync();
-        var stdout = p.StandardOutput.ReadToEnd();
-        p.WaitForExit();
-        return (p.ExitCode, stdout + stderr.Result);
+        var r = TestProcess.Run(command, args, TestPaths.RepoRoot);
+        Assert.True(r.Code == 0, $"{command} exited {r.Code}: {r.Output}");
     }
 }
