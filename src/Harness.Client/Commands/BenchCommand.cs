@@ -30,13 +30,14 @@ public static class BenchCommand
         var imageSize = new Option<int>("--image-size") { Description = "Input height and width.", DefaultValueFactory = _ => 224 };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the random weights and inputs.", DefaultValueFactory = _ => 0UL };
         var noPyTorch = new Option<bool>("--no-pytorch") { Description = "Measure our side only (no baseline child process)." };
+        var pytorchKeep = new Option<bool>("--pytorch-keep-freed-memory") { Description = "Start the PyTorch child with glibc keeping freed memory (as this process does) instead of glibc's defaults." };
         var python = new Option<string>("--python") { Description = "Interpreter with torch and torchvision for the baseline.", DefaultValueFactory = _ => "/usr/bin/python3" };
         var output = new Option<DirectoryInfo>("--output") { Description = "Folder for bench.csv, bench.txt (and soak.csv).", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("results", "bench")) };
         var soak = new Option<long?>("--soak") { Description = "Instead of the table: run N images through the first model/method/device at the largest batch size and report RSS at the start and end of steady state." };
 
         var command = new Command("bench", "Measure images/s and peak memory of the attribution workloads, side by side with PyTorch eager.")
         {
-            models, methods, batchSizes, devices, warmup, iterations, maxSeconds, threads, imageSize, seed, noPyTorch, python, output, soak,
+            models, methods, batchSizes, devices, warmup, iterations, maxSeconds, threads, imageSize, seed, noPyTorch, pytorchKeep, python, output, soak,
         };
         command.SetAction(parse =>
         {
@@ -75,11 +76,13 @@ public static class BenchCommand
             else
             {
                 var script = PyTorchBaseline.FindScript();
-                baseline = script is null ? null : PyTorchBaseline.TryStart(parse.GetValue(python)!, script, out var why)
+                var keep = parse.GetValue(pytorchKeep);
+                baseline = script is null ? null : PyTorchBaseline.TryStart(parse.GetValue(python)!, script, out var why, keep)
                     ?? WarnNull(why!);
                 if (script is null) Console.Error.WriteLine("bench: tools/reference/bench.py not found; measuring our side only");
                 pytorchLine = baseline is null ? "pytorch      not available (our side only)"
-                    : $"pytorch      {baseline.TorchVersion} eager, child process {baseline.Hello["pid"]}, tools/reference/bench.py";
+                    : $"pytorch      {baseline.TorchVersion} eager, child process {baseline.Hello["pid"]}, tools/reference/bench.py, " +
+                      (keep ? "glibc keeps freed memory (--pytorch-keep-freed-memory)" : "glibc malloc defaults");
             }
             using (baseline)
             {
@@ -149,7 +152,8 @@ public static class BenchCommand
     private static IEnumerable<string> MachineLines(BenchSettings settings)
     {
         yield return $"machine      {CpuModel()}, {Environment.ProcessorCount} cores, {Environment.OSVersion}";
-        yield return $"mipin        .NET {Environment.Version}, libtorch {torch.version}, {torch.get_num_threads()} threads (--threads {settings.Threads})";
+        yield return $"mipin        .NET {Environment.Version}, libtorch {torch.version}, {torch.get_num_threads()} threads (--threads {settings.Threads}), " +
+                     (HostMemory.KeepsFreedMemory ? "glibc keeps freed memory" : "glibc malloc defaults");
         yield return FormattableString.Invariant(
             $"settings     warmup {settings.Warmup}, iterations {settings.Iterations} (median), max {settings.MaxSeconds:0.#} s per cell and side, input {settings.ImageSize}×{settings.ImageSize}, seed {settings.Seed}");
     }

@@ -45,7 +45,12 @@ public sealed class PyTorchBaseline : IDisposable
     /// Starts the baseline, or returns null with the reason (interpreter or script missing, torch not importable,
     /// with the install command) so the caller can go on with our side only.
     /// </summary>
-    public static PyTorchBaseline? TryStart(string python, string script, out string? whyNot)
+    /// <param name="keepFreedMemory">
+    /// Start the child with glibc told to keep freed memory (MALLOC_MMAP_MAX_=0, MALLOC_TRIM_THRESHOLD_), as
+    /// <see cref="Harness.Torch.HostMemory.KeepFreedMemory"/> does for our process; off by default, so the baseline is
+    /// what a user gets from plain `python3`.
+    /// </param>
+    public static PyTorchBaseline? TryStart(string python, string script, out string? whyNot, bool keepFreedMemory = false)
     {
         whyNot = null;
         if (!File.Exists(script))
@@ -63,6 +68,11 @@ public sealed class PyTorchBaseline : IDisposable
         info.ArgumentList.Add("-u");
         info.ArgumentList.Add(script);
         info.ArgumentList.Add("--serve");
+        if (keepFreedMemory)
+        {
+            info.Environment["MALLOC_MMAP_MAX_"] = "0";
+            info.Environment["MALLOC_TRIM_THRESHOLD_"] = int.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
         Process process;
         try
         {
