@@ -29,7 +29,7 @@ Two ways to run it:
 The second prints one JSON object per cell.
 
 Serve protocol: the script first prints {"ready": true, "torch": ..., "cuda": bool, ...}; then for each request line
-{"model", "method", "batch", "device", "warmup", "iterations", "max_seconds", "threads", "seed"} it prints one line
+{"model", "method", "batch", "device", "warmup", "iterations", "max_seconds", "threads", "seed", "image_size"} it prints one line
 {"images_per_s", "median_s", "iterations", "peak_rss_bytes", "peak_since_start", "error"}. An empty line or EOF ends it.
 """
 import argparse
@@ -331,7 +331,8 @@ class Runner:
             raise ValueError(f"unknown method '{method}'. Known methods: {', '.join(METHODS)}")
         model = self.model_for(name, device, seed)
         gen = torch.Generator().manual_seed(seed)
-        x_host = torch.randn(batch, 3, 224, 224, generator=gen)
+        size = int(req.get("image_size", 224))
+        x_host = torch.randn(batch, 3, size, size, generator=gen)
         if device.type == "cuda":
             x_host = x_host.pin_memory()
         t = targets_for(batch, 1000, device)
@@ -395,6 +396,7 @@ def main():
     p.add_argument("--max-seconds", type=float, default=20.0)
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--image-size", type=int, default=224)
     a = p.parse_args()
     if a.serve:
         serve()
@@ -405,7 +407,8 @@ def main():
             for batch in a.batch_sizes.split(","):
                 for device in a.devices.split(","):
                     req = {"model": model, "method": method, "batch": int(batch), "device": device, "warmup": a.warmup,
-                           "iterations": a.iterations, "max_seconds": a.max_seconds, "threads": a.threads, "seed": a.seed}
+                           "iterations": a.iterations, "max_seconds": a.max_seconds, "threads": a.threads, "seed": a.seed,
+                           "image_size": a.image_size}
                     out = dict(req, **runner.run(req))
                     print(json.dumps(out), flush=True)
 
