@@ -8,6 +8,8 @@ public static class Program
 {
     public static int Main(string[] args)
     {
+        // Reuse freed tensor memory instead of page-faulting it in again every batch (Harness.Torch.HostMemory).
+        Harness.Torch.HostMemory.KeepFreedMemory();
         var root = new RootCommand("MipIn: faithfulness benchmarks for saliency methods (MIP-IN, gradient, Grad-CAM, ...) on image classifiers.");
         root.Subcommands.Add(InfoCommand.Create());
         root.Subcommands.Add(QuickstartCommand.Create());
@@ -18,6 +20,7 @@ public static class Program
         root.Subcommands.Add(StatusCommand.Create());
         root.Subcommands.Add(ResumeCommand.Create());
         root.Subcommands.Add(CancelCommand.Create());
+        root.Subcommands.Add(BenchCommand.Create());
         return Run(root, args);
     }
 

@@ -22,6 +22,8 @@ public static class Program
 
     public static int Main(string[] args)
     {
+        // Same host-memory policy as the client (see Harness.Torch.HostMemory): shards run for hours.
+        Harness.Torch.HostMemory.KeepFreedMemory();
         int maxRequeues = int.MaxValue;
         if (args.Length == 6 && args[4] == "--max-requeues" && int.TryParse(args[5], out var m)) maxRequeues = m;
         else if (args.Length != 4) args = Array.Empty<string>();

@@ -30,6 +30,8 @@ public sealed partial class Tensor
     private static readonly Op s_unbind = new("aten::unbind", "int");
     private static readonly Op s_flip = new("aten::flip");
     private static readonly Op s_alias = new("aten::alias");
+    private static readonly Op s_pinMemory = new("aten::pin_memory");
+    private static readonly Op s_isPinned = new("aten::is_pinned");
 
     public Tensor reshape(params long[] shape) => s_reshape.Call(this, shape);
     public Tensor view(params long[] shape) => s_view.Call(this, shape);
@@ -74,6 +76,21 @@ public sealed partial class Tensor
     public Tensor to(ScalarType type, bool copy = false) => s_toDtype.Call(this, type, false, copy);
     public Tensor to(Device device, bool copy = false) => s_toDevice.Call(this, Arg.Of(device), dtype, false, copy);
     public Tensor to(Device device, ScalarType type) => s_toDevice.Call(this, Arg.Of(device), type, false, false);
+    /// <summary>
+    /// A copy on <paramref name="device"/>; with <paramref name="non_blocking"/> a host→GPU copy from pinned memory is
+    /// queued on the current stream and returns at once (synchronize before timing or reading the result on the host).
+    /// </summary>
+    public Tensor to(Device device, bool non_blocking, bool copy) => s_toDevice.Call(this, Arg.Of(device), dtype, non_blocking, copy);
+
+    /// <summary>
+    /// A copy of this CPU tensor in page-locked (pinned) host memory, so host→GPU copies can be asynchronous and run
+    /// at full bus speed. Needs a CUDA-enabled libtorch; a CPU-only build throws.
+    /// </summary>
+    public Tensor pin_memory() => s_pinMemory.Call(this);
+
+    /// <summary>Whether this tensor lives in pinned host memory (always false on a CPU-only libtorch).</summary>
+    public bool is_pinned() => s_isPinned.CallScalar(this) != 0;
+
     public Tensor cpu() => to(Device.CPU);
     public Tensor cuda(int index = -1) => to(Device.CUDA(index));
 

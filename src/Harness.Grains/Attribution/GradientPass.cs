@@ -38,12 +38,28 @@ public sealed class GradientPass : IDisposable
     {
         using var scope = torch.NewDisposeScope();
         using var grad = torch.enable_grad();
-        var input = images.detach();
-        // Always track the input: with a frozen model it is the only leaf that makes autograd record the graph the
-        // layer gradients need; autograd.grad below computes d/d(input) only if it was asked for.
-        input.requires_grad = true;
-        var (logits, captured) = model.Capture(input, layers);
         var names = layers.ToList();
+        var input = images.detach();
+        Tensor logits;
+        IReadOnlyDictionary<string, Tensor> captured;
+        if (inputGradient || names.Count == 0)
+        {
+            // Track the input: with a frozen model it is the only leaf that makes autograd record the graph.
+            input.requires_grad = true;
+            (logits, captured) = model.Capture(input, names);
+        }
+        else
+        {
+            // Only layer gradients: the stages below the lowest requested layer run without recording a graph
+            // (as pytorch-grad-cam's hook does with a frozen model), and its output becomes the leaf. Same values,
+            // less time and memory: no autograd bookkeeping or saved tensors below that layer.
+            var lowest = names.OrderBy(model.IndexOf).First();
+            Tensor start;
+            using (torch.no_grad()) start = model.ForwardTo(images, lowest);
+            var leaf = start.detach();
+            leaf.requires_grad = true;
+            (logits, captured) = model.CaptureFrom(leaf, lowest, names);
+        }
         var wrt = new List<Tensor>();
         if (inputGradient) wrt.Add(input);
         wrt.AddRange(names.Select(n => captured[n]));

@@ -88,18 +88,34 @@ public abstract class ClassifierModel : Module
     /// <summary>
     /// One forward pass that returns the logits and the outputs of every requested layer (keyed by the name asked for).
     /// </summary>
-    public (Tensor logits, IReadOnlyDictionary<string, Tensor> activations) Capture(Tensor input, IEnumerable<string> layers)
+    public (Tensor logits, IReadOnlyDictionary<string, Tensor> activations) Capture(Tensor input, IEnumerable<string> layers) =>
+        CaptureStages(input, -1, layers);
+
+    /// <summary>
+    /// Like <see cref="Capture"/>, but starts from <paramref name="activation"/>, the output of
+    /// <paramref name="layer"/>: runs only the stages after it. Requested layers must be at or after
+    /// <paramref name="layer"/>; a layer that resolves to it is captured as <paramref name="activation"/> itself.
+    /// </summary>
+    public (Tensor logits, IReadOnlyDictionary<string, Tensor> activations) CaptureFrom(Tensor activation, string layer, IEnumerable<string> layers) =>
+        CaptureStages(activation, IndexOf(layer), layers);
+
+    // Runs the stages after `last` (-1: all of them) on x, the output of stage `last` (or the model input).
+    private (Tensor logits, IReadOnlyDictionary<string, Tensor> activations) CaptureStages(Tensor x, int last, IEnumerable<string> layers)
     {
         var wanted = new Dictionary<int, List<string>>();
+        var captured = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (var layer in layers)
         {
             var i = IndexOf(layer);
-            if (!wanted.TryGetValue(i, out var names)) wanted[i] = names = new List<string>();
-            names.Add(layer);
+            if (i < last) throw new ArgumentException($"layer {layer} comes before {_stages[last].Name}, where this pass starts", nameof(layers));
+            if (i == last) captured[layer] = x;
+            else
+            {
+                if (!wanted.TryGetValue(i, out var names)) wanted[i] = names = new List<string>();
+                names.Add(layer);
+            }
         }
-        var captured = new Dictionary<string, Tensor>(StringComparer.Ordinal);
-        var x = input;
-        for (var i = 0; i < _stages.Count; i++)
+        for (var i = last + 1; i < _stages.Count; i++)
         {
             x = _stages[i].Module.forward(x);
             if (wanted.TryGetValue(i, out var names))

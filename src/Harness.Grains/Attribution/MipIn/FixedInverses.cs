@@ -31,6 +31,12 @@ public sealed class AveragePoolInverse : InverseLayer
 
     public override Tensor Invert(Tensor signal, Tensor input, Tensor output)
     {
+        // Fast paths, exactly the general rule's result: global pooling (one output covers every input, which gets
+        // that value) and pooling that keeps the size (adaptive pooling to the input's own size is the identity).
+        if (_forward is AdaptiveAvgPool2d && signal.size(2) == 1 && signal.size(3) == 1)
+            return signal.expand(signal.size(0), signal.size(1), input.size(2), input.size(3));
+        if (_forward is AdaptiveAvgPool2d && signal.size(2) == input.size(2) && signal.size(3) == input.size(3))
+            return signal.alias();
         using var scope = torch.NewDisposeScope();
         using var grad = torch.enable_grad();
         var probe = torch.zeros(new[] { 1L, 1, input.size(2), input.size(3) }, device: input.device).requires_grad_();

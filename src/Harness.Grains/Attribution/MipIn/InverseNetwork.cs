@@ -32,7 +32,13 @@ public sealed class InverseNetwork : Module
     public IReadOnlyList<(int Stage, InverseLayer Inverse)> Inverses => _inverses;
 
     /// <summary>Names of the stages whose outputs an inversion reads (k, ..., last).</summary>
-    public IReadOnlyList<string> RequiredStages => Model.Stages.Skip(LayerIndex).Select(s => s.Name).ToList();
+    public IReadOnlyList<string> RequiredStages => _requiredStages ??= RequiredStagesOf(Model, Layer);
+
+    private IReadOnlyList<string>? _requiredStages;
+
+    /// <summary>The stages whose outputs inverting <paramref name="model"/> down to <paramref name="layer"/> reads (k, ..., last).</summary>
+    public static IReadOnlyList<string> RequiredStagesOf(ClassifierModel model, string layer) =>
+        model.Stages.Skip(model.IndexOf(layer)).Select(s => s.Name).ToList();
 
     /// <summary>
     /// Builds the inverse of every stage above <paramref name="layer"/>, initialised from the forward weights.
@@ -40,10 +46,22 @@ public sealed class InverseNetwork : Module
     /// </summary>
     public static InverseNetwork Create(ClassifierModel model, string layer, Tensor probe)
     {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        // Only the outputs from layer k up are read (each inverse needs its stage's input and output).
+        var (_, outputs) = model.Capture(probe, RequiredStagesOf(model, layer));
+        return Create(model, layer, outputs);
+    }
+
+    /// <summary>
+    /// Builds the inverse from forward activations already at hand (stage name → output for every stage from
+    /// <paramref name="layer"/> up, as <see cref="RequiredStages"/> names them), so no extra forward pass is run.
+    /// </summary>
+    public static InverseNetwork Create(ClassifierModel model, string layer, IReadOnlyDictionary<string, Tensor> outputs)
+    {
         var net = new InverseNetwork(model, layer);
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        var (_, outputs) = model.Capture(probe, model.Stages.Select(s => s.Name));
         for (var i = model.Stages.Count - 1; i > net.LayerIndex; i--)
         {
             var stage = model.Stages[i];

@@ -21,12 +21,14 @@ public static class MipInTrainer
         options.Validate();
         if (batches.Count == 0) throw new ArgumentException("MIP-IN training needs at least one batch of images", nameof(batches));
         using var generator = new Generator(options.Seed);
-        var network = InverseNetwork.Create(model, layer, batches[0]);
         var activations = new List<Dictionary<string, Tensor>>();
         var signals = new List<Tensor>();
+        InverseNetwork? network = null;
         try
         {
-            CacheActivations(model, network, batches, options, activations, signals);
+            CacheActivations(model, layer, batches, options, activations, signals);
+            // The first batch's cached activations give the shapes the inverse needs: no extra forward pass.
+            network = InverseNetwork.Create(model, layer, activations[0]);
             var reports = new List<LayerReport>();
             foreach (var (stage, inverse) in network.Inverses)
             {
@@ -73,7 +75,7 @@ public static class MipInTrainer
         }
         catch
         {
-            network.Dispose();
+            network?.Dispose();
             throw;
         }
         finally
@@ -84,11 +86,11 @@ public static class MipInTrainer
         }
     }
 
-    private static void CacheActivations(ClassifierModel model, InverseNetwork network, IReadOnlyList<Tensor> batches,
+    private static void CacheActivations(ClassifierModel model, string layer, IReadOnlyList<Tensor> batches,
         MipInTrainingOptions options, List<Dictionary<string, Tensor>> activations, List<Tensor> signals)
     {
         long bytes = 0;
-        var required = network.RequiredStages;
+        var required = InverseNetwork.RequiredStagesOf(model, layer);
         using var noGrad = torch.no_grad();
         foreach (var batch in batches)
         {
@@ -107,7 +109,7 @@ public static class MipInTrainer
             signals.Add(signal.detach().DetachFromDisposeScope());
             if (bytes > options.CacheLimitMb * 1024 * 1024)
                 throw new InvalidOperationException(
-                    $"MIP-IN training activations from {network.Layer} up need more than {options.CacheLimitMb} MiB; " +
+                    $"MIP-IN training activations from {layer} up need more than {options.CacheLimitMb} MiB; " +
                     "use fewer training images, a layer nearer the output, or raise the cache limit (mipin.cache_mb).");
         }
     }

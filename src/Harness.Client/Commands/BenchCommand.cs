@@ -1,0 +1,229 @@
+using System.CommandLine;
+using System.Globalization;
+using Harness.Grains;
+using Harness.Grains.Attribution;
+using Harness.Grains.Benchmarks;
+using Harness.Grains.Experiments;
+using Harness.Grains.Models;
+using Harness.Torch;
+
+namespace Harness.Client.Commands;
+
+/// <summary>
+/// `mipin bench`: images/s and peak memory of the attribution workloads (<see cref="BenchMethods"/>) on random-weight
+/// models, side by side with a PyTorch eager baseline (tools/reference/bench.py) that this command starts as a child
+/// process and drives cell by cell. Writes DIR/bench.csv and DIR/bench.txt and prints the table; `--soak N` instead
+/// runs N images through one workload and reports whether memory stays flat (DIR/soak.csv). See docs/bench.md.
+/// </summary>
+public static class BenchCommand
+{
+    public static Command Create()
+    {
+        var models = new Option<string>("--models") { Description = "Comma-separated models (random weights): " + string.Join(", ", BenchMethods.BaselineModels) + " have a PyTorch baseline; any zoo CNN runs on our side.", DefaultValueFactory = _ => string.Join(",", BenchMethods.BaselineModels) };
+        var methods = new Option<string>("--methods") { Description = "Comma-separated workloads: " + string.Join(", ", BenchMethods.Names) + " (fused = gradient + Grad-CAM + gradient×input from one pass).", DefaultValueFactory = _ => string.Join(",", BenchMethods.Names) };
+        var batchSizes = new Option<string>("--batch-sizes") { Description = "Comma-separated batch sizes.", DefaultValueFactory = _ => "1,8,32" };
+        var devices = new Option<string>("--devices") { Description = "Comma-separated devices (cpu, cuda, cuda:N); CUDA devices that are not present are skipped with a note.", DefaultValueFactory = _ => "cpu,cuda" };
+        var warmup = new Option<int>("--warmup") { Description = "Untimed iterations per cell.", DefaultValueFactory = _ => 1 };
+        var iterations = new Option<int>("--iterations") { Description = "Timed iterations per cell (images/s from the median).", DefaultValueFactory = _ => 3 };
+        var maxSeconds = new Option<double>("--max-seconds") { Description = "Time budget of a cell's timed iterations per side; at least one iteration runs.", DefaultValueFactory = _ => 30.0 };
+        var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads, set in this process and in the PyTorch child.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var imageSize = new Option<int>("--image-size") { Description = "Input height and width.", DefaultValueFactory = _ => 224 };
+        var seed = new Option<ulong>("--seed") { Description = "Seed of the random weights and inputs.", DefaultValueFactory = _ => 0UL };
+        var noPyTorch = new Option<bool>("--no-pytorch") { Description = "Measure our side only (no baseline child process)." };
+        var pytorchKeep = new Option<bool>("--pytorch-keep-freed-memory") { Description = "Start the PyTorch child with glibc keeping freed memory (as this process does) instead of glibc's defaults." };
+        var python = new Option<string>("--python") { Description = "Interpreter with torch and torchvision for the baseline.", DefaultValueFactory = _ => "/usr/bin/python3" };
+        var output = new Option<DirectoryInfo>("--output") { Description = "Folder for bench.csv, bench.txt (and soak.csv).", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("results", "bench")) };
+        var soak = new Option<long?>("--soak") { Description = "Instead of the table: run N images through the first model/method/device at the largest batch size and report RSS at the start and end of steady state." };
+
+        var command = new Command("bench", "Measure images/s and peak memory of the attribution workloads, side by side with PyTorch eager.")
+        {
+            models, methods, batchSizes, devices, warmup, iterations, maxSeconds, threads, imageSize, seed, noPyTorch, pytorchKeep, python, output, soak,
+        };
+        command.SetAction(parse =>
+        {
+            var settings = new BenchSettings
+            {
+                Warmup = parse.GetValue(warmup),
+                Iterations = parse.GetValue(iterations),
+                MaxSeconds = parse.GetValue(maxSeconds),
+                Threads = parse.GetValue(threads),
+                ImageSize = parse.GetValue(imageSize),
+                Seed = parse.GetValue(seed),
+            };
+            try
+            {
+                settings.Validate();
+            }
+            catch (ArgumentException e)
+            {
+                throw new CommandLineException(e.Message);
+            }
+            var modelList = ParseModels(parse.GetValue(models)!);
+            var methodList = ParseMethods(parse.GetValue(methods)!);
+            var batchList = ParseBatchSizes(parse.GetValue(batchSizes)!);
+            var (deviceList, skipped) = ParseDevices(parse.GetValue(devices)!);
+            var outDir = parse.GetValue(output)!.FullName;
+            torch.set_num_threads(settings.Threads);
+            foreach (var note in skipped) Console.Error.WriteLine($"bench: {note}");
+            if (deviceList.Count == 0) throw new CommandLineException("--devices: none of the devices is available");
+
+            if (parse.GetValue(soak) is { } n)
+                return Soak(new BenchCell(modelList[0], methodList[0], batchList.Max(), deviceList[0]), n, settings, outDir);
+
+            PyTorchBaseline? baseline = null;
+            string pytorchLine;
+            if (parse.GetValue(noPyTorch)) pytorchLine = "pytorch      not run (--no-pytorch)";
+            else
+            {
+                var script = PyTorchBaseline.FindScript();
+                var keep = parse.GetValue(pytorchKeep);
+                baseline = script is null ? null : PyTorchBaseline.TryStart(parse.GetValue(python)!, script, out var why, keep)
+                    ?? WarnNull(why!);
+                if (script is null) Console.Error.WriteLine("bench: tools/reference/bench.py not found; measuring our side only");
+                pytorchLine = baseline is null ? "pytorch      not available (our side only)"
+                    : $"pytorch      {baseline.TorchVersion} eager, child process {baseline.Hello["pid"]}, tools/reference/bench.py, " +
+                      (keep ? "glibc keeps freed memory (--pytorch-keep-freed-memory)" : "glibc malloc defaults");
+            }
+            using (baseline)
+            {
+                var header = MachineLines(settings).Append(pytorchLine).Concat(skipped.Select(s => "note         " + s)).ToList();
+                foreach (var line in header) Console.Error.WriteLine(line);
+                var cells = BenchSuite.Plan(modelList, methodList, batchList, deviceList);
+                var rows = BenchSuite.Run(cells, settings, baseline, (i, row) => Console.Error.WriteLine(Progress(i, cells.Count, row)));
+                Directory.CreateDirectory(outDir);
+                var csv = Path.Combine(outDir, "bench.csv");
+                BenchCsv.Write(csv, rows);
+                var footer = methodList.Where(_ => baseline is not null)
+                    .Select(m => $"pytorch {m}: {BenchMethods.BaselineDescription(m)}").ToList();
+                var table = BenchTable.Format(rows, header.Append("")) + (footer.Count > 0 ? "\n" + string.Join("\n", footer) + "\n" : "");
+                AtomicFile.WriteAllText(Path.Combine(outDir, "bench.txt"), table);
+                Console.WriteLine(table);
+                Console.WriteLine($"wrote {csv}");
+            }
+            return 0;
+        });
+        return command;
+    }
+
+    private static PyTorchBaseline? WarnNull(string why)
+    {
+        Console.Error.WriteLine($"bench: no PyTorch baseline: {why}. Measuring our side only.");
+        return null;
+    }
+
+    private static string Progress(int index, int total, BenchRow row)
+    {
+        var text = FormattableString.Invariant($"[{index + 1}/{total}] {row.Cell}: mipin ");
+        text += row.MipIn is { } m ? FormattableString.Invariant($"{m.ImagesPerSecond:0.##} img/s") : "-";
+        if (row.PyTorch is { } p) text += FormattableString.Invariant($", pytorch {p.ImagesPerSecond:0.##} img/s");
+        if (row.Ratio is { } r) text += FormattableString.Invariant($" (ratio {r:0.00})");
+        if (row.Note.Length > 0) text += $"  [{row.Note}]";
+        return text;
+    }
+
+    private static int Soak(BenchCell cell, long images, BenchSettings settings, string outDir)
+    {
+        Console.Error.WriteLine($"soak: {images} images of {cell} ({settings.Threads} threads)");
+        var lastPrinted = DateTime.UtcNow;
+        var result = BenchSoak.Run(cell, images, settings, s =>
+        {
+            if (DateTime.UtcNow - lastPrinted < TimeSpan.FromSeconds(10)) return;
+            lastPrinted = DateTime.UtcNow;
+            Console.Error.WriteLine(FormattableString.Invariant($"soak: {s.Images} images, {s.Seconds:0}s, RSS {Mb(s.RssBytes)} MB"));
+        });
+        Directory.CreateDirectory(outDir);
+        var csv = Path.Combine(outDir, "soak.csv");
+        CsvTable.Write(csv, new[] { "images", "seconds", "rss_mb" },
+            result.Samples.Select(s => (IReadOnlyList<string>)new[]
+            {
+                s.Images.ToString(CultureInfo.InvariantCulture), s.Seconds.ToString("0.###", CultureInfo.InvariantCulture), Mb(s.RssBytes),
+            }));
+        Console.WriteLine(FormattableString.Invariant(
+            $"soak {cell}: {result.End.Images} images at {result.ImagesPerSecond:0.##} images/s (steady state)"));
+        Console.WriteLine($"RSS at start of steady state (after {result.SteadyStart.Images} images): {Mb(result.SteadyStart.RssBytes)} MB; " +
+                          $"at the end: {Mb(result.End.RssBytes)} MB; change {Mb(result.GrowthBytes)} MB; " +
+                          $"steady-state range {Mb(result.SteadyMinBytes)}–{Mb(result.SteadyMaxBytes)} MB");
+        Console.WriteLine($"wrote {csv}");
+        return 0;
+    }
+
+    private static string Mb(long bytes) => (bytes / (1024.0 * 1024.0)).ToString("0.0", CultureInfo.InvariantCulture);
+
+    private static IEnumerable<string> MachineLines(BenchSettings settings)
+    {
+        yield return $"machine      {CpuModel()}, {Environment.ProcessorCount} cores, {Environment.OSVersion}";
+        yield return $"mipin        .NET {Environment.Version}, libtorch {torch.version}, {torch.get_num_threads()} threads (--threads {settings.Threads}), " +
+                     (HostMemory.KeepsFreedMemory ? "glibc keeps freed memory" : "glibc malloc defaults");
+        yield return FormattableString.Invariant(
+            $"settings     warmup {settings.Warmup}, iterations {settings.Iterations} (median), max {settings.MaxSeconds:0.#} s per cell and side, input {settings.ImageSize}×{settings.ImageSize}, seed {settings.Seed}");
+    }
+
+    private static string CpuModel()
+    {
+        try
+        {
+            var line = File.ReadLines("/proc/cpuinfo").FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal));
+            if (line is not null) return line[(line.IndexOf(':') + 1)..].Trim();
+        }
+        catch (IOException)
+        {
+        }
+        return System.Runtime.InteropServices.RuntimeInformation.ProcessArchitecture.ToString();
+    }
+
+    private static string[] Split(string text) => text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
+
+    internal static IReadOnlyList<string> ParseModels(string text)
+    {
+        var names = Split(text);
+        if (names.Length == 0) throw new CommandLineException("--models: give at least one model");
+        var valid = ModelZoo.Names.Where(n => GradCamMethod.KnownArchitectures.Contains(n)).ToList();
+        foreach (var n in names)
+            if (!valid.Contains(n, StringComparer.Ordinal))
+                throw new CommandLineException($"--models: unknown model '{n}'. Valid models: {string.Join(", ", valid)}");
+        return names.Distinct().ToList();
+    }
+
+    internal static IReadOnlyList<string> ParseMethods(string text)
+    {
+        var names = Split(text);
+        if (names.Length == 0) throw new CommandLineException("--methods: give at least one method");
+        foreach (var n in names)
+            if (!BenchMethods.Names.Contains(n, StringComparer.Ordinal))
+                throw new CommandLineException($"--methods: unknown method '{n}'. Valid methods: {string.Join(", ", BenchMethods.Names)}");
+        return names.Distinct().ToList();
+    }
+
+    internal static IReadOnlyList<int> ParseBatchSizes(string text)
+    {
+        var sizes = new List<int>();
+        foreach (var part in Split(text))
+            sizes.Add(int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var b) && b >= 1
+                ? b
+                : throw new CommandLineException($"--batch-sizes: '{part}' is not a positive integer"));
+        return sizes.Count > 0 ? sizes.Distinct().ToList() : throw new CommandLineException("--batch-sizes: give at least one batch size");
+    }
+
+    internal static (List<Device> Devices, List<string> Skipped) ParseDevices(string text)
+    {
+        var devices = new List<Device>();
+        var skipped = new List<string>();
+        var cudaCount = torch.cuda.is_available() ? torch.cuda.device_count() : 0;
+        foreach (var part in Split(text))
+        {
+            Device d;
+            try
+            {
+                d = Device.Parse(part);
+            }
+            catch (FormatException e)
+            {
+                throw new CommandLineException($"--devices: {e.Message}");
+            }
+            if (d.IsCuda && cudaCount == 0) skipped.Add($"{d}: not available in this libtorch/machine, cuda rows skipped");
+            else if (d.IsCuda && d.Index >= cudaCount) skipped.Add($"{d}: only {cudaCount} CUDA device(s), skipped");
+            else if (!devices.Contains(d)) devices.Add(d);
+        }
+        return (devices, skipped);
+    }
+}

@@ -1,0 +1,62 @@
+using Harness.Torch;
+
+namespace Harness.Grains.Benchmarks;
+
+/// <summary>
+/// Runs the cells of a benchmark table in a fixed order (model, device, method, batch size) so each model is built
+/// once per side, and interleaves the sides per cell: our measurement, then the same cell in the PyTorch child.
+/// A cell that fails on one side (e.g. out of memory) is reported in its note and the run goes on.
+/// </summary>
+public static class BenchSuite
+{
+    /// <summary>The cells for the given lists, in run order; devices that are not available are left out.</summary>
+    public static IReadOnlyList<BenchCell> Plan(IEnumerable<string> models, IEnumerable<string> methods, IEnumerable<int> batchSizes,
+        IEnumerable<Device> devices) =>
+        (from model in models
+         from device in devices
+         from method in methods
+         from batch in batchSizes
+         select new BenchCell(model, method, batch, device)).ToList();
+
+    public static IReadOnlyList<BenchRow> Run(IReadOnlyList<BenchCell> cells, BenchSettings settings, PyTorchBaseline? baseline,
+        Action<int, BenchRow>? progress = null)
+    {
+        var rows = new List<BenchRow>();
+        using var runner = new BenchRunner(settings);
+        for (var i = 0; i < cells.Count; i++)
+        {
+            var cell = cells[i];
+            var notes = new List<string>();
+            BenchMeasurement? ours = null, theirs = null;
+            try
+            {
+                ours = runner.Measure(cell);
+            }
+            catch (TorchException e)
+            {
+                notes.Add($"mipin failed: {e.Message}");
+            }
+            if (baseline is null) { }
+            else if (!BenchMethods.BaselineModels.Contains(cell.Model, StringComparer.Ordinal))
+                notes.Add($"no PyTorch baseline for {cell.Model} (bench.py mirrors {string.Join(", ", BenchMethods.BaselineModels)})");
+            else if (cell.Device.IsCuda && !baseline.CudaAvailable)
+                notes.Add("PyTorch sees no CUDA device");
+            else
+            {
+                try
+                {
+                    theirs = baseline.Measure(cell, settings);
+                }
+                catch (BaselineException e)
+                {
+                    notes.Add($"pytorch failed: {e.Message}");
+                }
+            }
+            if (ours?.PeakIsSinceStart == true || theirs?.PeakIsSinceStart == true) notes.Add("peak memory since process start");
+            var row = new BenchRow(cell, settings.Threads, ours, theirs, string.Join("; ", notes));
+            rows.Add(row);
+            progress?.Invoke(i, row);
+        }
+        return rows;
+    }
+}

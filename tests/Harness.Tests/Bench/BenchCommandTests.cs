@@ -1,0 +1,155 @@
+using System.Diagnostics;
+using System.Globalization;
+using Harness.Grains.Benchmarks;
+using Harness.Grains.Experiments;
+
+namespace Harness.Tests.Bench;
+
+/// <summary>
+/// `mipin bench` end to end on tiny configurations (64×64 inputs, batch 1, one timed iteration), as a child process
+/// like a user runs it: the CSV has the documented columns and positive, finite figures; the PyTorch baseline runs
+/// side by side when /usr/bin/python3 has torch; bad options fail with the valid choices listed. Never asserts timings.
+/// </summary>
+[Collection(SerialCollection.Name)]
+public sealed class BenchCommandTests : IDisposable
+{
+    private readonly string _dir = Path.Combine(Path.GetTempPath(), "mipin-bench-" + Guid.NewGuid().ToString("N"));
+
+    private static readonly string[] Tiny = { "--batch-sizes", "1", "--iterations", "1", "--warmup", "0", "--image-size", "64", "--devices", "cpu", "--threads", "1" };
+
+    public void Dispose()
+    {
+        if (Directory.Exists(_dir)) Directory.Delete(_dir, recursive: true);
+    }
+
+    [Fact]
+    public void OurSideOnlyWritesEveryColumnWithPositiveFigures()
+    {
+        var (code, stdout, stderr) = Bench(Tiny.Concat(new[] { "--models", "mobilenet_v2", "--no-pytorch", "--output", _dir }));
+        Assert.True(code == 0, stderr);
+        var (header, rows) = CsvTable.Read(Path.Combine(_dir, "bench.csv"));
+        Assert.Equal(BenchCsv.Header, header);
+        Assert.Equal(BenchMethods.Names, rows.Select(r => r[Col(header, "method")]));
+        foreach (var row in rows)
+        {
+            Assert.Equal("mobilenet_v2", row[Col(header, "model")]);
+            Assert.Equal("1", row[Col(header, "batch")]);
+            Assert.Equal("cpu", row[Col(header, "device")]);
+            Assert.Equal("1", row[Col(header, "threads")]);
+            AssertPositive(row[Col(header, "mipin_images_per_s")]);
+            AssertPositive(row[Col(header, "mipin_peak_rss_mb")]);
+            AssertPositive(row[Col(header, "mipin_median_s")]);
+            Assert.Equal("1", row[Col(header, "mipin_iterations")]);
+            Assert.Equal("", row[Col(header, "pytorch_images_per_s")]);
+            Assert.Equal("", row[Col(header, "ratio")]);
+        }
+        Assert.Contains("mipin img/s", stdout);
+        Assert.Contains("not run (--no-pytorch)", stdout);
+        Assert.True(File.Exists(Path.Combine(_dir, "bench.txt")));
+        Assert.Contains("[5/5] mobilenet_v2 mipin-train batch 1 cpu", stderr); // progress per cell
+    }
+
+    [Fact]
+    public void PyTorchBaselineRunsSideBySide()
+    {
+        if (!PythonHasTorch()) return; // the baseline is optional; without python3-torch the command says how to install it
+        var (code, stdout, stderr) = Bench(Tiny.Concat(new[] { "--models", "mobilenet_v2", "--methods", "fused,mipin-explain", "--output", _dir }));
+        Assert.True(code == 0, stderr);
+        var (header, rows) = CsvTable.Read(Path.Combine(_dir, "bench.csv"));
+        Assert.Equal(2, rows.Count);
+        foreach (var row in rows)
+        {
+            AssertPositive(row[Col(header, "mipin_images_per_s")]);
+            AssertPositive(row[Col(header, "pytorch_images_per_s")]);
+            AssertPositive(row[Col(header, "pytorch_peak_rss_mb")]);
+            var ratio = AssertPositive(row[Col(header, "ratio")]);
+            var expected = double.Parse(row[Col(header, "mipin_images_per_s")], CultureInfo.InvariantCulture) /
+                           double.Parse(row[Col(header, "pytorch_images_per_s")], CultureInfo.InvariantCulture);
+            Assert.Equal(expected, ratio, expected * 1e-3);
+            Assert.Equal("", row[Col(header, "note")]);
+        }
+        Assert.Contains("eager, child process", stdout);
+        Assert.Contains("pytorch fused: the three methods run separately", stdout);
+    }
+
+    [Fact]
+    public void MissingInterpreterFallsBackToOurSideWithTheInstallCommand()
+    {
+        var (code, _, stderr) = Bench(Tiny.Concat(new[] { "--models", "mobilenet_v2", "--methods", "gradcam", "--python", "/nonexistent/python3", "--output", _dir }));
+        Assert.True(code == 0, stderr);
+        Assert.Contains("apt-get install python3-torch python3-torchvision", stderr);
+        var (header, rows) = CsvTable.Read(Path.Combine(_dir, "bench.csv"));
+        AssertPositive(Assert.Single(rows)[Col(header, "mipin_images_per_s")]);
+    }
+
+    [Fact]
+    public void SoakReportsRssAtStartAndEndOfSteadyState()
+    {
+        var (code, stdout, stderr) = Bench(new[]
+        {
+            "--models", "mobilenet_v2", "--methods", "gradient", "--batch-sizes", "2", "--image-size", "64", "--devices", "cpu",
+            "--threads", "1", "--soak", "10", "--output", _dir,
+        });
+        Assert.True(code == 0, stderr);
+        Assert.Contains("RSS at start of steady state", stdout);
+        var (header, rows) = CsvTable.Read(Path.Combine(_dir, "soak.csv"));
+        Assert.Equal(new[] { "images", "seconds", "rss_mb" }, header);
+        Assert.Equal(new[] { "2", "4", "6", "8", "10" }, rows.Select(r => r[0]));
+        foreach (var row in rows) AssertPositive(row[2]);
+    }
+
+    [Theory]
+    [InlineData("--methods", "gradient,smoothgrad", "unknown method 'smoothgrad'. Valid methods: gradient, gradcam, fused, mipin-explain, mipin-train")]
+    [InlineData("--models", "resnet51", "unknown model 'resnet51'. Valid models:")]
+    [InlineData("--models", "mnist_mlp", "unknown model 'mnist_mlp'. Valid models:")]
+    [InlineData("--batch-sizes", "8,0", "--batch-sizes: '0' is not a positive integer")]
+    [InlineData("--devices", "tpu", "--devices: 'tpu' is not a device")]
+    [InlineData("--iterations", "0", "iterations must be ≥ 1")]
+    [InlineData("--threads", "0", "threads must be ≥ 1")]
+    public void BadOptionsFailWithTheValidChoices(string option, string value, string message)
+    {
+        var (code, _, stderr) = Bench(new[] { option, value, "--no-pytorch", "--output", _dir });
+        Assert.Equal(1, code);
+        Assert.Contains(message, stderr);
+        Assert.False(File.Exists(Path.Combine(_dir, "bench.csv")));
+    }
+
+    private static int Col(string[] header, string name)
+    {
+        var i = Array.IndexOf(header, name);
+        Assert.True(i >= 0, $"no column {name}");
+        return i;
+    }
+
+    private static double AssertPositive(string field)
+    {
+        Assert.True(double.TryParse(field, NumberStyles.Float, CultureInfo.InvariantCulture, out var v), $"'{field}' is not a number");
+        Assert.True(double.IsFinite(v) && v > 0, $"{v} is not a positive finite number");
+        return v;
+    }
+
+    private static bool PythonHasTorch()
+    {
+        if (!File.Exists("/usr/bin/python3")) return false;
+        var info = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardError = true, RedirectStandardOutput = true };
+        info.ArgumentList.Add("-c");
+        info.ArgumentList.Add("import torch, torchvision");
+        using var p = Process.Start(info)!;
+        p.WaitForExit();
+        return p.ExitCode == 0;
+    }
+
+    private static (int Code, string Stdout, string Stderr) Bench(IEnumerable<string> args)
+    {
+        var cli = Path.Combine(AppContext.BaseDirectory, "mipin.dll");
+        var start = new ProcessStartInfo("dotnet") { WorkingDirectory = TestPaths.RepoRoot, RedirectStandardError = true, RedirectStandardOutput = true };
+        start.ArgumentList.Add(cli);
+        start.ArgumentList.Add("bench");
+        foreach (var a in args) start.ArgumentList.Add(a);
+        using var process = Process.Start(start)!;
+        var stderr = process.StandardError.ReadToEndAsync();
+        var stdout = process.StandardOutput.ReadToEnd();
+        if (!process.WaitForExit(TimeSpan.FromMinutes(3))) process.Kill(entireProcessTree: true);
+        return (process.ExitCode, stdout, stderr.Result);
+    }
+}
