@@ -29,6 +29,7 @@ public static class BenchCommand
         var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads, set in this process and in the PyTorch child.", DefaultValueFactory = _ => Environment.ProcessorCount };
         var imageSize = new Option<int>("--image-size") { Description = "Input height and width.", DefaultValueFactory = _ => 224 };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the random weights and inputs.", DefaultValueFactory = _ => 0UL };
+        var waitIdle = new Option<double>("--wait-idle") { Description = "Before each side of each cell, wait up to this many seconds for the CPUs to be ≥ 90% idle (for shared machines; 0 = never wait).", DefaultValueFactory = _ => 0.0 };
         var noPyTorch = new Option<bool>("--no-pytorch") { Description = "Measure our side only (no baseline child process)." };
         var pytorchKeep = new Option<bool>("--pytorch-keep-freed-memory") { Description = "Start the PyTorch child with glibc keeping freed memory (as this process does) instead of glibc's defaults." };
         var python = new Option<string>("--python") { Description = "Interpreter with torch and torchvision for the baseline.", DefaultValueFactory = _ => "/usr/bin/python3" };
@@ -37,7 +38,7 @@ public static class BenchCommand
 
         var command = new Command("bench", "Measure images/s and peak memory of the attribution workloads, side by side with PyTorch eager.")
         {
-            models, methods, batchSizes, devices, warmup, iterations, maxSeconds, threads, imageSize, seed, noPyTorch, pytorchKeep, python, output, soak,
+            models, methods, batchSizes, devices, warmup, iterations, maxSeconds, threads, imageSize, seed, waitIdle, noPyTorch, pytorchKeep, python, output, soak,
         };
         command.SetAction(parse =>
         {
@@ -49,6 +50,7 @@ public static class BenchCommand
                 Threads = parse.GetValue(threads),
                 ImageSize = parse.GetValue(imageSize),
                 Seed = parse.GetValue(seed),
+                WaitIdleSeconds = parse.GetValue(waitIdle),
             };
             try
             {
@@ -155,7 +157,7 @@ public static class BenchCommand
         yield return $"mipin        .NET {Environment.Version}, libtorch {torch.version}, {torch.get_num_threads()} threads (--threads {settings.Threads}), " +
                      (HostMemory.KeepsFreedMemory ? "glibc keeps freed memory" : "glibc malloc defaults");
         yield return FormattableString.Invariant(
-            $"settings     warmup {settings.Warmup}, iterations {settings.Iterations} (median), max {settings.MaxSeconds:0.#} s per cell and side, input {settings.ImageSize}×{settings.ImageSize}, seed {settings.Seed}");
+            $"settings     warmup {settings.Warmup}, iterations {settings.Iterations} (median), max {settings.MaxSeconds:0.#} s per cell and side, wait-idle {settings.WaitIdleSeconds:0.#} s, input {settings.ImageSize}×{settings.ImageSize}, seed {settings.Seed}");
     }
 
     private static string CpuModel()

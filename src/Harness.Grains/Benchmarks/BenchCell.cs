@@ -26,6 +26,12 @@ public sealed record BenchSettings
     /// <summary>Seed of the random weights and the random input batch.</summary>
     public ulong Seed { get; init; }
 
+    /// <summary>
+    /// Before each side of each cell, wait up to this many seconds for the machine's CPUs to be ≥ 90% idle (0: never
+    /// wait). For shared machines, where someone else's build would otherwise land in one side's timing.
+    /// </summary>
+    public double WaitIdleSeconds { get; init; }
+
     /// <summary>Input height and width.</summary>
     public int ImageSize { get; init; } = 224;
 
@@ -35,6 +41,7 @@ public sealed record BenchSettings
         if (Iterations < 1) throw new ArgumentException($"iterations must be ≥ 1, got {Iterations}");
         if (!(MaxSeconds > 0)) throw new ArgumentException($"max seconds must be > 0, got {MaxSeconds}");
         if (Threads < 1) throw new ArgumentException($"threads must be ≥ 1, got {Threads}");
+        if (WaitIdleSeconds < 0) throw new ArgumentException($"wait-idle seconds must be ≥ 0, got {WaitIdleSeconds}");
         if (ImageSize < 32) throw new ArgumentException($"image size must be ≥ 32, got {ImageSize}");
     }
 }
@@ -50,6 +57,9 @@ public sealed record BenchMeasurement(double ImagesPerSecond, double MedianSecon
 /// <summary>One table row: the cell, both sides' figures (null when a side did not run) and a note.</summary>
 public sealed record BenchRow(BenchCell Cell, int Threads, BenchMeasurement? MipIn, BenchMeasurement? PyTorch, string Note)
 {
+    /// <summary>Machine-wide CPU idleness just before our side and the PyTorch side ran (with --wait-idle), or null.</summary>
+    public (double? MipIn, double? PyTorch) IdleBefore { get; init; }
+
     /// <summary>MipIn images/s divided by PyTorch's (higher is better for MipIn), or null.</summary>
     public double? Ratio => MipIn is { } m && PyTorch is { } p && p.ImagesPerSecond > 0 ? m.ImagesPerSecond / p.ImagesPerSecond : null;
 }

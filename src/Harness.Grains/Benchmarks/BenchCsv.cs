@@ -7,7 +7,7 @@ namespace Harness.Grains.Benchmarks;
 /// bench.csv: one row per cell. Numbers are invariant-culture; a side that did not run leaves its fields empty.
 /// Columns (docs/bench.md): model, method, batch, device, threads, mipin_images_per_s, pytorch_images_per_s, ratio,
 /// mipin_peak_rss_mb, pytorch_peak_rss_mb, mipin_median_s, pytorch_median_s, mipin_iterations, pytorch_iterations,
-/// pytorch_peak_cuda_mb, note.
+/// pytorch_peak_cuda_mb, mipin_cpu_idle_before, pytorch_cpu_idle_before, note.
 /// </summary>
 public static class BenchCsv
 {
@@ -15,7 +15,7 @@ public static class BenchCsv
     {
         "model", "method", "batch", "device", "threads", "mipin_images_per_s", "pytorch_images_per_s", "ratio",
         "mipin_peak_rss_mb", "pytorch_peak_rss_mb", "mipin_median_s", "pytorch_median_s", "mipin_iterations",
-        "pytorch_iterations", "pytorch_peak_cuda_mb", "note",
+        "pytorch_iterations", "pytorch_peak_cuda_mb", "mipin_cpu_idle_before", "pytorch_cpu_idle_before", "note",
     };
 
     public static void Write(string path, IEnumerable<BenchRow> rows) => CsvTable.Write(path, Header, rows.Select(Fields));
@@ -26,7 +26,7 @@ public static class BenchCsv
         Num(r.MipIn?.ImagesPerSecond), Num(r.PyTorch?.ImagesPerSecond), Num(r.Ratio),
         Mb(r.MipIn?.PeakRssBytes), Mb(r.PyTorch?.PeakRssBytes), Num(r.MipIn?.MedianSeconds), Num(r.PyTorch?.MedianSeconds),
         r.MipIn is { } m ? Int(m.Iterations) : "", r.PyTorch is { } p ? Int(p.Iterations) : "", Mb(r.PyTorch?.PeakCudaBytes),
-        r.Note,
+        Num(r.IdleBefore.MipIn), Num(r.IdleBefore.PyTorch), r.Note,
     };
 
     private static string Int(int v) => v.ToString(CultureInfo.InvariantCulture);

@@ -28,8 +28,11 @@ public static class BenchSuite
             var cell = cells[i];
             var notes = new List<string>();
             BenchMeasurement? ours = null, theirs = null;
+            double? idleOurs = null, idleTheirs = null;
+            double? WaitIdle() => settings.WaitIdleSeconds > 0 ? CpuIdle.WaitUntilIdle(0.9, TimeSpan.FromSeconds(settings.WaitIdleSeconds)) : null;
             try
             {
+                idleOurs = WaitIdle();
                 ours = runner.Measure(cell);
             }
             catch (TorchException e)
@@ -45,6 +48,7 @@ public static class BenchSuite
             {
                 try
                 {
+                    idleTheirs = WaitIdle();
                     theirs = baseline.Measure(cell, settings);
                 }
                 catch (BaselineException e)
@@ -53,7 +57,8 @@ public static class BenchSuite
                 }
             }
             if (ours?.PeakIsSinceStart == true || theirs?.PeakIsSinceStart == true) notes.Add("peak memory since process start");
-            var row = new BenchRow(cell, settings.Threads, ours, theirs, string.Join("; ", notes));
+            if (idleOurs < 0.9 || idleTheirs < 0.9) notes.Add("machine was busy before this cell (see the cpu_idle columns)");
+            var row = new BenchRow(cell, settings.Threads, ours, theirs, string.Join("; ", notes)) { IdleBefore = (idleOurs, idleTheirs) };
             rows.Add(row);
             progress?.Invoke(i, row);
         }
