@@ -1,7 +1,6 @@
 using System.CommandLine;
 using Harness.Client.Engines;
 using Harness.Grains.Experiments;
-using Harness.Grains.Experiments.Grains;
 using Harness.Silo;
 
 namespace Harness.Client.Commands;
@@ -32,16 +31,8 @@ public static class RunCommand
 
     public static int Run(string configPath, IReadOnlyList<string> overrides)
     {
-        var spec = SpecLoader.Load(configPath, overrides);
-        var plan = new ExperimentGrains(spec);
-        Console.Error.WriteLine($"experiment {spec.Name}: {spec.Models.Count} model(s) × {spec.Methods.Count} method variant(s), " +
-                                $"{plan.Data.Scored.Count} scored images in {plan.Data.Shards.Count} shard(s)" +
-                                (plan.Data.Training.Count > 0 ? $", MIP-IN trained on {plan.Data.Training.Count}" : "") +
-                                $"; {plan.All.Count} grains on {string.Join(", ", spec.Devices)}");
-        if (plan.Data.Dataset.Issues.Count > 0)
-            Console.Error.WriteLine($"dataset: {plan.Data.Dataset.Issues.Count} image(s) skipped while reading annotations (listed in the report)");
-        RunController.Submit(configPath, overrides, new LocalEngine(), new ClusterOptions(), dryRun: false);
-        PrintResults(spec.ResultsDir);
+        var run = RunController.Submit(configPath, overrides, new LocalEngine(), new ClusterOptions(), dryRun: false);
+        PrintResults(run.Spec!.ResultsDir);
         return 0;
     }
 

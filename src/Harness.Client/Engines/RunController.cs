@@ -50,6 +50,12 @@ public static class RunController
             File.Copy(spec.SourceFile, snapshot, overwrite: true);
         spec = SpecLoader.Load(snapshot, overrides);
         var plan = new ExperimentGrains(spec);
+        Console.Error.WriteLine($"experiment {spec.Name}: {spec.Models.Count} model(s) × {spec.Methods.Count} method variant(s), " +
+                                $"{plan.Data.Scored.Count} scored images in {plan.Data.Shards.Count} shard(s)" +
+                                (plan.Data.Training.Count > 0 ? $", MIP-IN trained on {plan.Data.Training.Count}" : "") +
+                                $"; {plan.All.Count} grains on {string.Join(", ", spec.Devices)} ({engine.Name} engine)");
+        if (plan.Data.Dataset.Issues.Count > 0)
+            Console.Error.WriteLine($"dataset: {plan.Data.Dataset.Issues.Count} image(s) skipped while reading annotations (listed in the report)");
         var manifest = new RunManifest
         {
             Engine = engine.Name, Experiment = spec.Name, Config = snapshot, SourceConfig = Path.GetFullPath(configPath),
