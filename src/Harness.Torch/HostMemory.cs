@@ -39,6 +39,27 @@ public static partial class HostMemory
         }
     }
 
+    /// <summary>
+    /// Returns the C heap's free memory to the OS (glibc malloc_trim), e.g. before measuring a new workload's own peak
+    /// RSS. Returns false where there is no malloc_trim.
+    /// </summary>
+    public static bool ReleaseFreedMemory()
+    {
+        if (!OperatingSystem.IsLinux()) return false;
+        try
+        {
+            malloc_trim(0);
+            return true;
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+            return false;
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "malloc_trim")]
+    private static partial int malloc_trim(nuint pad);
+
     [LibraryImport("libc", EntryPoint = "mallopt")]
     private static partial int mallopt(int param, int value);
 }

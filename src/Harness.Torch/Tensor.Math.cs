@@ -81,6 +81,7 @@ public sealed partial class Tensor
     private static readonly Op s_copyInPlace = new("aten::copy_");
     private static readonly Op s_clampInPlace = new("aten::clamp_");
     private static readonly Op s_reluInPlace = new("aten::relu_");
+    private static readonly Op s_hardtanhInPlace = new("aten::hardtanh_");
 
     // ---- operators ----
     public static Tensor operator +(Tensor a, Tensor b) => s_addTensor.Call(a, b);
@@ -208,4 +209,7 @@ public sealed partial class Tensor
     public Tensor copy_(Tensor source) => s_copyInPlace.CallInPlace(this, source);
     public Tensor clamp_(double? min = null, double? max = null) => s_clampInPlace.CallInPlace(this, Arg.Optional(min), Arg.Optional(max));
     public Tensor relu_() => s_reluInPlace.CallInPlace(this);
+
+    /// <summary>In-place min(max(x, 0), 6) (ReLU6); returns this tensor.</summary>
+    public Tensor relu6_() => s_hardtanhInPlace.CallInPlace(this, 0.0, 6.0);
 }

@@ -33,6 +33,7 @@ Serve protocol: the script first prints {"ready": true, "torch": ..., "cuda": bo
 {"images_per_s", "median_s", "iterations", "peak_rss_bytes", "peak_since_start", "error"}. An empty line or EOF ends it.
 """
 import argparse
+import ctypes
 import json
 import os
 import resource
@@ -51,6 +52,14 @@ METHODS = ["gradient", "gradcam", "fused", "mipin-explain", "mipin-train"]
 
 
 # ------------------------------------------------------------------------------------------------------ memory
+def release_freed_memory():
+    """Returns the C heap's free memory to the OS (glibc malloc_trim), as the C# side does before each cell."""
+    try:
+        ctypes.CDLL("libc.so.6").malloc_trim(0)
+    except (OSError, AttributeError):
+        pass
+
+
 def reset_peak():
     """Resets the kernel's peak-RSS counter of this process (Linux clear_refs 5); False when not allowed."""
     try:
@@ -338,6 +347,7 @@ class Runner:
         t = targets_for(batch, 1000, device)
         step, close = make_step(model, name, method, x_host, t, device, seed)
         sync = (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else (lambda: None)
+        release_freed_memory()
         resettable = reset_peak()
         if device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(device)

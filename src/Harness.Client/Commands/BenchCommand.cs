@@ -29,7 +29,7 @@ public static class BenchCommand
         var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads, set in this process and in the PyTorch child.", DefaultValueFactory = _ => Environment.ProcessorCount };
         var imageSize = new Option<int>("--image-size") { Description = "Input height and width.", DefaultValueFactory = _ => 224 };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the random weights and inputs.", DefaultValueFactory = _ => 0UL };
-        var waitIdle = new Option<double>("--wait-idle") { Description = "Before each side of each cell, wait up to this many seconds for the CPUs to be ≥ 90% idle (for shared machines; 0 = never wait).", DefaultValueFactory = _ => 0.0 };
+        var waitIdle = new Option<double>("--wait-idle") { Description = "Before each side of each cell, wait up to this many seconds until 90% of the CPU time of --threads cores is idle (for shared machines; 0 = never wait).", DefaultValueFactory = _ => 0.0 };
         var noPyTorch = new Option<bool>("--no-pytorch") { Description = "Measure our side only (no baseline child process)." };
         var pytorchKeep = new Option<bool>("--pytorch-keep-freed-memory") { Description = "Start the PyTorch child with glibc keeping freed memory (as this process does) instead of glibc's defaults." };
         var python = new Option<string>("--python") { Description = "Interpreter with torch and torchvision for the baseline.", DefaultValueFactory = _ => "/usr/bin/python3" };

@@ -27,8 +27,9 @@ public sealed record BenchSettings
     public ulong Seed { get; init; }
 
     /// <summary>
-    /// Before each side of each cell, wait up to this many seconds for the machine's CPUs to be ≥ 90% idle (0: never
-    /// wait). For shared machines, where someone else's build would otherwise land in one side's timing.
+    /// Before each side of each cell, wait up to this many seconds for the cores the cell's threads need to be idle
+    /// (<see cref="BenchSuite.IdleThreshold"/>; 0: never wait). For shared machines, where someone else's build would
+    /// otherwise land in one side's timing.
     /// </summary>
     public double WaitIdleSeconds { get; init; }
 

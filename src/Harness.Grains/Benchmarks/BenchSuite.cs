@@ -18,6 +18,13 @@ public static class BenchSuite
          from batch in batchSizes
          select new BenchCell(model, method, batch, device)).ToList();
 
+    /// <summary>
+    /// How idle the machine must be before a side runs with --wait-idle: 90% of the cores the cell's threads use
+    /// (all of them at the default thread count, half of a 2-core machine with --threads 1).
+    /// </summary>
+    public static double IdleThreshold(BenchSettings settings) =>
+        0.9 * Math.Min(1.0, (double)settings.Threads / Environment.ProcessorCount);
+
     public static IReadOnlyList<BenchRow> Run(IReadOnlyList<BenchCell> cells, BenchSettings settings, PyTorchBaseline? baseline,
         Action<int, BenchRow>? progress = null)
     {
@@ -29,7 +36,7 @@ public static class BenchSuite
             var notes = new List<string>();
             BenchMeasurement? ours = null, theirs = null;
             double? idleOurs = null, idleTheirs = null;
-            double? WaitIdle() => settings.WaitIdleSeconds > 0 ? CpuIdle.WaitUntilIdle(0.9, TimeSpan.FromSeconds(settings.WaitIdleSeconds)) : null;
+            double? WaitIdle() => settings.WaitIdleSeconds > 0 ? CpuIdle.WaitUntilIdle(IdleThreshold(settings), TimeSpan.FromSeconds(settings.WaitIdleSeconds)) : null;
             try
             {
                 idleOurs = WaitIdle();
@@ -57,7 +64,8 @@ public static class BenchSuite
                 }
             }
             if (ours?.PeakIsSinceStart == true || theirs?.PeakIsSinceStart == true) notes.Add("peak memory since process start");
-            if (idleOurs < 0.9 || idleTheirs < 0.9) notes.Add("machine was busy before this cell (see the cpu_idle columns)");
+            if (idleOurs < IdleThreshold(settings) || idleTheirs < IdleThreshold(settings))
+                notes.Add("machine was busy before this cell (see the cpu_idle columns)");
             var row = new BenchRow(cell, settings.Threads, ours, theirs, string.Join("; ", notes)) { IdleBefore = (idleOurs, idleTheirs) };
             rows.Add(row);
             progress?.Invoke(i, row);
