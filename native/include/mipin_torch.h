@@ -80,6 +80,10 @@ MT_API int mt_tensor_shape(mt_tensor t, int64_t* out, int64_t capacity);
 MT_API int mt_tensor_dtype(mt_tensor t, int32_t* out);
 MT_API int mt_tensor_device(mt_tensor t, char* buffer, int64_t capacity);
 MT_API int mt_tensor_same(mt_tensor a, mt_tensor b, int32_t* out);
+/* Whether the tensor is dense in memory_format (a c10::MemoryFormat value: 0 contiguous, 2 channels-last). */
+MT_API int mt_tensor_is_contiguous(mt_tensor t, int32_t memory_format, int32_t* out);
+/* Autograd's version counter: incremented by every in-place change of the tensor's data. */
+MT_API int mt_tensor_version(mt_tensor t, int64_t* out);
 
 /* Autograd. */
 MT_API int mt_tensor_requires_grad(mt_tensor t, int32_t* out);

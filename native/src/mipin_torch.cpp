@@ -313,6 +313,18 @@ int mt_tensor_set_grad(mt_tensor t, mt_tensor grad) {
   return guarded([&] { tensor_ref(t).mutable_grad() = optional_tensor(grad); });
 }
 
+int mt_tensor_is_contiguous(mt_tensor t, int32_t memory_format, int32_t* out) {
+  return guarded([&] {
+    require(memory_format == 0 || memory_format == 2 || memory_format == 3,
+            "memory format must be 0 (contiguous), 2 (channels-last) or 3 (channels-last 3-d)");
+    *out = tensor_ref(t).is_contiguous(static_cast<c10::MemoryFormat>(memory_format)) ? 1 : 0;
+  });
+}
+
+int mt_tensor_version(mt_tensor t, int64_t* out) {
+  return guarded([&] { *out = static_cast<int64_t>(tensor_ref(t)._version()); });
+}
+
 int mt_tensor_is_leaf(mt_tensor t, int32_t* out) {
   return guarded([&] { *out = tensor_ref(t).is_leaf() ? 1 : 0; });
 }

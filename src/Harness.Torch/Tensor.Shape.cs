@@ -58,6 +58,23 @@ public sealed partial class Tensor
     public Tensor flip(params long[] dims) => s_flip.Call(this, dims);
     public Tensor contiguous() => s_contiguous.Call(this);
 
+    /// <summary>This tensor laid out as <paramref name="memory_format"/> (itself, as a new handle, when it already is).</summary>
+    public Tensor contiguous(MemoryFormat memory_format) => s_contiguous.Call(this, (long)memory_format);
+
+    /// <summary>Whether the elements are laid out densely in <paramref name="memory_format"/>.</summary>
+    public bool is_contiguous(MemoryFormat memory_format = MemoryFormat.Contiguous)
+    {
+        Native.NativeMethods.Check(Native.NativeMethods.mt_tensor_is_contiguous(Handle, (int)memory_format, out var value));
+        return value != 0;
+    }
+
+    /// <summary>The version counter autograd uses: every in-place change (copy_, add_, ...) increments it.</summary>
+    public long _version()
+    {
+        Native.NativeMethods.Check(Native.NativeMethods.mt_tensor_version(Handle, out var value));
+        return value;
+    }
+
     /// <summary>A second handle to the same tensor (same data, same autograd node); dispose it independently.</summary>
     public Tensor alias() => s_alias.Call(this);
     public Tensor clone() => s_clone.Call(this);

@@ -6,6 +6,9 @@ namespace Harness.Torch.Modules;
 /// </summary>
 public sealed class BatchNorm2d : Module
 {
+    private readonly object _foldLock = new();
+    private ConvBatchNorm.Folded? _folded; // this BN folded into the conv before it (see ConvBatchNorm)
+
     public BatchNorm2d(long num_features, double eps = 1e-5, double momentum = 0.1)
     {
         NumFeatures = num_features;
@@ -37,5 +40,33 @@ public sealed class BatchNorm2d : Module
         var scale = weight / (running_var + Eps).sqrt();
         var shift = bias - running_mean * scale;
         return (scale.detach().MoveToOuterDisposeScope(), shift.detach().MoveToOuterDisposeScope());
+    }
+
+    /// <summary>
+    /// The (weight, bias) of <paramref name="conv"/> with this eval-mode BN folded in, cached until a source tensor is
+    /// replaced or changed in place (see <see cref="ConvBatchNorm"/>). This module owns the returned tensors.
+    /// </summary>
+    internal (Tensor Weight, Tensor Bias) FoldedInto(Conv2d conv)
+    {
+        var sources = ConvBatchNorm.Sources(conv, this);
+        lock (_foldLock)
+        {
+            if (_folded is null || !_folded.IsCurrent(sources))
+            {
+                _folded?.Dispose();
+                _folded = ConvBatchNorm.Fold(conv, this);
+            }
+            return (_folded.Weight, _folded.Bias);
+        }
+    }
+
+    public override void Dispose()
+    {
+        lock (_foldLock)
+        {
+            _folded?.Dispose();
+            _folded = null;
+        }
+        base.Dispose();
     }
 }

@@ -111,26 +111,35 @@ public abstract class Module : IDisposable
     }
 
     /// <summary>Moves every parameter and buffer to <paramref name="device"/>.</summary>
-    public Module to(Device device)
+    public Module to(Device device) => Convert(t => t.to(device));
+
+    /// <summary>
+    /// Lays out every 4-D parameter and buffer (convolution weights) as <paramref name="memory_format"/>, like
+    /// PyTorch's module.to(memory_format=...); other tensors are unchanged.
+    /// </summary>
+    public Module to(MemoryFormat memory_format) => Convert(t => t.ndim == 4 ? t.contiguous(memory_format) : t.alias());
+
+    // Replaces every parameter and buffer (here and in children) by convert(old), keeping requires_grad.
+    private Module Convert(Func<Tensor, Tensor> convert)
     {
         using var noGrad = torch.no_grad();
         using var scope = torch.NewDisposeScope(); // frees the intermediate handles
         for (var i = 0; i < _parameters.Count; i++)
         {
             var (name, old) = _parameters[i];
-            var moved = old.to(device).detach().DetachFromDisposeScope();
+            var moved = convert(old).detach().DetachFromDisposeScope();
             moved.requires_grad = old.requires_grad;
             _parameters[i] = (name, moved);
-            old.Dispose(); // every handle is its own reference; the data lives on in `moved` if it did not move
+            old.Dispose(); // every handle is its own reference; the data lives on in `moved` if it did not change
         }
         for (var i = 0; i < _buffers.Count; i++)
         {
             var (name, old) = _buffers[i];
-            var moved = old.to(device).alias().DetachFromDisposeScope();
+            var moved = convert(old).alias().DetachFromDisposeScope();
             _buffers[i] = (name, moved);
             old.Dispose();
         }
-        foreach (var (_, child) in _children) child.to(device);
+        foreach (var (_, child) in _children) child.Convert(convert);
         return this;
     }
 

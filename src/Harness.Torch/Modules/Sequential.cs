@@ -1,6 +1,10 @@
 namespace Harness.Torch.Modules;
 
-/// <summary>Children named "0", "1", ... applied in order (torch.nn.Sequential).</summary>
+/// <summary>
+/// Children named "0", "1", ... applied in order (torch.nn.Sequential). Frozen conv + eval BN pairs run folded
+/// (<see cref="ConvBatchNorm"/>), ReLUs overwrite activations this container made where that is safe
+/// (<see cref="Rectifier"/>), and each intermediate is freed once the next layer has consumed it.
+/// </summary>
 public sealed class Sequential : Module
 {
     private readonly List<Module> _layers = new();
@@ -23,9 +27,24 @@ public sealed class Sequential : Module
 
     public override Tensor forward(Tensor input)
     {
-        // Intermediate results belong to the caller's dispose scope, like every other op's.
         var x = input;
-        foreach (var layer in _layers) x = layer.forward(x);
+        for (var i = 0; i < _layers.Count; i++)
+        {
+            var previous = x;
+            var producer = i > 0 ? _layers[i - 1] : null;
+            if (_layers[i] is Conv2d conv && i + 1 < _layers.Count && _layers[i + 1] is BatchNorm2d bn && ConvBatchNorm.CanFold(conv, bn))
+            {
+                x = ConvBatchNorm.Forward(conv, bn, x);
+                i++; // the BN ran folded into the convolution
+            }
+            else if (!ReferenceEquals(x, input) && Rectifier.MayOverwriteOutputOf(producer) && Rectifier.TryInPlace(_layers[i], x, out var rectified))
+                x = rectified;
+            else
+                x = _layers[i].forward(x);
+            // Free what this container made as soon as it is consumed (as Python's reference counting does) rather than
+            // when the caller's dispose scope ends; autograd keeps what backward needs through its own references.
+            if (!ReferenceEquals(previous, input) && !ReferenceEquals(previous, x)) previous.Dispose();
+        }
         return ReferenceEquals(x, input) ? input.alias() : x;
     }
 }

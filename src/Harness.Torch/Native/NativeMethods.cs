@@ -62,6 +62,8 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library)] internal static partial int mt_tensor_grad(nint t, out nint grad);
     [LibraryImport(Library)] internal static partial int mt_tensor_set_grad(nint t, nint grad);
     [LibraryImport(Library)] internal static partial int mt_tensor_is_leaf(nint t, out int value);
+    [LibraryImport(Library)] internal static partial int mt_tensor_is_contiguous(nint t, int memoryFormat, out int value);
+    [LibraryImport(Library)] internal static partial int mt_tensor_version(nint t, out long value);
     [LibraryImport(Library)]
     internal static partial int mt_backward(nint* outputs, nint* gradOutputs, long n, int retainGraph, int createGraph);
     [LibraryImport(Library)]

@@ -1,0 +1,31 @@
+namespace Harness.Torch.Modules;
+
+/// <summary>
+/// In-place rectification (torchvision's <c>ReLU(inplace=True)</c>): a ReLU/ReLU6 that overwrites its input instead of
+/// allocating and writing a second activation. Containers call it only for an input they made themselves, and only
+/// where overwriting is safe (<see cref="MayOverwriteOutputOf"/>).
+/// </summary>
+public static class Rectifier
+{
+    /// <summary>
+    /// Whether the output of <paramref name="producer"/> may be overwritten in place by the next layer. While autograd
+    /// records, only outputs no backward formula reads: convolution, batch norm and linear layers save their inputs,
+    /// not their outputs (autograd's version counter would reject anything else at backward time). Without autograd,
+    /// any layer that returns a new tensor; never one that may return its input or a view of it.
+    /// </summary>
+    public static bool MayOverwriteOutputOf(Module? producer) =>
+        producer is Conv2d or BatchNorm2d or Linear ||
+        (!torch.is_grad_enabled() && producer is not (null or Dropout or Identity or Flatten or Sequential { Count: 0 }));
+
+    /// <summary>Rectifies <paramref name="x"/> in place when <paramref name="layer"/> is a ReLU or ReLU6.</summary>
+    public static bool TryInPlace(Module layer, Tensor x, out Tensor result)
+    {
+        result = layer switch
+        {
+            ReLU => x.relu_(),
+            ReLU6 => x.relu6_(),
+            _ => null!,
+        };
+        return result is not null;
+    }
+}
