@@ -79,7 +79,8 @@ public sealed class InvertedResidual : ResidualBlock
     public override Tensor forward(Tensor input)
     {
         if (!UsesResidual) return Conv.forward(input);
-        using var scope = torch.NewDisposeScope();
-        return (input + Conv.forward(input)).MoveToOuterDisposeScope();
+        // In place into the projection's fresh output (its backward does not read it), as torchvision's "x + conv(x)"
+        // would allocate a third activation.
+        return Conv.forward(input).add_(input);
     }
 }

@@ -3,11 +3,24 @@ using Harness.Torch.Modules;
 
 namespace Harness.Grains.Models;
 
-/// <summary>A residual block: out = relu(body(x) + shortcut(x)). Inverted as a whole block by MIP-IN.</summary>
+/// <summary>
+/// A residual block: out = relu(body(x) + shortcut(x)). Inverted as a whole block by MIP-IN. Conv + BN pairs run folded
+/// when frozen (<see cref="ConvBatchNorm"/>) and rectifiers work in place, as in torchvision.
+/// </summary>
 public abstract class ResidualBlock : Module
 {
     /// <summary>The 1×1 conv + BN projection on the shortcut, or null for the identity.</summary>
     public Sequential? Downsample { get; protected init; }
+
+    /// <summary>
+    /// relu(body + shortcut(input)), computed in place in <paramref name="body"/> as torchvision does
+    /// (<c>out += identity; relu(out)</c>): body is a fresh conv/BN output, which no backward formula reads.
+    /// </summary>
+    protected Tensor AddShortcut(Tensor body, Tensor input)
+    {
+        using var shortcut = Downsample?.forward(input) ?? input.alias();
+        return body.add_(shortcut).relu_();
+    }
 }
 
 /// <summary>torchvision's BasicBlock (ResNet-18/34): 3×3 conv–BN–ReLU–3×3 conv–BN, plus the shortcut, then ReLU.</summary>
@@ -34,9 +47,10 @@ public sealed class BasicBlock : ResidualBlock
     public override Tensor forward(Tensor input)
     {
         using var scope = torch.NewDisposeScope();
-        var body = Bn2.forward(Conv2.forward(Bn1.forward(Conv1.forward(input)).relu()));
-        var shortcut = Downsample?.forward(input) ?? input;
-        return (body + shortcut).relu().MoveToOuterDisposeScope();
+        var x = ConvBatchNorm.Forward(Conv1, Bn1, input).relu_();
+        var body = ConvBatchNorm.Forward(Conv2, Bn2, x);
+        x.Dispose();
+        return AddShortcut(body, input).MoveToOuterDisposeScope();
     }
 }
 
@@ -73,10 +87,11 @@ public sealed class Bottleneck : ResidualBlock
     public override Tensor forward(Tensor input)
     {
         using var scope = torch.NewDisposeScope();
-        var x = Bn1.forward(Conv1.forward(input)).relu();
-        x = Bn2.forward(Conv2.forward(x)).relu();
-        x = Bn3.forward(Conv3.forward(x));
-        var shortcut = Downsample?.forward(input) ?? input;
-        return (x + shortcut).relu().MoveToOuterDisposeScope();
+        var a = ConvBatchNorm.Forward(Conv1, Bn1, input).relu_();
+        var b = ConvBatchNorm.Forward(Conv2, Bn2, a).relu_();
+        a.Dispose();
+        var body = ConvBatchNorm.Forward(Conv3, Bn3, b);
+        b.Dispose();
+        return AddShortcut(body, input).MoveToOuterDisposeScope();
     }
 }

@@ -22,11 +22,7 @@ MODELS = {  # name: (constructor, input size, seed)
     "vgg11_bn": (torchvision.models.vgg11_bn, 32, 105),
     "resnet18": (torchvision.models.resnet18, 48, 106),
 }
-
-
-
-
-
+GRADIENTS = {"resnet18", "mobilenet_v2"}  # input gradients stored for these (small, with batch norm)
 
 out = {}
 for name, (make, size, seed) in MODELS.items():
@@ -36,6 +32,10 @@ for name, (make, size, seed) in MODELS.items():
     with torch.no_grad():
         out[f"{name}.input"] = x
         out[f"{name}.logits"] = model(x)
+    if name in GRADIENTS:  # d(sum of logit 7 over the batch)/d input, through torchvision's in-place ReLUs
+        xg = x.clone().requires_grad_(True)
+        model(xg)[:, 7].sum().backward()
+        out[f"{name}.input_grad"] = xg.grad
     print(name, "logit std", float(out[f"{name}.logits"].std()))
     del model
 
