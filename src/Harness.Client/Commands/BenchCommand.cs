@@ -23,7 +23,8 @@ public static class BenchCommand
         var methods = new Option<string>("--methods") { Description = "Comma-separated workloads: " + string.Join(", ", BenchMethods.Names) + " (fused = gradient + Grad-CAM + gradient×input from one pass).", DefaultValueFactory = _ => string.Join(",", BenchMethods.Names) };
         var batchSizes = new Option<string>("--batch-sizes") { Description = "Comma-separated batch sizes.", DefaultValueFactory = _ => "1,8,32" };
         var devices = new Option<string>("--devices") { Description = "Comma-separated devices (cpu, cuda, cuda:N); CUDA devices that are not present are skipped with a note.", DefaultValueFactory = _ => "cpu,cuda" };
-        var warmup = new Option<int>("--warmup") { Description = "Untimed iterations per cell.", DefaultValueFactory = _ => 1 };
+        var warmup = new Option<int>("--warmup") { Description = "Untimed iterations per cell (the first two iterations of a cell run slow on both sides: page faults, oneDNN kernel generation).", DefaultValueFactory = _ => 2 };
+        var memoryFormat = new Option<string>("--memory-format") { Description = "Layout of our models: channels-last or contiguous (PyTorch's default, as in the baseline); default: channels-last on cpu, contiguous on cuda." };
         var iterations = new Option<int>("--iterations") { Description = "Timed iterations per cell (images/s from the median).", DefaultValueFactory = _ => 3 };
         var maxSeconds = new Option<double>("--max-seconds") { Description = "Time budget of a cell's timed iterations per side; at least one iteration runs.", DefaultValueFactory = _ => 30.0 };
         var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads, set in this process and in the PyTorch child.", DefaultValueFactory = _ => Environment.ProcessorCount };
@@ -38,7 +39,7 @@ public static class BenchCommand
 
         var command = new Command("bench", "Measure images/s and peak memory of the attribution workloads, side by side with PyTorch eager.")
         {
-            models, methods, batchSizes, devices, warmup, iterations, maxSeconds, threads, imageSize, seed, waitIdle, noPyTorch, pytorchKeep, python, output, soak,
+            models, methods, batchSizes, devices, warmup, iterations, maxSeconds, threads, imageSize, seed, memoryFormat, waitIdle, noPyTorch, pytorchKeep, python, output, soak,
         };
         command.SetAction(parse =>
         {
@@ -50,6 +51,7 @@ public static class BenchCommand
                 Threads = parse.GetValue(threads),
                 ImageSize = parse.GetValue(imageSize),
                 Seed = parse.GetValue(seed),
+                MemoryFormat = ParseMemoryFormat(parse.GetValue(memoryFormat)),
                 WaitIdleSeconds = parse.GetValue(waitIdle),
             };
             try
@@ -149,6 +151,14 @@ public static class BenchCommand
         return 0;
     }
 
+    private static MemoryFormat? ParseMemoryFormat(string? value) => value switch
+    {
+        null => null,
+        "channels-last" or "channels_last" => MemoryFormat.ChannelsLast,
+        "contiguous" => MemoryFormat.Contiguous,
+        _ => throw new CommandLineException($"--memory-format: unknown layout '{value}'. Known layouts: channels-last, contiguous"),
+    };
+
     private static string Mb(long bytes) => (bytes / (1024.0 * 1024.0)).ToString("0.0", CultureInfo.InvariantCulture);
 
     private static IEnumerable<string> MachineLines(BenchSettings settings)
@@ -156,9 +166,13 @@ public static class BenchCommand
         yield return $"machine      {CpuModel()}, {Environment.ProcessorCount} cores, {Environment.OSVersion}";
         yield return $"mipin        .NET {Environment.Version}, libtorch {torch.version}, {torch.get_num_threads()} threads (--threads {settings.Threads}), " +
                      (HostMemory.KeepsFreedMemory ? "glibc keeps freed memory" : "glibc malloc defaults");
+        var layout = settings.MemoryFormat is { } f ? FormatName(f) : "channels-last on cpu, contiguous on cuda";
         yield return FormattableString.Invariant(
             $"settings     warmup {settings.Warmup}, iterations {settings.Iterations} (median), max {settings.MaxSeconds:0.#} s per cell and side, wait-idle {settings.WaitIdleSeconds:0.#} s, input {settings.ImageSize}×{settings.ImageSize}, seed {settings.Seed}");
+        yield return $"layout       ours {layout}; pytorch contiguous (torchvision's default)";
     }
+
+    private static string FormatName(MemoryFormat format) => format == MemoryFormat.ChannelsLast ? "channels-last" : "contiguous";
 
     private static string CpuModel()
     {

@@ -12,7 +12,7 @@ public sealed record BenchCell(string Model, string Method, int BatchSize, Devic
 public sealed record BenchSettings
 {
     /// <summary>Untimed iterations before measuring (allocator and kernel caches warm up).</summary>
-    public int Warmup { get; init; } = 1;
+    public int Warmup { get; init; } = 2;
 
     /// <summary>Timed iterations; images/s comes from the median iteration time.</summary>
     public int Iterations { get; init; } = 3;
@@ -32,6 +32,12 @@ public sealed record BenchSettings
     /// otherwise land in one side's timing.
     /// </summary>
     public double WaitIdleSeconds { get; init; }
+
+    /// <summary>
+    /// Layout our models run in (null: <see cref="Models.ModelZoo.DefaultMemoryFormat"/>, channels-last on the CPU). The
+    /// PyTorch baseline always runs torchvision's default contiguous layout, as pytorch-grad-cam and captum users do.
+    /// </summary>
+    public MemoryFormat? MemoryFormat { get; init; }
 
     /// <summary>Input height and width.</summary>
     public int ImageSize { get; init; } = 224;

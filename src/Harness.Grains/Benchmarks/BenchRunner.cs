@@ -30,6 +30,7 @@ public sealed class BenchRunner : IDisposable
         var model = ModelZoo.Create(name, 1000, _settings.Seed);
         model.requires_grad_(false);
         if (device != Device.CPU) model.to(device);
+        model.UseMemoryFormat(_settings.MemoryFormat ?? ModelZoo.DefaultMemoryFormat(device));
         _key = (name, device);
         return _model = model;
     }

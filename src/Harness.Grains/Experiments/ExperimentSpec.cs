@@ -3,7 +3,9 @@ using Harness.Grains.Imaging;
 namespace Harness.Grains.Experiments;
 
 /// <summary>One classifier of an experiment: zoo architecture, checkpoint, preprocessing (from the model card unless overridden).</summary>
-public sealed record ModelSpec(string Architecture, string Weights, int NumClasses, PreprocessConfig Preprocess)
+/// <param name="MemoryFormat">Layout the model runs in; null: <see cref="Models.ModelZoo.DefaultMemoryFormat"/> for the device.</param>
+public sealed record ModelSpec(string Architecture, string Weights, int NumClasses, PreprocessConfig Preprocess,
+    Harness.Torch.MemoryFormat? MemoryFormat = null)
 {
     /// <summary>A short name for paths and CSV rows (architecture plus checkpoint file name).</summary>
     public string Id => $"{Architecture}@{Path.GetFileNameWithoutExtension(Weights)}";

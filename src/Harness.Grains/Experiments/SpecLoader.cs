@@ -3,6 +3,7 @@ using Harness.Grains.Attribution;
 using Harness.Grains.Imaging;
 using Harness.Grains.Metrics;
 using Harness.Grains.Models;
+using Harness.Torch;
 using YamlDotNet.RepresentationModel;
 
 namespace Harness.Grains.Experiments;
@@ -17,7 +18,8 @@ public static class SpecLoader
     public static readonly string[] TopLevelKeys =
         { "name", "models", "dataset", "methods", "method_options", "metrics", "mipin", "shard_size", "batch_size", "seed", "devices", "report", "results" };
 
-    private static readonly string[] ModelKeys = { "architecture", "weights", "num_classes", "resize", "crop", "mean", "std" };
+    private static readonly string[] ModelKeys = { "architecture", "weights", "num_classes", "resize", "crop", "mean", "std", "memory_format" };
+    private static readonly string[] MemoryFormatNames = { "channels_last", "contiguous" };
     private static readonly string[] DatasetKeys = { "root", "limit" };
     private static readonly string[] MipInKeys = { "train_images" };
     private static readonly string[] ReportKeys = { "images" };
@@ -151,7 +153,16 @@ public static class SpecLoader
                 {
                     throw Error(m, e.Message);
                 }
-                var spec = new ModelSpec(architecture, weights, OptionalInt(m, "num_classes", 1) ?? card?.NumClasses ?? 1000, preprocess);
+                var layout = Scalar(m, "memory_format");
+                if (layout is not null && !MemoryFormatNames.Contains(layout))
+                    throw Error(m["memory_format"], $"unknown memory_format '{layout}'{Suggest(layout, MemoryFormatNames)}; valid: {string.Join(", ", MemoryFormatNames)}");
+                var memoryFormat = layout switch
+                {
+                    "channels_last" => MemoryFormat.ChannelsLast,
+                    "contiguous" => MemoryFormat.Contiguous,
+                    _ => (MemoryFormat?)null,
+                };
+                var spec = new ModelSpec(architecture, weights, OptionalInt(m, "num_classes", 1) ?? card?.NumClasses ?? 1000, preprocess, memoryFormat);
                 if (result.Any(r => r.Id == spec.Id))
                     throw Error(m, $"two models have the id {spec.Id} (architecture@checkpoint file name); give the checkpoints distinct file names");
                 result.Add(spec);

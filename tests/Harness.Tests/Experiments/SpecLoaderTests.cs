@@ -66,6 +66,17 @@ public sealed class SpecLoaderTests : IDisposable
     }
 
     [Fact]
+    public void MemoryFormatIsOptionalAndCheckedAgainstTheValidLayouts()
+    {
+        Assert.Null(SpecLoader.Load(Spec("methods: [center]\n")).Models[0].MemoryFormat);
+        var spec = SpecLoader.Load(Spec("methods: [center]\n"), new[] { "models.0.memory_format=contiguous" });
+        Assert.Equal(Harness.Torch.MemoryFormat.Contiguous, spec.Models[0].MemoryFormat);
+        var e = Assert.Throws<SpecException>(() => SpecLoader.Load(Spec("methods: [center]\n"), new[] { "models.0.memory_format=channel_last" })).Message;
+        Assert.Contains("unknown memory_format 'channel_last'", e);
+        Assert.Contains("did you mean 'channels_last'?", e);
+    }
+
+    [Fact]
     public void MissingFilesAreNamed()
     {
         var e = Assert.Throws<SpecException>(() => SpecLoader.Load(Spec("methods: [center]\n"), new[] { "dataset.root=/no/such/folder" }));

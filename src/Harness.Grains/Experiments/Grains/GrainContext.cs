@@ -17,7 +17,7 @@ public sealed class GrainContext(Device device, Action<string> log, Cancellation
     public ClassifierModel Model(ModelSpec spec)
     {
         if (_models.TryGetValue(spec.Id, out var model)) return model;
-        model = ModelZoo.Load(spec.Architecture, spec.Weights, spec.NumClasses, Device);
+        model = ModelZoo.Load(spec.Architecture, spec.Weights, spec.NumClasses, Device, spec.MemoryFormat);
         _models[spec.Id] = model;
         return model;
     }
