@@ -10,6 +10,15 @@ public static class Program
     {
         // Reuse freed tensor memory instead of page-faulting it in again every batch (Harness.Torch.HostMemory).
         Harness.Torch.HostMemory.KeepFreedMemory();
+        try
+        {
+            Harness.Torch.IntraOpThreads.Configure(); // every core, or MIPIN_THREADS (bench --threads overrides it)
+        }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine($"mipin: {e.Message}");
+            return 1;
+        }
         var root = new RootCommand("MipIn: faithfulness benchmarks for saliency methods (MIP-IN, gradient, Grad-CAM, ...) on image classifiers.");
         root.Subcommands.Add(InfoCommand.Create());
         root.Subcommands.Add(QuickstartCommand.Create());

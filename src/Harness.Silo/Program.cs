@@ -24,6 +24,15 @@ public static class Program
     {
         // Same host-memory policy as the client (see Harness.Torch.HostMemory): shards run for hours.
         Harness.Torch.HostMemory.KeepFreedMemory();
+        try
+        {
+            Harness.Torch.IntraOpThreads.Configure(); // the cores Slurm gave this task, or MIPIN_THREADS
+        }
+        catch (ArgumentException e)
+        {
+            Console.Error.WriteLine($"mipin-silo: {e.Message}");
+            return CannotRun;
+        }
         int maxRequeues = int.MaxValue;
         if (args.Length == 6 && args[4] == "--max-requeues" && int.TryParse(args[5], out var m)) maxRequeues = m;
         else if (args.Length != 4) args = Array.Empty<string>();

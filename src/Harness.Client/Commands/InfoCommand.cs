@@ -18,7 +18,7 @@ public static class InfoCommand
         Console.WriteLine($"MipIn        {typeof(InfoCommand).Assembly.GetName().Version}");
         Console.WriteLine($".NET         {Environment.Version} on {System.Runtime.InteropServices.RuntimeInformation.OSDescription}");
         Console.WriteLine($"libtorch     {torch.version}");
-        Console.WriteLine($"threads      {torch.get_num_threads()} (cores: {Environment.ProcessorCount})");
+        Console.WriteLine($"threads      {torch.get_num_threads()} (cores: {Environment.ProcessorCount}; set {IntraOpThreads.EnvironmentVariable} to change)");
         var cuda = torch.cuda.is_available();
         Console.WriteLine($"cuda         {(cuda ? $"available, {torch.cuda.device_count()} device(s)" : "not available")}");
         var devices = new List<Device> { Device.CPU };

@@ -4,6 +4,7 @@ using Harness.Grains.Experiments;
 using Harness.Grains.Experiments.Grains;
 using Harness.Silo;
 using Harness.Tests.Experiments;
+using Harness.Torch;
 
 namespace Harness.Tests.Cluster;
 
@@ -25,7 +26,9 @@ public sealed class SlurmClusterTests
         var cluster = Path.Combine(experiment.Directory, "slurm");
         var config = TestPaths.Repo("configs", "quickstart.yaml");
 
-        Cli(TestPaths.RepoRoot, "run", config, "--set", $"results={local}");
+        // Each Slurm task gets one CPU (--cpus-per-silo 1), so one libtorch thread; the local run must use the same count
+        // for the same digits (parallel reductions add in another order).
+        Cli(TestPaths.RepoRoot, new Dictionary<string, string?> { [IntraOpThreads.EnvironmentVariable] = "1" }, "run", config, "--set", $"results={local}");
         Cli(TestPaths.RepoRoot, "submit", config, "--set", $"results={cluster}", "--engine", "slurm", "--gpus-per-silo", "1");
         var runDirectory = Path.Combine(cluster, "quickstart", "run");
         var status = WaitUntilSettled(runDirectory);
@@ -184,9 +187,11 @@ public sealed class SlurmClusterTests
         throw new InvalidOperationException($"no silo process for {stage} task {task}");
     }
 
-    private static void Cli(string workingDirectory, params string[] args)
+    private static void Cli(string workingDirectory, params string[] args) => Cli(workingDirectory, null, args);
+
+    private static void Cli(string workingDirectory, IReadOnlyDictionary<string, string?>? environment, params string[] args)
     {
-        var r = TestProcess.Run("dotnet", new[] { Path.Combine(AppContext.BaseDirectory, "mipin.dll") }.Concat(args), workingDirectory);
+        var r = TestProcess.Run("dotnet", new[] { Path.Combine(AppContext.BaseDirectory, "mipin.dll") }.Concat(args), workingDirectory, environment);
         Assert.True(r.Code == 0, $"mipin {string.Join(" ", args)} exited {r.Code}:\n{r.Output}");
     }
 

@@ -33,6 +33,9 @@ public sealed class ResumeTests
         var cli = Path.Combine(AppContext.BaseDirectory, "mipin.dll");
         var start = new ProcessStartInfo("dotnet") { WorkingDirectory = TestPaths.RepoRoot, RedirectStandardError = true, RedirectStandardOutput = true };
         foreach (var a in new[] { cli, "run", spec, "--set", limit, "--set", $"results={interruptedRoot}" }) start.ArgumentList.Add(a);
+        // The CLI would use every core; give it this process's thread count, which TempExperiment.Run uses, so both runs
+        // add in the same order (results agree to the last digit only at equal thread counts).
+        start.Environment[Harness.Torch.IntraOpThreads.EnvironmentVariable] = Harness.Torch.torch.get_num_threads().ToString(System.Globalization.CultureInfo.InvariantCulture);
         using (var process = Process.Start(start)!)
         {
             process.BeginErrorReadLine();

@@ -1,0 +1,54 @@
+using Harness.Torch;
+
+namespace Harness.Tests.Torch;
+
+/// <summary>
+/// The CLI runs libtorch on every core (Debian's libtorch would start it with one thread), MIPIN_THREADS overrides
+/// that, a bad value is refused with the variable's name, and threads created later (silo slots) use the setting.
+/// </summary>
+[Collection(SerialCollection.Name)]
+public sealed class IntraOpThreadsTests
+{
+    private static TestProcess.Result Info(string? threads) =>
+        TestProcess.Run("dotnet", new[] { Path.Combine(AppContext.BaseDirectory, "mipin.dll"), "info" },
+            environment: new Dictionary<string, string?> { [IntraOpThreads.EnvironmentVariable] = threads });
+
+    [Fact]
+    public void CliUsesEveryCoreUnlessMipinThreadsSaysOtherwise()
+    {
+        var all = Info(null);
+        Assert.Equal(0, all.Code);
+        Assert.Contains($"threads      {Environment.ProcessorCount} (cores: {Environment.ProcessorCount}", all.Stdout);
+        var three = Info("3");
+        Assert.Equal(0, three.Code);
+        Assert.Contains("threads      3 (", three.Stdout);
+        var bad = Info("zero");
+        Assert.Equal(1, bad.Code);
+        Assert.Contains("MIPIN_THREADS must be an integer ≥ 1", bad.Stderr);
+        Assert.Contains("'zero'", bad.Stderr);
+    }
+
+    [Fact]
+    public void ThreadsStartedLaterUseTheProcessSetting()
+    {
+        var before = torch.get_num_threads();
+        try
+        {
+            torch.set_num_threads(1);
+            var seen = 0;
+            var worker = new Thread(() => seen = torch.get_num_threads());
+            worker.Start();
+            worker.Join();
+            Assert.Equal(1, seen);
+            torch.set_num_threads(3);
+            worker = new Thread(() => seen = torch.get_num_threads());
+            worker.Start();
+            worker.Join();
+            Assert.Equal(3, seen);
+        }
+        finally
+        {
+            torch.set_num_threads(before);
+        }
+    }
+}
