@@ -57,5 +57,6 @@ public static class Program
     private static bool IsUserError(Exception e) => e is CommandLineException or Harness.Torch.TorchException
         or Harness.Torch.Serialization.CheckpointException or Harness.Grains.Data.DatasetException
         or Harness.Grains.Imaging.ImageDecodeException or Harness.Grains.Models.UnknownLayerException
-        or Harness.Grains.Experiments.SpecException or Harness.Silo.GrainFailedException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException or FormatException;
+        or Harness.Grains.Experiments.SpecException or Harness.Silo.GrainFailedException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException or FormatException
+        or DllNotFoundException;
 }

@@ -54,7 +54,8 @@ public static class Program
             return Interrupted;
         }
         catch (Exception e) when (e is DeviceUnavailableException or SpecException or FileNotFoundException or
-                                      DirectoryNotFoundException or InvalidDataException or DependencyNotDoneException)
+                                      DirectoryNotFoundException or InvalidDataException or DependencyNotDoneException or
+                                      DllNotFoundException)
         {
             Console.Error.WriteLine($"mipin-silo: error: {e.Message}");
             return CannotRun;

@@ -29,11 +29,21 @@ public static class IntraOpThreads
             : throw new ArgumentException($"{EnvironmentVariable} must be an integer ≥ 1 (libtorch intra-op threads), got '{value}'. Fix: unset it to use every core, or set e.g. {EnvironmentVariable}=4");
     }
 
-    /// <summary>Sets libtorch's intra-op thread count to <see cref="Default"/> and returns it.</summary>
+    /// <summary>
+    /// Sets libtorch's intra-op thread count to <see cref="Default"/> and returns it. Where the native library cannot
+    /// be loaded it sets nothing: commands that never touch libtorch (help, submit, status, cancel on a Slurm login
+    /// node without it) still run, and the first call that needs libtorch reports the missing library with its fix.
+    /// </summary>
     public static int Configure()
     {
         var n = Default();
-        torch.set_num_threads(n);
+        try
+        {
+            torch.set_num_threads(n);
+        }
+        catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
+        {
+        }
         return n;
     }
 }

@@ -4,7 +4,8 @@ namespace Harness.Tests.Torch;
 
 /// <summary>
 /// The CLI runs libtorch on every core (Debian's libtorch would start it with one thread), MIPIN_THREADS overrides
-/// that, a bad value is refused with the variable's name, and threads created later (silo slots) use the setting.
+/// that, a bad value is refused with the variable's name, threads created later (silo slots) use the setting, and
+/// commands that need no libtorch run where it is missing.
 /// </summary>
 [Collection(SerialCollection.Name)]
 public sealed class IntraOpThreadsTests
@@ -26,6 +27,23 @@ public sealed class IntraOpThreadsTests
         Assert.Equal(1, bad.Code);
         Assert.Contains("MIPIN_THREADS must be an integer ≥ 1", bad.Stderr);
         Assert.Contains("'zero'", bad.Stderr);
+    }
+
+    [Fact]
+    public void WithoutTheNativeLibraryCommandsThatNeedNoLibtorchStillRun()
+    {
+        // A Slurm login node may lack libtorch: help, submit, status and cancel must not need it; a command that does
+        // need it ends with one line naming the problem instead of a stack trace.
+        TestProcess.Result Cli(string command) =>
+            TestProcess.Run("dotnet", new[] { Path.Combine(AppContext.BaseDirectory, "mipin.dll"), command },
+                environment: new Dictionary<string, string?> { ["MIPIN_NATIVE_LIB"] = "/nonexistent/libmipin_torch.so" });
+        var help = Cli("--help");
+        Assert.Equal(0, help.Code);
+        Assert.Contains("submit", help.Stdout);
+        var info = Cli("info");
+        Assert.Equal(1, info.Code);
+        Assert.Contains("mipin: MIPIN_NATIVE_LIB points to '/nonexistent/libmipin_torch.so', which does not exist", info.Stderr);
+        Assert.DoesNotContain("Unhandled exception", info.Stderr);
     }
 
     [Fact]
