@@ -65,6 +65,7 @@ public sealed partial class Tensor
     public bool is_contiguous(MemoryFormat memory_format = MemoryFormat.Contiguous)
     {
         Native.NativeMethods.Check(Native.NativeMethods.mt_tensor_is_contiguous(Handle, (int)memory_format, out var value));
+        GC.KeepAlive(this);
         return value != 0;
     }
 
@@ -72,6 +73,7 @@ public sealed partial class Tensor
     public long _version()
     {
         Native.NativeMethods.Check(Native.NativeMethods.mt_tensor_version(Handle, out var value));
+        GC.KeepAlive(this);
         return value;
     }
 

@@ -30,8 +30,13 @@ public sealed class BatchNorm2d : Module
     public Tensor running_mean => GetBuffer("running_mean")!;
     public Tensor running_var => GetBuffer("running_var")!;
 
-    public override Tensor forward(Tensor input) =>
-        torch.nn.functional.batch_norm(input, running_mean, running_var, weight, bias, training, Momentum, Eps);
+    public override Tensor forward(Tensor input)
+    {
+        // A training pass updates the running statistics inside the kernel without bumping their version counters,
+        // so a fold cached before it could not tell it is stale: drop it.
+        if (training) ForgetFold();
+        return torch.nn.functional.batch_norm(input, running_mean, running_var, weight, bias, training, Momentum, Eps);
+    }
 
     /// <summary>The eval-mode affine map as per-channel (scale, shift): y = x·scale + shift.</summary>
     public (Tensor scale, Tensor shift) FoldedAffine()
@@ -60,13 +65,18 @@ public sealed class BatchNorm2d : Module
         }
     }
 
-    public override void Dispose()
+    private void ForgetFold()
     {
         lock (_foldLock)
         {
             _folded?.Dispose();
             _folded = null;
         }
+    }
+
+    public override void Dispose()
+    {
+        ForgetFold();
         base.Dispose();
     }
 }

@@ -8,7 +8,8 @@ namespace Harness.Torch.Modules;
 /// read and write of the activation (and its allocation) per pair, about a fifth of a MobileNetV2 forward on the CPU.
 /// Folding happens only for frozen modules (no parameter requires grad) with the BN in eval mode, so training and
 /// gradients w.r.t. weights see the two separate ops. The folded weights are cached on the BN module and rebuilt when
-/// any source tensor is replaced (to(device), to(memory_format)) or changed in place (load_state_dict's copy_).
+/// any source tensor is replaced (to(device), to(memory_format)) or changed in place (load_state_dict's copy_), and
+/// dropped by a training-mode BN pass (its running-statistics update does not bump their versions).
 /// </summary>
 public static class ConvBatchNorm
 {

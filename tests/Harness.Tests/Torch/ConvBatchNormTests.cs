@@ -59,6 +59,27 @@ public sealed class ConvBatchNormTests
     }
 
     [Fact]
+    public void FoldedWeightsFollowStatisticsATrainingPassUpdated()
+    {
+        // A training-mode batch_norm updates running_mean/var inside the kernel without bumping their version, so the
+        // fold cached before it must be dropped. BN input 7 everywhere: batch mean 7, variance 0, momentum 0.1 →
+        // μ = 0.9·1 + 0.1·7 = 1.6, σ² = 0.9·3 = 2.7; eval: (7 − 1.6) / √(2.7 + 1) · 2 + 0.5 = 6.114653.
+        var (conv, bn) = HandPair();
+        using (conv)
+        using (bn)
+        using (var scope = torch.NewDisposeScope())
+        {
+            var x = torch.full(new long[] { 1, 1, 2, 2 }, 2.0);
+            TensorAssert.Values(new[] { 6.5f }, ConvBatchNorm.Forward(conv, bn, x).flatten()[..1]);
+            bn.train();
+            using (torch.no_grad()) bn.forward(torch.full(new long[] { 1, 1, 2, 2 }, 7.0));
+            bn.eval();
+            TensorAssert.Values(new[] { 1.6f }, bn.running_mean);
+            TensorAssert.Values(new[] { 6.114653f }, ConvBatchNorm.Forward(conv, bn, x).flatten()[..1], tolerance: 1e-5f);
+        }
+    }
+
+    [Fact]
     public void TrainableOrTrainingPairsAreNotFolded()
     {
         var (conv, bn) = HandPair();
