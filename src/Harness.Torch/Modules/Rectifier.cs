@@ -11,11 +11,17 @@ public static class Rectifier
     /// Whether the output of <paramref name="producer"/> may be overwritten in place by the next layer. While autograd
     /// records, only outputs no backward formula reads: convolution, batch norm and linear layers save their inputs,
     /// not their outputs (autograd's version counter would reject anything else at backward time). Without autograd,
-    /// any layer that returns a new tensor; never one that may return its input or a view of it.
+    /// any layer that returns a new tensor; never one that may return its input or a view of it (a Sequential returns
+    /// what its last layer returns, so it is judged by that layer).
     /// </summary>
     public static bool MayOverwriteOutputOf(Module? producer) =>
         producer is Conv2d or BatchNorm2d or Linear ||
-        (!torch.is_grad_enabled() && producer is not (null or Dropout or Identity or Flatten or Sequential { Count: 0 }));
+        (!torch.is_grad_enabled() && producer switch
+        {
+            null or Dropout or Identity or Flatten => false,
+            Sequential sequential => sequential.Count > 0 && MayOverwriteOutputOf(sequential[sequential.Count - 1]),
+            _ => true,
+        });
 
     /// <summary>Rectifies <paramref name="x"/> in place when <paramref name="layer"/> is a ReLU or ReLU6.</summary>
     public static bool TryInPlace(Module layer, Tensor x, out Tensor result)

@@ -108,6 +108,23 @@ public sealed class ConvBatchNormTests
     }
 
     [Fact]
+    public void ReluAfterANestedSequentialThatReturnsAViewOfTheInputDoesNotOverwriteTheInput()
+    {
+        // Identity and Flatten return views of their input; a Sequential ending in one returns a view of what it got.
+        using var identity = new Sequential(new Sequential(new Identity()), new ReLU());
+        using var flatten = new Sequential(new Sequential(new ReLU6(), new Flatten()), new ReLU());
+        using var scope = torch.NewDisposeScope();
+        var x = torch.tensor(new[] { -1f, 2f, -3f, 7f }).view(1, 1, 2, 2);
+        using (torch.no_grad())
+        {
+            TensorAssert.Values(new[] { 0f, 2f, 0f, 7f }, identity.forward(x).flatten());
+            TensorAssert.Values(new[] { -1f, 2f, -3f, 7f }, x.flatten());
+            TensorAssert.Values(new[] { 0f, 2f, 0f, 6f }, flatten.forward(x));
+            TensorAssert.Values(new[] { -1f, 2f, -3f, 7f }, x.flatten());
+        }
+    }
+
+    [Fact]
     public void SequentialLeavesItsInputUntouchedAndGradientsMatchTheUnfusedOps()
     {
         using var seq = new Sequential(new ReLU(), new Conv2d(2, 3, 3, padding: 1), new BatchNorm2d(3), new ReLU6());
