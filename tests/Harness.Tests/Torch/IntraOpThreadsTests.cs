@@ -10,9 +10,11 @@ namespace Harness.Tests.Torch;
 [Collection(SerialCollection.Name)]
 public sealed class IntraOpThreadsTests
 {
-    private static TestProcess.Result Info(string? threads) =>
-        TestProcess.Run("dotnet", new[] { Path.Combine(AppContext.BaseDirectory, "mipin.dll"), "info" },
-            environment: new Dictionary<string, string?> { [IntraOpThreads.EnvironmentVariable] = threads });
+    private static TestProcess.Result Cli(string command, string variable, string? value) =>
+        TestProcess.Run("dotnet", new[] { Path.Combine(AppContext.BaseDirectory, "mipin.dll"), command },
+            environment: new Dictionary<string, string?> { [variable] = value });
+
+    private static TestProcess.Result Info(string? threads) => Cli("info", IntraOpThreads.EnvironmentVariable, threads);
 
     [Fact]
     public void CliUsesEveryCoreUnlessMipinThreadsSaysOtherwise()
@@ -34,15 +36,13 @@ public sealed class IntraOpThreadsTests
     {
         // A Slurm login node may lack libtorch: help, submit, status and cancel must not need it; a command that does
         // need it ends with one line naming the problem instead of a stack trace.
-        TestProcess.Result Cli(string command) =>
-            TestProcess.Run("dotnet", new[] { Path.Combine(AppContext.BaseDirectory, "mipin.dll"), command },
-                environment: new Dictionary<string, string?> { ["MIPIN_NATIVE_LIB"] = "/nonexistent/libmipin_torch.so" });
-        var help = Cli("--help");
+        const string missing = "/nonexistent/libmipin_torch.so";
+        var help = Cli("--help", "MIPIN_NATIVE_LIB", missing);
         Assert.Equal(0, help.Code);
         Assert.Contains("submit", help.Stdout);
-        var info = Cli("info");
+        var info = Cli("info", "MIPIN_NATIVE_LIB", missing);
         Assert.Equal(1, info.Code);
-        Assert.Contains("mipin: MIPIN_NATIVE_LIB points to '/nonexistent/libmipin_torch.so', which does not exist", info.Stderr);
+        Assert.Contains($"mipin: MIPIN_NATIVE_LIB points to '{missing}', which does not exist", info.Stderr);
         Assert.DoesNotContain("Unhandled exception", info.Stderr);
     }
 
