@@ -1,6 +1,6 @@
 using BenchmarkDotNet.Attributes;
-using Harness.Grains.Attribution;
-using Harness.Grains.Models;
+using Harness.Attribution;
+using Harness.Models;
 using Harness.Torch;
 
 namespace Harness.Benchmarks;

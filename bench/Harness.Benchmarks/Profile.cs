@@ -1,6 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using Harness.Grains.Models;
+using Harness.Models;
 using Harness.Torch;
 
 namespace Harness.Benchmarks;

@@ -55,8 +55,8 @@ public static class Program
     }
 
     private static bool IsUserError(Exception e) => e is CommandLineException or Harness.Torch.TorchException
-        or Harness.Torch.Serialization.CheckpointException or Harness.Grains.Data.DatasetException
-        or Harness.Grains.Imaging.ImageDecodeException or Harness.Grains.Models.UnknownLayerException
-        or Harness.Grains.Experiments.SpecException or Harness.Silo.GrainFailedException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException or FormatException
+        or Harness.Torch.Serialization.CheckpointException or Harness.Data.DatasetException
+        or Harness.Data.Imaging.ImageDecodeException or Harness.Models.UnknownLayerException
+        or Harness.Experiments.SpecException or Harness.Silo.GrainFailedException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException or FormatException
         or DllNotFoundException;
 }

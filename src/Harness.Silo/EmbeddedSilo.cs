@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Harness.Grains.Experiments.Grains;
+using Harness.Grains;
 using Harness.Torch;
 
 namespace Harness.Silo;

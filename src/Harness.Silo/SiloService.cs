@@ -1,4 +1,4 @@
-using Harness.Grains.Experiments.Grains;
+using Harness.Grains;
 using Harness.Torch;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;

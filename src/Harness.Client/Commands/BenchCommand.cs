@@ -1,11 +1,12 @@
 using System.CommandLine;
 using System.Globalization;
 using Harness.Grains;
-using Harness.Grains.Attribution;
-using Harness.Grains.Benchmarks;
-using Harness.Grains.Experiments;
-using Harness.Grains.Models;
+using Harness.Attribution;
+using Harness.Bench;
+using Harness.Experiments;
+using Harness.Models;
 using Harness.Torch;
+using Harness.Data;
 
 namespace Harness.Client.Commands;
 

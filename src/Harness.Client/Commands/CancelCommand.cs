@@ -12,7 +12,7 @@ public static class CancelCommand
         var command = new Command("cancel", "Cancel a submitted run's jobs (finished outputs are kept).") { run };
         command.SetAction(parse =>
         {
-            var directory = Harness.Silo.RunManifest.Resolve(parse.GetValue(run)!);
+            var directory = Harness.Experiments.RunManifest.Resolve(parse.GetValue(run)!);
             var jobs = RunController.Cancel(directory);
             Console.WriteLine(jobs.Count == 0 ? "nothing to cancel" : $"cancelled job(s) {string.Join(", ", jobs)}; finished outputs are kept; continue with mipin resume {directory}");
             return 0;

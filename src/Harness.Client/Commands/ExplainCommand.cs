@@ -1,12 +1,10 @@
 using System.CommandLine;
 using Harness.Grains;
-using Harness.Grains.Attribution;
-using Harness.Grains.Attribution.MipIn;
-using Harness.Grains.Data;
-using Harness.Grains.Evaluation;
-using Harness.Grains.Imaging;
-using Harness.Grains.Models;
-using Harness.Grains.Rendering;
+using Harness.Attribution;
+using Harness.Data;
+using Harness.Models;
+using Harness.Data.Imaging;
+using Harness.Reports;
 using Harness.Torch;
 
 namespace Harness.Client.Commands;
@@ -20,13 +18,13 @@ public static class ExplainCommand
     public static Command Create()
     {
         var data = new Option<DirectoryInfo>("--data") { Description = "ImageNet-val folder (images/, boxes/ or LOC_val_solution.csv, LOC_synset_mapping.txt).", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("data", "imagenet-val-sample")) };
-        var images = new Option<string?>("--images") { Description = "Comma-separated image ids to explain. Default: the first --limit images after the MIP-IN training images." };
+        var images = new Option<string?>("--images") { Description = "Comma-separated image ids to explain. Default: the first --limit images after the training images." };
         var limit = new Option<int>("--limit") { Description = "How many images when --images is not given.", DefaultValueFactory = _ => 6 };
         var methods = new Option<string>("--methods") { Description = "Comma-separated methods: " + string.Join(", ", AttributionMethods.Names) + ".", DefaultValueFactory = _ => "gradient,gradcam,mipin,center" };
         var set = new Option<string[]>("--set") { Description = "Method option METHOD.OPTION=VALUE, repeatable (e.g. --set mipin.layer=features.17 --set gradcam.layer=features.17).", AllowMultipleArgumentsPerToken = true };
         var target = new Option<string>("--target") { Description = "Class to explain: label (ground truth), predicted, or a class index.", DefaultValueFactory = _ => "label" };
-        var train = new Option<int>("--mipin-train") { Description = "MIP-IN trains its inverse on the first N images of --data (sorted by id).", DefaultValueFactory = _ => 100 };
-        var inverseDir = new Option<DirectoryInfo>("--inverse-dir") { Description = "Where trained MIP-IN inverses are saved and reused.", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("results", "inverses")) };
+        var train = new Option<int>("--train-images", "--mipin-train") { Description = "Trainable methods (mipin) train on the first N images of --data (sorted by id).", DefaultValueFactory = _ => 100 };
+        var inverseDir = new Option<DirectoryInfo>("--trained-dir", "--inverse-dir") { Description = "Where trainable methods save and reuse their trained state (MIP-IN: inverse networks).", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("results", "inverses")) };
         var output = new Option<FileInfo>("--out") { Description = "Grid image to write (.png or .jpg).", DefaultValueFactory = _ => new FileInfo(Path.Combine("results", "explain", "grid.png")) };
         var saveMaps = new Option<DirectoryInfo?>("--save-maps") { Description = "Also write every map as DIR/IMAGEID.METHOD.npy (float32, H×W, model-input frame)." };
         var models = new ModelOptions();
@@ -49,9 +47,9 @@ public static class ExplainCommand
             var options = MethodOptionArguments.Parse(parse.GetValue(set) ?? Array.Empty<string>(), methodNames);
 
             using var classifier = choice.Load();
-            using var store = new InverseStore(parse.GetValue(inverseDir)!.FullName, ContentHash.OfFile(choice.WeightsPath), training, config, dev,
-                log: m => Console.Error.WriteLine(m));
-            var explainers = methodNames.Select(n => AttributionMethods.Create(n, classifier, options.GetValueOrDefault(n), store)).ToList();
+            using var trained = new MethodTraining(new TrainingSet(parse.GetValue(inverseDir)!.FullName, ContentHash.OfFile(choice.WeightsPath),
+                training, config, dev, Log: m => Console.Error.WriteLine(m)));
+            var explainers = methodNames.Select(n => AttributionMethods.Create(n, classifier, options.GetValueOrDefault(n), trained)).ToList();
 
             using var scope = torch.NewDisposeScope();
             var issues = new List<DataIssue>();

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
-using Harness.Grains.Imaging;
-using Harness.Grains.Models;
+using Harness.Data.Imaging;
+using Harness.Models;
 using Harness.Torch;
 
 namespace Harness.Client.Commands;

@@ -1,9 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
-using Harness.Grains.Data;
-using Harness.Grains.Evaluation;
-using Harness.Grains.Imaging;
-using Harness.Grains.Models;
+using Harness.Data;
+using Harness.Models;
+using Harness.Data.Imaging;
 using Harness.Torch;
 
 namespace Harness.Client.Commands;

@@ -16,7 +16,7 @@ public static class ResumeCommand
         var command = new Command("resume", "Resubmit the unfinished grains of a run.") { run, dryRun };
         command.SetAction(parse =>
         {
-            var directory = Harness.Silo.RunManifest.Resolve(parse.GetValue(run)!);
+            var directory = Harness.Experiments.RunManifest.Resolve(parse.GetValue(run)!);
             var resumed = RunController.Resume(directory, parse.GetValue(dryRun));
             if (resumed.Manifest.Engine == "local") RunCommand.PrintResults(Path.GetDirectoryName(directory)!);
             else Console.WriteLine($"follow: mipin status {directory} --wait");

@@ -20,7 +20,7 @@ public static class StatusCommand
         var command = new Command("status", "Show what a submitted run is doing.") { run, wait, interval };
         command.SetAction(parse =>
         {
-            var directory = Harness.Silo.RunManifest.Resolve(parse.GetValue(run)!);
+            var directory = Harness.Experiments.RunManifest.Resolve(parse.GetValue(run)!);
             var status = RunController.Status(directory);
             if (parse.GetValue(wait))
             {

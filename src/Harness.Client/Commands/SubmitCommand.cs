@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Harness.Client.Engines;
 using Harness.Silo;
+using Harness.Experiments;
 
 namespace Harness.Client.Commands;
 
@@ -35,7 +36,7 @@ public static class SubmitCommand
             var overrides = parse.GetValue(set) ?? Array.Empty<string>();
             var chosen = EngineRegistry.Create(parse.GetValue(engine)!);
             if (chosen is LocalEngine) return RunCommand.Run(configPath, overrides);
-            var spec = Harness.Grains.Experiments.SpecLoader.Load(configPath, overrides);
+            var spec = Harness.Experiments.SpecLoader.Load(configPath, overrides);
             var options = new ClusterOptions
             {
                 Partition = parse.GetValue(partition), Account = parse.GetValue(account), Time = parse.GetValue(time),

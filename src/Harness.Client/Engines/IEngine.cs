@@ -1,5 +1,5 @@
-using Harness.Grains.Experiments;
-using Harness.Grains.Experiments.Grains;
+using Harness.Experiments;
+using Harness.Grains;
 using Harness.Silo;
 
 namespace Harness.Client.Engines;

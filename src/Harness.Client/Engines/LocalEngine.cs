@@ -1,4 +1,4 @@
-using Harness.Grains.Experiments;
+using Harness.Experiments;
 using Harness.Silo;
 using Harness.Torch;
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Harness.Silo;
+using Harness.Experiments;
 
 namespace Harness.Client.Engines;
 

@@ -1,5 +1,5 @@
 using Harness.Client.Commands;
-using Harness.Grains.Experiments;
+using Harness.Experiments;
 using Harness.Silo;
 
 namespace Harness.Client.Engines;
@@ -44,7 +44,7 @@ public sealed class SlurmEngine(SlurmCli slurm) : IEngine
             if (tasks.Count == 0) continue;
             var number = manifest.Stages.ToList().FindIndex(s => s.Name == stage.Name) + 1;
             var script = Path.Combine(run.Directory, SlurmBatchScript.FileName(number, stage.Name));
-            Harness.Grains.AtomicFile.WriteAllText(script, SlurmBatchScript.Render(manifest, run.Directory, stage, dotnet, siloDll, grainsPerTask));
+            Harness.Data.AtomicFile.WriteAllText(script, SlurmBatchScript.Render(manifest, run.Directory, stage, dotnet, siloDll, grainsPerTask));
             var args = new List<string>();
             var after = stage.DependsOn.Where(jobOfStage.ContainsKey).Select(d => jobOfStage[d]).ToList();
             if (after.Count > 0) args.Add($"--dependency=afterok:{string.Join(":", after)}");

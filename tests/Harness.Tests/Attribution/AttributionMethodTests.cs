@@ -1,5 +1,5 @@
-using Harness.Grains.Attribution;
-using Harness.Grains.Models;
+using Harness.Attribution;
+using Harness.Models;
 using Harness.Tests.Models;
 using Harness.Tests.Torch;
 using Harness.Torch;

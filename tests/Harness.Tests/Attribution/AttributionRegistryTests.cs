@@ -1,5 +1,5 @@
-using Harness.Grains.Attribution;
-using Harness.Grains.Models;
+using Harness.Attribution;
+using Harness.Models;
 
 namespace Harness.Tests.Attribution;
 

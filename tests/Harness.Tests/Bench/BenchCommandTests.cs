@@ -1,7 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
-using Harness.Grains.Benchmarks;
-using Harness.Grains.Experiments;
+using Harness.Bench;
+using Harness.Experiments;
+using Harness.Data;
 
 namespace Harness.Tests.Bench;
 

@@ -2,6 +2,7 @@ using Harness.Client;
 using Harness.Client.Engines;
 using Harness.Silo;
 using Harness.Tests.Experiments;
+using Harness.Experiments;
 
 namespace Harness.Tests.Cluster;
 

@@ -1,5 +1,6 @@
 using Harness.Client.Engines;
 using Harness.Silo;
+using Harness.Experiments;
 
 namespace Harness.Tests.Cluster;
 

@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
-using Harness.Grains.Data;
-using Harness.Grains.Imaging;
+using Harness.Data;
+using Harness.Data.Imaging;
 
 namespace Harness.Tests.Data;
 

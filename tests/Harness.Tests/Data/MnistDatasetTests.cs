@@ -1,6 +1,6 @@
 using System.IO.Compression;
 using System.Security.Cryptography;
-using Harness.Grains.Data;
+using Harness.Data;
 using Harness.Torch;
 
 namespace Harness.Tests.Data;

@@ -1,4 +1,4 @@
-using Harness.Grains.Data;
+using Harness.Data;
 
 namespace Harness.Tests.Data;
 

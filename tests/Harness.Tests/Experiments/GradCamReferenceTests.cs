@@ -1,6 +1,7 @@
 using System.Text.Json;
-using Harness.Grains.Experiments;
+using Harness.Experiments;
 using Xunit.Abstractions;
+using Harness.Data;
 
 namespace Harness.Tests.Experiments;
 

@@ -1,5 +1,5 @@
 using System.Diagnostics;
-using Harness.Grains.Experiments;
+using Harness.Experiments;
 
 namespace Harness.Tests.Experiments;
 

@@ -1,4 +1,4 @@
-using Harness.Grains.Experiments;
+using Harness.Experiments;
 
 namespace Harness.Tests.Experiments;
 
@@ -108,8 +108,10 @@ public sealed class LeaderboardTests
     {
         ImageRow Row(string method, double? v, string skipped = "") =>
             new("m", method, "-", Guid.NewGuid().ToString(), 1, new Dictionary<string, double?> { ["pointing_game"] = v }, skipped, 0);
-        var rows = new[] { Row("a", 1), Row("a", 0), Row("a", 1), Row("a", 1), Row("a", null, "pointing_game:no_boxes") };
-        var line = Leaderboard.Compute(rows, new[] { "pointing_game", "completeness" }).Single();
+        var rows = new[] { Row("gradcam", 1), Row("gradcam", 0), Row("gradcam", 1), Row("gradcam", 1), Row("gradcam", null, "pointing_game:no_boxes") };
+        // Completeness does not apply to Grad-CAM (no source signal), so it gets no line.
+        var applicability = new MetricApplicability(new[] { new MethodSpec("gradcam", new Dictionary<string, string>()) });
+        var line = Leaderboard.Compute(rows, new[] { "pointing_game", "completeness" }, applicability).Single();
         // mean 3/4; sample variance ((1/4)²·3 + (3/4)²)/3 = 0.25; std 0.5; CI 0.75 ± 1.96·0.5/2 = 0.75 ± 0.49
         Assert.Equal(0.75, line.Mean, 12);
         Assert.Equal(0.5, line.Std, 12);
@@ -117,6 +119,6 @@ public sealed class LeaderboardTests
         Assert.Equal(1.24, line.Ci95High, 12);
         Assert.Equal(4, line.N);
         Assert.Equal(1, line.Skipped);
-        Assert.Equal("m,a,-,pointing_game,0.750000,0.500000,0.260000,1.240000,4,1,0\n", Leaderboard.ToCsv(new[] { line }).Split('\n', 2)[1]);
+        Assert.Equal("m,gradcam,-,pointing_game,0.750000,0.500000,0.260000,1.240000,4,1,0\n", Leaderboard.ToCsv(new[] { line }).Split('\n', 2)[1]);
     }
 }

@@ -1,4 +1,4 @@
-using Harness.Grains.Imaging;
+using Harness.Data.Imaging;
 using Harness.Torch;
 
 namespace Harness.Tests.Imaging;

@@ -1,4 +1,4 @@
-using Harness.Grains.Imaging;
+using Harness.Data.Imaging;
 
 namespace Harness.Tests.Imaging;
 

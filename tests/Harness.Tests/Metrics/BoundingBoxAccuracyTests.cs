@@ -1,4 +1,4 @@
-using Harness.Grains.Metrics;
+using Harness.Metrics;
 using static Harness.Tests.Metrics.MetricMaps;
 
 namespace Harness.Tests.Metrics;
@@ -10,9 +10,9 @@ namespace Harness.Tests.Metrics;
 public sealed class BoundingBoxAccuracyTests
 {
     private static readonly BoundingBoxAccuracy Metric = new();
-    private static readonly Harness.Grains.Imaging.BoundingBox Center = Box(2, 2, 5, 5);
+    private static readonly Harness.Data.Imaging.BoundingBox Center = Box(2, 2, 5, 5);
 
-    private static MetricResult Run(float[] map, params Harness.Grains.Imaging.BoundingBox[] boxes) =>
+    private static MetricResult Run(float[] map, params Harness.Data.Imaging.BoundingBox[] boxes) =>
         Metric.Compute(Input(map, Identity(), boxes));
 
     [Fact]

@@ -1,4 +1,4 @@
-using Harness.Grains.Metrics;
+using Harness.Metrics;
 
 namespace Harness.Tests.Metrics;
 

@@ -1,4 +1,4 @@
-using Harness.Grains.Metrics;
+using Harness.Metrics;
 using static Harness.Tests.Metrics.MetricMaps;
 
 namespace Harness.Tests.Metrics;
@@ -7,7 +7,7 @@ namespace Harness.Tests.Metrics;
 public sealed class EnergyPointingGameTests
 {
     private static readonly EnergyPointingGame Metric = new();
-    private static readonly Harness.Grains.Imaging.BoundingBox Center = Box(2, 2, 5, 5);
+    private static readonly Harness.Data.Imaging.BoundingBox Center = Box(2, 2, 5, 5);
 
     [Fact]
     public void ShareOfPositiveEnergyInsideTheBox()

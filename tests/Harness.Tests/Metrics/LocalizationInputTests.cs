@@ -1,5 +1,5 @@
-using Harness.Grains.Imaging;
-using Harness.Grains.Metrics;
+using Harness.Data.Imaging;
+using Harness.Metrics;
 using Harness.Torch;
 using static Harness.Tests.Metrics.MetricMaps;
 
@@ -33,7 +33,7 @@ public sealed class LocalizationInputTests : IDisposable
         Assert.Same(input.TransformedBoxes, input.TransformedBoxes);
         Assert.Equal((3.0, 12, 6.0), (input.Max, input.ArgMax, input.Sum)); // first of the tied maxima: index 12
         Assert.Equal(0.0, input.Positive[44]);
-        foreach (var metric in LocalizationMetrics.Defaults) metric.Compute(input);
+        foreach (var metric in MetricRegistry.LocalizationDefaults) metric.Compute(input);
         Assert.Equal(9, input.BoxMaskCount);
     }
 
@@ -66,7 +66,7 @@ public sealed class LocalizationInputTests : IDisposable
         foreach (var bad in new[] { float.NaN, float.PositiveInfinity, float.NegativeInfinity })
         {
             var input = Input(Map(10, 0, (0, 0, 1f), (5, 5, bad)), Identity(), Box(2, 2, 5, 5));
-            foreach (var metric in LocalizationMetrics.Defaults) Skipped("non_finite_map", metric.Compute(input));
+            foreach (var metric in MetricRegistry.LocalizationDefaults) Skipped("non_finite_map", metric.Compute(input));
         }
     }
 

@@ -1,5 +1,5 @@
-using Harness.Grains.Imaging;
-using Harness.Grains.Metrics;
+using Harness.Data.Imaging;
+using Harness.Metrics;
 
 namespace Harness.Tests.Metrics;
 

@@ -1,5 +1,5 @@
-using Harness.Grains.Imaging;
-using Harness.Grains.Metrics;
+using Harness.Data.Imaging;
+using Harness.Metrics;
 using static Harness.Tests.Metrics.MetricMaps;
 
 namespace Harness.Tests.Metrics;

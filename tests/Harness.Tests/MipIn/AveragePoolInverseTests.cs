@@ -1,4 +1,4 @@
-using Harness.Grains.Attribution.MipIn;
+using Harness.Attribution.MipIn;
 using Harness.Tests.Torch;
 using Harness.Torch;
 using Harness.Torch.Modules;

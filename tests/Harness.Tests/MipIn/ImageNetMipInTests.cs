@@ -1,9 +1,8 @@
 using Harness.Grains;
-using Harness.Grains.Attribution;
-using Harness.Grains.Attribution.MipIn;
-using Harness.Grains.Data;
-using Harness.Grains.Evaluation;
-using Harness.Grains.Models;
+using Harness.Attribution;
+using Harness.Attribution.MipIn;
+using Harness.Data;
+using Harness.Models;
 using Harness.Torch;
 using Xunit.Abstractions;
 
@@ -28,8 +27,10 @@ public sealed class ImageNetMipInTests(ITestOutputHelper output)
         var directory = Path.Combine(Path.GetTempPath(), $"mipin-inverses-{Environment.ProcessId}");
         try
         {
-            using var store = new InverseStore(directory, ContentHash.OfFile(weights), train, card.Preprocess, Device.CPU, log: output.WriteLine);
-            var method = AttributionMethods.Create("mipin", model, new Dictionary<string, string> { ["layer"] = "features.18" }, store);
+            using var training = new MethodTraining(new TrainingSet(directory, ContentHash.OfFile(weights), train, card.Preprocess, Device.CPU, Log: output.WriteLine));
+            // The session's MIP-IN store, made here so the test can read what it trained.
+            var store = training.State(MipInTrainable.MethodName, set => new InverseStore(set));
+            var method = AttributionMethods.Create("mipin", model, new Dictionary<string, string> { ["layer"] = "features.18" }, training);
             Assert.Equal(1, store.TrainedCount);
             var report = store.Reports.Values.Single();
             Assert.All(report.Where(r => r.Trained), r => Assert.True(r.FinalError < r.InitialError, $"{r.Stage}: {r.InitialError} → {r.FinalError}"));
@@ -61,8 +62,9 @@ public sealed class ImageNetMipInTests(ITestOutputHelper output)
             Assert.Equal(total, differing);
 
             // A second store with the same inputs loads the saved inverse instead of training again.
-            using var again = new InverseStore(directory, ContentHash.OfFile(weights), train, card.Preprocess, Device.CPU);
-            AttributionMethods.Create("mipin", model, new Dictionary<string, string> { ["layer"] = "features.18" }, again);
+            using var trainingAgain = new MethodTraining(new TrainingSet(directory, ContentHash.OfFile(weights), train, card.Preprocess, Device.CPU));
+            var again = trainingAgain.State(MipInTrainable.MethodName, set => new InverseStore(set));
+            AttributionMethods.Create("mipin", model, new Dictionary<string, string> { ["layer"] = "features.18" }, trainingAgain);
             Assert.Equal(0, again.TrainedCount);
 
             // The saved file refuses to serve another configuration.

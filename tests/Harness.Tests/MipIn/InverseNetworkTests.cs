@@ -1,6 +1,6 @@
-using Harness.Grains.Attribution;
-using Harness.Grains.Attribution.MipIn;
-using Harness.Grains.Models;
+using Harness.Attribution;
+using Harness.Attribution.MipIn;
+using Harness.Models;
 using Harness.Torch;
 using Harness.Torch.Modules;
 

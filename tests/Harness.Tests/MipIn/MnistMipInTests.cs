@@ -1,10 +1,10 @@
-using Harness.Grains.Attribution;
-using Harness.Grains.Attribution.MipIn;
-using Harness.Grains.Data;
-using Harness.Grains.Models;
-using Harness.Grains.Training;
+using Harness.Attribution;
+using Harness.Attribution.MipIn;
+using Harness.Data;
+using Harness.Models;
 using Harness.Torch;
 using Xunit.Abstractions;
+using Harness.Metrics;
 
 namespace Harness.Tests.MipIn;
 
@@ -44,7 +44,7 @@ public sealed class MnistMipInTests(ITestOutputHelper output)
         var targets = testY.narrow(0, 0, 500).ToArray<long>();
         using var batch = new AttributionBatch(model, testX.narrow(0, 0, 500), targets);
         var method = new MipInMethod(network);
-        var d = MipInDiagnostics.Compute(method, batch);
+        var d = SourceSignalDiagnostics.Compute(method, batch);
         var distractorShare = d.Original.Zip(d.FromDistractor, (o, x) => x / o).Average();
         output.WriteLine($"completeness: mean target logit {d.Original.Average():F3}, from source {d.FromSource.Average():F3} " +
                          $"(mean relative error {d.CompletenessError:F4}); minimality: from distractor {d.FromDistractor.Average():F3} " +

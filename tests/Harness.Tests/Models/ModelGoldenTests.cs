@@ -1,4 +1,4 @@
-using Harness.Grains.Models;
+using Harness.Models;
 using Harness.Tests.Torch;
 using Harness.Torch;
 

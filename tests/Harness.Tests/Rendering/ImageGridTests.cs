@@ -1,5 +1,5 @@
-using Harness.Grains.Imaging;
-using Harness.Grains.Rendering;
+using Harness.Data.Imaging;
+using Harness.Reports;
 
 namespace Harness.Tests.Rendering;
 

@@ -1,4 +1,4 @@
-using Harness.Grains.Rendering;
+using Harness.Reports;
 
 namespace Harness.Tests.Rendering;
 

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
-using Harness.Grains.Imaging;
+using Harness.Data.Imaging;
 
 namespace Harness.Tests.Rendering;
 

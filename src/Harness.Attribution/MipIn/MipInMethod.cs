@@ -1,0 +1,69 @@
+using Harness.Models;
+using Harness.Torch;
+
+namespace Harness.Attribution.MipIn;
+
+/// <summary>What the MIP-IN map sums over channels: the source signal, or source ⊙ activation.</summary>
+public enum MipInMapMode
+{
+    Source,
+    SourceTimesActivation,
+}
+
+/// <summary>
+/// MIP-IN saliency ("mipin"). For image x and class c: S_L = y_c·e_c (only the target logit), inverted down to
+/// layer k with x's own forward masks (<see cref="InverseNetwork.SourceSignal"/>); map = Σ_channels S_k (option:
+/// S_k ⊙ X_k), positive part, bilinear upsampling to the input size (like Grad-CAM for upper layers). A layer with
+/// no spatial layout works only if it has one value per input element (e.g. an MLP's flattened input).
+/// </summary>
+public sealed class MipInMethod : ISourceSignalMethod
+{
+    public MipInMethod(InverseNetwork network, MipInMapMode mode = MipInMapMode.Source)
+    {
+        Network = network;
+        Mode = mode;
+    }
+
+    public string Name => "mipin";
+    public InverseNetwork Network { get; }
+    public MipInMapMode Mode { get; }
+    public ClassifierModel Model => Network.Model;
+    public string SignalStage => Network.Model.Stages[Network.LayerIndex].Name;
+
+    public Tensor Explain(AttributionBatch batch)
+    {
+        using var scope = torch.NewDisposeScope();
+        var (sources, activation) = SourceSignals(batch);
+        var m = Mode == MipInMapMode.SourceTimesActivation ? sources * activation : sources;
+        return ToInputMap(m, batch).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>S_k for each image's target class, and the forward activation X_k (both in the caller's scope).</summary>
+    public (Tensor Source, Tensor Activation) SourceSignals(AttributionBatch batch)
+    {
+        using var scope = torch.NewDisposeScope();
+        using var noGrad = torch.no_grad();
+        var (logits, acts) = Network.Model.Capture(batch.Images, Network.RequiredStages);
+        var onehot = torch.nn.functional.one_hot(batch.TargetIndex, logits.size(1)).to(logits.dtype);
+        var source = Network.SourceSignal(logits * onehot, acts);
+        return (source.MoveToOuterDisposeScope(), acts[Network.Model.Stages[Network.LayerIndex].Name].alias().MoveToOuterDisposeScope());
+    }
+
+    private Tensor ToInputMap(Tensor signal, AttributionBatch batch)
+    {
+        var b = batch.Size;
+        Tensor spatial;
+        if (signal.ndim == 4) spatial = signal.sum(1);
+        else if (signal.numel() == batch.Images.numel()) spatial = signal.reshape(batch.Images.shape).sum(1);
+        else
+            throw new InvalidOperationException(
+                $"MIP-IN layer {Network.Layer} has shape [{string.Join(", ", signal.shape)}], which has no spatial layout; " +
+                "choose a convolutional layer or the model input (for an MLP: 'flatten').");
+        var positive = spatial.relu().unsqueeze(1);
+        var size = new[] { batch.Height, batch.Width };
+        var map = positive.size(2) == size[0] && positive.size(3) == size[1]
+            ? positive
+            : torch.nn.functional.interpolate(positive, size, mode: torch.nn.InterpolationMode.Bilinear, align_corners: false);
+        return map.reshape(b, size[0], size[1]);
+    }
+}

@@ -1,0 +1,72 @@
+using Harness.Models;
+
+namespace Harness.Attribution.MipIn;
+
+/// <summary>
+/// MIP-IN's training side (<see cref="ITrainableMethod"/>): parses its options, finds the saved inverse for a
+/// training set, and trains or loads it through an <see cref="InverseStore"/> kept in the <see cref="MethodTraining"/>
+/// session. Options (defaults): layer (as Grad-CAM's; mnist_mlp: flatten), map (source | source_x_activation),
+/// optimizer (adam | ridge), epochs (30), lr (0.001), ridge_lambda (0.001), training_signal (target | logits),
+/// seed (0), cache_mb (4096).
+/// </summary>
+public sealed class MipInTrainable : ITrainableMethod
+{
+    /// <summary>The config name.</summary>
+    public const string MethodName = "mipin";
+
+    /// <summary>MIP-IN's default layer: Grad-CAM's for CNNs, the flattened input for the MNIST MLP.</summary>
+    public static string DefaultLayer(string architecture) =>
+        architecture == "mnist_mlp" ? "flatten" : GradCamMethod.DefaultLayer(architecture);
+
+    /// <summary>MIP-IN's settings parsed from its options: the layer, the map mode and the training options.</summary>
+    public sealed record Settings(string Layer, MipInMapMode Mode, MipInTrainingOptions Training);
+
+    private static readonly (string Name, MipInMapMode Value)[] MapModes =
+    {
+        ("source", MipInMapMode.Source), ("source_x_activation", MipInMapMode.SourceTimesActivation),
+    };
+
+    /// <summary>
+    /// Parses and validates MIP-IN's options for an architecture (unknown options and bad values throw; the layer is
+    /// checked against a model by the caller).
+    /// </summary>
+    public static Settings Parse(string architecture, IReadOnlyDictionary<string, string>? options) =>
+        Parse(architecture, new ConfigOptions(MethodName, options));
+
+    private static Settings Parse(string architecture, ConfigOptions o)
+    {
+        var settings = new Settings(o.GetStringOrNull("layer") ?? DefaultLayer(architecture),
+            o.GetChoice("map", MipInMapMode.Source, MapModes), TrainingOptions(o));
+        o.ThrowIfUnknown();
+        return settings;
+    }
+
+    // The training options encoded in MIP-IN's options (they also key saved inverses).
+    private static MipInTrainingOptions TrainingOptions(ConfigOptions o) => new()
+    {
+        Optimizer = o.GetChoice("optimizer", "adam", new[] { ("adam", "adam"), ("ridge", "ridge") }),
+        Epochs = o.GetInt("epochs", 30, 0, 100_000),
+        LearningRate = o.GetDouble("lr", 1e-3, 0, 10, minExclusive: true),
+        RidgeLambda = o.GetDouble("ridge_lambda", 1e-3, 0, 1e12),
+        TrainingSignal = o.GetChoice("training_signal", "target", new[] { ("target", "target"), ("logits", "logits") }),
+        Seed = o.GetSeed("seed", 0),
+        CacheLimitMb = o.GetInt("cache_mb", 4096, 1, int.MaxValue),
+    };
+
+    public void Validate(ClassifierModel probe, ConfigOptions options) => probe.IndexOf(Parse(probe.Architecture, options).Layer);
+
+    public string TrainedStatePath(string architecture, int numClasses, ConfigOptions options, TrainingSet training)
+    {
+        var settings = Parse(architecture, options);
+        using var store = new InverseStore(training);
+        return store.PathFor(store.ProvenanceFor(architecture, numClasses, settings.Layer, settings.Training));
+    }
+
+    public IAttributionMethod Create(ClassifierModel model, ConfigOptions options, MethodTraining training)
+    {
+        var settings = Parse(model.Architecture, options);
+        model.IndexOf(settings.Layer);
+        var store = training.State(MethodName, set => new InverseStore(set));
+        return new MipInMethod(store.GetInverse(model, settings.Layer, settings.Training), settings.Mode);
+    }
+}

@@ -1,0 +1,72 @@
+using Harness.Torch;
+
+namespace Harness.Bench;
+
+/// <summary>One cell of the benchmark table: a workload on a model at a batch size on a device.</summary>
+public sealed record BenchCell(string Model, string Method, int BatchSize, Device Device)
+{
+    public override string ToString() => $"{Model} {Method} batch {BatchSize} {Device}";
+}
+
+/// <summary>How each cell is measured (the same settings go to the PyTorch baseline).</summary>
+public sealed record BenchSettings
+{
+    /// <summary>Untimed iterations before measuring (allocator and kernel caches warm up).</summary>
+    public int Warmup { get; init; } = 2;
+
+    /// <summary>Timed iterations; images/s comes from the median iteration time.</summary>
+    public int Iterations { get; init; } = 3;
+
+    /// <summary>Stop timing a cell after this many seconds of timed iterations (at least one iteration runs).</summary>
+    public double MaxSeconds { get; init; } = 30;
+
+    /// <summary>Intra-op threads for libtorch, on both sides.</summary>
+    public int Threads { get; init; } = Environment.ProcessorCount;
+
+    /// <summary>Seed of the random weights and the random input batch.</summary>
+    public ulong Seed { get; init; }
+
+    /// <summary>
+    /// Before each side of each cell, wait up to this many seconds for the cores the cell's threads need to be idle
+    /// (<see cref="BenchSuite.IdleThreshold"/>; 0: never wait). For shared machines, where someone else's build would
+    /// otherwise land in one side's timing.
+    /// </summary>
+    public double WaitIdleSeconds { get; init; }
+
+    /// <summary>
+    /// Layout our models run in (null: <see cref="Models.ModelZoo.DefaultMemoryFormat"/>, channels-last on the CPU). The
+    /// PyTorch baseline always runs torchvision's default contiguous layout, as pytorch-grad-cam and captum users do.
+    /// </summary>
+    public MemoryFormat? MemoryFormat { get; init; }
+
+    /// <summary>Input height and width.</summary>
+    public int ImageSize { get; init; } = 224;
+
+    public void Validate()
+    {
+        if (Warmup < 0) throw new ArgumentException($"warmup must be ≥ 0, got {Warmup}");
+        if (Iterations < 1) throw new ArgumentException($"iterations must be ≥ 1, got {Iterations}");
+        if (!(MaxSeconds > 0)) throw new ArgumentException($"max seconds must be > 0, got {MaxSeconds}");
+        if (Threads < 1) throw new ArgumentException($"threads must be ≥ 1, got {Threads}");
+        if (WaitIdleSeconds < 0) throw new ArgumentException($"wait-idle seconds must be ≥ 0, got {WaitIdleSeconds}");
+        if (ImageSize < 32) throw new ArgumentException($"image size must be ≥ 32, got {ImageSize}");
+    }
+}
+
+/// <summary>
+/// What one side measured for a cell: images/s from the median timed iteration, and the process's peak resident
+/// memory during the cell (<see cref="PeakIsSinceStart"/> when the kernel did not let the peak be reset, so it is the
+/// peak since the process started).
+/// </summary>
+public sealed record BenchMeasurement(double ImagesPerSecond, double MedianSeconds, int Iterations, long? PeakRssBytes,
+    bool PeakIsSinceStart = false, long? PeakCudaBytes = null);
+
+/// <summary>One table row: the cell, both sides' figures (null when a side did not run) and a note.</summary>
+public sealed record BenchRow(BenchCell Cell, int Threads, BenchMeasurement? MipIn, BenchMeasurement? PyTorch, string Note)
+{
+    /// <summary>Machine-wide CPU idleness just before our side and the PyTorch side ran (with --wait-idle), or null.</summary>
+    public (double? MipIn, double? PyTorch) IdleBefore { get; init; }
+
+    /// <summary>MipIn images/s divided by PyTorch's (higher is better for MipIn), or null.</summary>
+    public double? Ratio => MipIn is { } m && PyTorch is { } p && p.ImagesPerSecond > 0 ? m.ImagesPerSecond / p.ImagesPerSecond : null;
+}

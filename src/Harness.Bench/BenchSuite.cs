@@ -1,0 +1,75 @@
+using Harness.Torch;
+
+namespace Harness.Bench;
+
+/// <summary>
+/// Runs the cells of a benchmark table in a fixed order (model, device, method, batch size) so each model is built
+/// once per side, and interleaves the sides per cell: our measurement, then the same cell in the PyTorch child.
+/// A cell that fails on one side (e.g. out of memory) is reported in its note and the run goes on.
+/// </summary>
+public static class BenchSuite
+{
+    /// <summary>The cells for the given lists, in run order; devices that are not available are left out.</summary>
+    public static IReadOnlyList<BenchCell> Plan(IEnumerable<string> models, IEnumerable<string> methods, IEnumerable<int> batchSizes,
+        IEnumerable<Device> devices) =>
+        (from model in models
+         from device in devices
+         from method in methods
+         from batch in batchSizes
+         select new BenchCell(model, method, batch, device)).ToList();
+
+    /// <summary>
+    /// How idle the machine must be before a side runs with --wait-idle: 90% of the cores the cell's threads use
+    /// (all of them at the default thread count, half of a 2-core machine with --threads 1).
+    /// </summary>
+    public static double IdleThreshold(BenchSettings settings) =>
+        0.9 * Math.Min(1.0, (double)settings.Threads / Environment.ProcessorCount);
+
+    public static IReadOnlyList<BenchRow> Run(IReadOnlyList<BenchCell> cells, BenchSettings settings, PyTorchBaseline? baseline,
+        Action<int, BenchRow>? progress = null)
+    {
+        var rows = new List<BenchRow>();
+        using var runner = new BenchRunner(settings);
+        for (var i = 0; i < cells.Count; i++)
+        {
+            var cell = cells[i];
+            var notes = new List<string>();
+            BenchMeasurement? ours = null, theirs = null;
+            double? idleOurs = null, idleTheirs = null;
+            double? WaitIdle() => settings.WaitIdleSeconds > 0 ? CpuIdle.WaitUntilIdle(IdleThreshold(settings), TimeSpan.FromSeconds(settings.WaitIdleSeconds)) : null;
+            try
+            {
+                idleOurs = WaitIdle();
+                ours = runner.Measure(cell);
+            }
+            catch (TorchException e)
+            {
+                notes.Add($"mipin failed: {e.Message}");
+            }
+            if (baseline is null) { }
+            else if (!BenchMethods.BaselineModels.Contains(cell.Model, StringComparer.Ordinal))
+                notes.Add($"no PyTorch baseline for {cell.Model} (bench.py mirrors {string.Join(", ", BenchMethods.BaselineModels)})");
+            else if (cell.Device.IsCuda && !baseline.CudaAvailable)
+                notes.Add("PyTorch sees no CUDA device");
+            else
+            {
+                try
+                {
+                    idleTheirs = WaitIdle();
+                    theirs = baseline.Measure(cell, settings);
+                }
+                catch (BaselineException e)
+                {
+                    notes.Add($"pytorch failed: {e.Message}");
+                }
+            }
+            if (ours?.PeakIsSinceStart == true || theirs?.PeakIsSinceStart == true) notes.Add("peak memory since process start");
+            if (idleOurs < IdleThreshold(settings) || idleTheirs < IdleThreshold(settings))
+                notes.Add("machine was busy before this cell (see the cpu_idle columns)");
+            var row = new BenchRow(cell, settings.Threads, ours, theirs, string.Join("; ", notes)) { IdleBefore = (idleOurs, idleTheirs) };
+            rows.Add(row);
+            progress?.Invoke(i, row);
+        }
+        return rows;
+    }
+}

@@ -1,0 +1,24 @@
+using System.Security.Cryptography;
+using System.Text;
+
+namespace Harness.Data;
+
+/// <summary>SHA-256 content hashes (lower-case hex) that identify inputs: checkpoints, image sets, options.</summary>
+public static class ContentHash
+{
+    public static string OfFile(string path)
+    {
+        using var stream = File.OpenRead(path);
+        return Convert.ToHexStringLower(SHA256.HashData(stream));
+    }
+
+    public static string OfText(string text) => Convert.ToHexStringLower(SHA256.HashData(Encoding.UTF8.GetBytes(text)));
+
+    /// <summary>A hash of several files in the given order: the hash of their names and content hashes.</summary>
+    public static string OfFiles(IEnumerable<string> paths)
+    {
+        var text = new StringBuilder();
+        foreach (var path in paths) text.Append(Path.GetFileName(path)).Append(' ').Append(OfFile(path)).Append('\n');
+        return OfText(text.ToString());
+    }
+}

@@ -1,0 +1,47 @@
+using Harness.Data;
+using Harness.Experiments;
+using Harness.Reports;
+
+namespace Harness.Grains;
+
+/// <summary>
+/// Reads every shard's rows and writes leaderboard.csv, images.csv (all rows), report.html, and throughput.csv (one
+/// row per executed grain: device, images/s, peak memory, from the silos' stats files).
+/// </summary>
+public sealed class AggregateGrain(ExperimentPlan plan, IReadOnlyList<string> dependsOn) : IGrain
+{
+    public string Key => $"aggregate/{plan.Spec.Name}";
+    public IReadOnlyList<string> DependsOn => dependsOn;
+    public int Images => 0;
+    public string LeaderboardPath => plan.LeaderboardPath;
+    public string ReportPath => plan.ReportPath;
+    public string ThroughputPath => plan.ThroughputPath;
+
+    // Always re-run: it is cheap and its inputs are the shard files.
+    public bool IsDone() => false;
+
+    /// <summary>For status reports: the leaderboard exists and is at least as new as every shard it summarises.</summary>
+    public bool IsUpToDate()
+    {
+        if (!File.Exists(LeaderboardPath)) return false;
+        var written = File.GetLastWriteTimeUtc(LeaderboardPath);
+        return plan.Spec.Models.All(m => Enumerable.Range(0, plan.Data.Shards.Count)
+            .All(s => File.Exists(plan.ShardPath(m, s)) && File.GetLastWriteTimeUtc(plan.ShardPath(m, s)) <= written));
+    }
+
+    public void Execute(GrainContext context)
+    {
+        var metrics = plan.Spec.Metrics;
+        var rows = new List<ImageRow>();
+        foreach (var model in plan.Spec.Models)
+            for (var s = 0; s < plan.Data.Shards.Count; s++)
+                rows.AddRange(ImageRow.Read(plan.ShardPath(model, s), metrics));
+        var board = Leaderboard.Compute(rows, metrics, plan.Applicability);
+        ImageRow.Write(plan.ImagesPath, metrics, rows);
+        ReportWriter.Write(ReportPath, plan, board, rows, context.Device, context.Model);
+        var stats = GrainStats.ReadAll(plan.StatsDirectory).Where(s => s.Stage != "aggregate");
+        AtomicFile.WriteAllText(ThroughputPath, CsvTable.ToText(GrainStats.CsvHeader, stats.Select(s => s.ToCsvRow())));
+        // Last: a leaderboard newer than every shard means the whole aggregate finished (see IsUpToDate).
+        AtomicFile.WriteAllText(LeaderboardPath, Leaderboard.ToCsv(board));
+    }
+}

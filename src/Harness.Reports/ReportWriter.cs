@@ -1,0 +1,134 @@
+using System.Globalization;
+using System.Net;
+using System.Text;
+using Harness.Attribution;
+using Harness.Data;
+using Harness.Models;
+using Harness.Data.Imaging;
+using Harness.Reports;
+using Harness.Torch;
+using Harness.Experiments;
+
+namespace Harness.Reports;
+
+/// <summary>
+/// Writes results/EXPERIMENT/report.html: one self-contained page (no network, images inlined) with the leaderboard
+/// per metric, a bar chart per metric (mean with 95% CI) and an images × methods heatmap grid per model, so a reader
+/// sees what the numbers mean.
+/// </summary>
+public static class ReportWriter
+{
+    /// <param name="path">The report file to write.</param>
+    /// <param name="plan">The experiment.</param>
+    /// <param name="board">Its leaderboard.</param>
+    /// <param name="rows">Its per-image rows.</param>
+    /// <param name="device">Where the heat-map grid's maps are computed.</param>
+    /// <param name="modelFor">The frozen model of a spec, loaded on <paramref name="device"/> (the caller owns it).</param>
+    public static void Write(string path, ExperimentPlan plan, IReadOnlyList<LeaderboardRow> board, IReadOnlyList<ImageRow> rows,
+        Device device, Func<ModelSpec, ClassifierModel> modelFor)
+    {
+        var spec = plan.Spec;
+        var html = new StringBuilder();
+        html.Append("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>MipIn report: ").Append(E(spec.Name)).Append("</title>\n<style>")
+            .Append("body{font-family:sans-serif;margin:2em;color:#222}table{border-collapse:collapse;margin:0.5em 0 1.5em}")
+            .Append("th,td{border:1px solid #ccc;padding:3px 8px;text-align:right}th:first-child,td:first-child,td:nth-child(2){text-align:left}")
+            .Append("h2{margin-top:1.5em}.note{color:#666;font-size:90%}</style></head>\n<body>\n");
+        html.Append("<h1>").Append(E(spec.Name)).Append("</h1>\n<p class=\"note\">Spec ").Append(E(Path.GetFileName(spec.SourceFile)))
+            .Append(" · dataset ").Append(E(spec.DatasetRoot)).Append(" · ").Append(plan.Data.Scored.Count).Append(" scored images in ")
+            .Append(plan.Data.Shards.Count).Append(" shards");
+        if (plan.Data.Training.Count > 0)
+            html.Append(" · ").Append(E(string.Join(", ", plan.TrainableMethods.Select(m => m.Name).Distinct()))).Append(" trained on the first ")
+                .Append(plan.Data.Training.Count).Append(" images");
+        html.Append(" · seed ").Append(spec.Seed).Append("</p>\n");
+
+        var skippedImages = rows.Where(r => r.Skipped.StartsWith("image:", StringComparison.Ordinal)).Select(r => r.ImageId).Distinct().Count();
+        if (skippedImages > 0) html.Append("<p><b>").Append(skippedImages).Append(" image(s) could not be read</b>; see images.csv (column skipped).</p>\n");
+        var datasetIssues = plan.Data.Dataset.Issues;
+        if (datasetIssues.Count > 0)
+        {
+            html.Append("<h2>Skipped while reading the dataset</h2>\n<p>").Append(datasetIssues.Count).Append(" image(s) were left out:</p><ul>\n");
+            foreach (var issue in datasetIssues) html.Append("<li>").Append(E(issue.Id)).Append(": ").Append(E(issue.Reason)).Append(" (").Append(E(issue.File)).Append(")</li>\n");
+            html.Append("</ul>\n");
+        }
+
+        var applicability = plan.Applicability;
+        foreach (var metric in spec.Metrics)
+        {
+            var zeroMaps = applicability.CountsZeroMaps(metric);
+            var lines = board.Where(b => b.Metric == metric).ToList();
+            html.Append("<h2>").Append(E(metric)).Append("</h2>\n<table class=\"leaderboard\"><tr><th>model</th><th>method</th><th>layer</th><th>mean</th><th>95% CI</th><th>std</th><th>n</th><th>skipped</th>");
+            if (zeroMaps) html.Append("<th>zero maps</th>");
+            html.Append("</tr>\n");
+            foreach (var l in lines)
+            {
+                html.Append("<tr><td>").Append(E(l.Model)).Append("</td><td>").Append(E(l.Method)).Append("</td><td>").Append(E(l.Layer))
+                    .Append("</td><td>").Append(F(l.Mean)).Append("</td><td>").Append(F(l.Ci95Low)).Append(" – ").Append(F(l.Ci95High))
+                    .Append("</td><td>").Append(F(l.Std)).Append("</td><td>").Append(l.N).Append("</td><td>").Append(l.Skipped).Append("</td>");
+                if (zeroMaps) html.Append("<td>").Append(l.ZeroMaps).Append("</td>");
+                html.Append("</tr>\n");
+            }
+            html.Append("</table>\n").Append(BarChart(lines));
+        }
+
+        foreach (var model in spec.Models)
+        {
+            var grid = HeatmapGrid(plan, model, device, modelFor);
+            if (grid is null) continue;
+            html.Append("<h2>Maps: ").Append(E(model.Id)).Append("</h2>\n<p class=\"note\">Ground-truth class; first ").Append(spec.ReportImages)
+                .Append(" scored images; each map scaled to its own maximum (inferno colormap).</p>\n<img class=\"grid\" alt=\"heatmap grid\" src=\"data:image/png;base64,")
+                .Append(Convert.ToBase64String(PngWriter.Encode(grid))).Append("\">\n");
+        }
+        // Lets a headless browser (and a person) confirm every inline image decoded.
+        html.Append("<script>window.addEventListener('load',function(){var i=document.images,n=0;for(var k=0;k<i.length;k++)if(i[k].complete&&i[k].naturalWidth>0)n++;")
+            .Append("document.body.setAttribute('data-images-loaded',n+'/'+i.length);document.body.setAttribute('data-tables',document.querySelectorAll('table.leaderboard').length);});</script>\n");
+        html.Append("</body></html>\n");
+        AtomicFile.WriteAllText(path, html.ToString());
+    }
+
+    private static string BarChart(IReadOnlyList<LeaderboardRow> lines)
+    {
+        var valid = lines.Where(l => !double.IsNaN(l.Mean)).ToList();
+        if (valid.Count == 0) return "";
+        var max = Math.Max(1e-12, valid.Max(l => double.IsNaN(l.Ci95High) ? l.Mean : Math.Max(l.Mean, l.Ci95High)));
+        const int barHeight = 18, labelWidth = 260, width = 360;
+        var svg = new StringBuilder();
+        svg.Append(CultureInfo.InvariantCulture, $"<svg class=\"chart\" width=\"{labelWidth + width + 80}\" height=\"{valid.Count * (barHeight + 6) + 10}\" xmlns=\"http://www.w3.org/2000/svg\" font-size=\"12\">\n");
+        for (var i = 0; i < valid.Count; i++)
+        {
+            var l = valid[i];
+            var y = 5 + i * (barHeight + 6);
+            var w = Math.Max(0, l.Mean / max * width);
+            var label = $"{l.Method} {(l.Layer == "-" ? "" : l.Layer)}".Trim();
+            svg.Append(CultureInfo.InvariantCulture, $"<text x=\"0\" y=\"{y + 13}\">{E(label)}</text>");
+            svg.Append(CultureInfo.InvariantCulture, $"<rect x=\"{labelWidth}\" y=\"{y}\" width=\"{w:F1}\" height=\"{barHeight}\" fill=\"#c2410c\"/>");
+            if (!double.IsNaN(l.Ci95Low))
+            {
+                var lo = labelWidth + Math.Max(0, l.Ci95Low / max * width);
+                var hi = labelWidth + Math.Max(0, l.Ci95High / max * width);
+                svg.Append(CultureInfo.InvariantCulture, $"<line x1=\"{lo:F1}\" x2=\"{hi:F1}\" y1=\"{y + barHeight / 2}\" y2=\"{y + barHeight / 2}\" stroke=\"#222\"/>");
+            }
+            svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{labelWidth + width + 8}\" y=\"{y + 13}\">{F(l.Mean)}</text>\n");
+        }
+        return svg.Append("</svg>\n").ToString();
+    }
+
+    private static RgbImage? HeatmapGrid(ExperimentPlan plan, ModelSpec modelSpec, Device device, Func<ModelSpec, ClassifierModel> modelFor)
+    {
+        var spec = plan.Spec;
+        var records = plan.Data.Scored.Take(spec.ReportImages).ToList();
+        if (records.Count == 0) return null;
+        using var scope = torch.NewDisposeScope();
+        using var training = plan.TrainingFor(modelSpec, device, null);
+        var model = modelFor(modelSpec);
+        var methods = spec.Methods.Select(m => AttributionMethods.Create(m.Name, model, m.Options, training)).ToList();
+        var batch = ImageBatchLoader.Load(records, modelSpec.Preprocess, device, new List<DataIssue>());
+        if (batch.Records.Count == 0) return null;
+        using var work = new AttributionBatch(model, batch.Images, batch.Records.Select(r => (long)r.ClassIndex).ToArray(), methods);
+        var maps = methods.Select(m => m.Explain(work).cpu()).ToList();
+        return MapGrid.Compose(batch.Images, modelSpec.Preprocess, batch.Records.Select(r => r.Id[^8..]).ToList(),
+            spec.Methods.Select(m => m.Label).ToList(), maps);
+    }
+
+    private static string E(string s) => WebUtility.HtmlEncode(s);
+    private static string F(double v) => double.IsNaN(v) ? "–" : v.ToString("F3", CultureInfo.InvariantCulture);
+}
