@@ -1,7 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Harness.Experiments;
 using Harness.Data;
+using Harness.Experiments;
 
 namespace Harness.Experiments;
 

@@ -1,8 +1,8 @@
 using Harness.Attribution;
 using Harness.Data;
-using Harness.Models;
 using Harness.Data.Imaging;
 using Harness.Metrics;
+using Harness.Models;
 using Harness.Torch;
 
 namespace Harness.Experiments;
@@ -11,9 +11,10 @@ namespace Harness.Experiments;
 /// Scores one shard of images for one model: every method's map for the true class (one shared gradient pass serves
 /// gradient, Grad-CAM and gradient×input), the localization metrics on each map, and the model-querying metrics
 /// (<see cref="IModelMetric"/>: class sensitivity, completeness, minimality) on each batch. Trainable methods get
-/// their trained state from <paramref name="training"/>. Unreadable images become rows with a reason.
+/// their trained state from <paramref name="training"/> (null when no method is trainable). Unreadable images become
+/// rows with a reason.
 /// </summary>
-public sealed class ShardScorer(ExperimentSpec spec, ModelSpec modelSpec, ClassifierModel model, MethodTraining training, Action<string>? log = null)
+public sealed class ShardScorer(ExperimentSpec spec, ModelSpec modelSpec, ClassifierModel model, MethodTraining? training, Action<string>? log = null)
 {
     private readonly List<(MethodSpec Spec, IAttributionMethod Method)> _methods =
         spec.Methods.Select(m => (m, AttributionMethods.Create(m.Name, model, m.Options, training))).ToList();

@@ -1,8 +1,8 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
-using Harness.Data.Imaging;
 using Harness.Data;
+using Harness.Data.Imaging;
 
 namespace Harness.Reports;
 

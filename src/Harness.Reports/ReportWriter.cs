@@ -3,11 +3,11 @@ using System.Net;
 using System.Text;
 using Harness.Attribution;
 using Harness.Data;
-using Harness.Models;
 using Harness.Data.Imaging;
+using Harness.Experiments;
+using Harness.Models;
 using Harness.Reports;
 using Harness.Torch;
-using Harness.Experiments;
 
 namespace Harness.Reports;
 

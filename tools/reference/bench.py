@@ -326,6 +326,8 @@ class Runner:
         if self.key != key:
             self.model = None  # free the previous model before building the next
             self.model = build_model(name, seed, device)
+            if device.type == "cuda":
+                self.model = self.model.to(memory_format=torch.channels_last)
             self.key = key
         return self.model
 
@@ -343,7 +345,10 @@ class Runner:
         size = int(req.get("image_size", 224))
         x_host = torch.randn(batch, 3, size, size, generator=gen)
         if device.type == "cuda":
-            x_host = x_host.pin_memory()
+            # Tuned the way PyTorch's CUDA performance guide says: cuDNN autotuning and channels-last tensors (the
+            # model was converted in model_for), pinned host memory for the upload.
+            torch.backends.cudnn.benchmark = True
+            x_host = x_host.contiguous(memory_format=torch.channels_last).pin_memory()
         t = targets_for(batch, 1000, device)
         step, close = make_step(model, name, method, x_host, t, device, seed)
         sync = (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else (lambda: None)

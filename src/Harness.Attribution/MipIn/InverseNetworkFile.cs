@@ -1,8 +1,8 @@
 using System.Globalization;
 using System.Text.Json;
+using Harness.Data;
 using Harness.Models;
 using Harness.Torch;
-using Harness.Data;
 
 namespace Harness.Attribution.MipIn;
 

@@ -1,7 +1,7 @@
 using System.Text.Json;
 using Harness.Data;
-using Harness.Models;
 using Harness.Data.Imaging;
+using Harness.Models;
 using Harness.Torch;
 
 namespace Harness.Attribution.MipIn;

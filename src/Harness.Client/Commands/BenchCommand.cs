@@ -1,12 +1,12 @@
 using System.CommandLine;
 using System.Globalization;
-using Harness.Grains;
 using Harness.Attribution;
 using Harness.Bench;
+using Harness.Data;
 using Harness.Experiments;
+using Harness.Grains;
 using Harness.Models;
 using Harness.Torch;
-using Harness.Data;
 
 namespace Harness.Client.Commands;
 

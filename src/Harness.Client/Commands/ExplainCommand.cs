@@ -1,9 +1,9 @@
 using System.CommandLine;
-using Harness.Grains;
 using Harness.Attribution;
 using Harness.Data;
-using Harness.Models;
 using Harness.Data.Imaging;
+using Harness.Grains;
+using Harness.Models;
 using Harness.Reports;
 using Harness.Torch;
 

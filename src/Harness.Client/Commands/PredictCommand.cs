@@ -1,8 +1,8 @@
 using System.CommandLine;
 using System.Globalization;
 using Harness.Data;
-using Harness.Models;
 using Harness.Data.Imaging;
+using Harness.Models;
 using Harness.Torch;
 
 namespace Harness.Client.Commands;

@@ -1,8 +1,8 @@
 using System.CommandLine;
 using Harness.Client.Engines;
+using Harness.Data;
 using Harness.Experiments;
 using Harness.Silo;
-using Harness.Data;
 
 namespace Harness.Client.Commands;
 

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Harness.Client.Engines;
-using Harness.Silo;
 using Harness.Experiments;
+using Harness.Silo;
 
 namespace Harness.Client.Commands;
 

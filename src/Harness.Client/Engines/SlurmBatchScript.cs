@@ -1,7 +1,7 @@
 using System.Globalization;
 using System.Text;
-using Harness.Silo;
 using Harness.Experiments;
+using Harness.Silo;
 
 namespace Harness.Client.Engines;
 

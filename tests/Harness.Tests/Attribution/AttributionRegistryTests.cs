@@ -108,3 +108,24 @@ public sealed class AttributionRegistryTests : IDisposable
         Assert.Contains("max_abs, sum_abs, sum, l2", e.Message);
     }
 }
+
+/// <summary>Trainable methods are registered with their training side; the rest need none.</summary>
+public sealed class TrainableMethodRegistryTests
+{
+    [Fact]
+    public void OnlyMipInIsTrainableAndItsTrainingSideValidatesWithoutTraining()
+    {
+        Assert.Equal(new[] { "mipin" }, AttributionMethods.Names.Where(AttributionMethods.IsTrainable));
+        Assert.Throws<ArgumentException>(() => AttributionMethods.Training("gradcam"));
+        using var probe = ModelZoo.Create("mobilenet_v2", 1000);
+        AttributionMethods.Validate("mipin", probe, new Dictionary<string, string> { ["layer"] = "features.17" });
+        var layer = Assert.Throws<UnknownLayerException>(() =>
+            AttributionMethods.Validate("mipin", probe, new Dictionary<string, string> { ["layer"] = "features.99" }));
+        Assert.Contains("features.99", layer.Message);
+        var option = Assert.Throws<ArgumentException>(() =>
+            AttributionMethods.Validate("mipin", probe, new Dictionary<string, string> { ["epoch"] = "3" }));
+        Assert.Contains("epochs", option.Message);
+        // Without a training session a trainable method refuses to be built (after its options were checked).
+        Assert.Throws<InvalidOperationException>(() => AttributionMethods.Create("mipin", probe));
+    }
+}

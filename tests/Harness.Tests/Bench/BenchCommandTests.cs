@@ -1,8 +1,8 @@
 using System.Diagnostics;
 using System.Globalization;
 using Harness.Bench;
-using Harness.Experiments;
 using Harness.Data;
+using Harness.Experiments;
 
 namespace Harness.Tests.Bench;
 

@@ -1,8 +1,8 @@
 using Harness.Client;
 using Harness.Client.Engines;
+using Harness.Experiments;
 using Harness.Silo;
 using Harness.Tests.Experiments;
-using Harness.Experiments;
 
 namespace Harness.Tests.Cluster;
 
@@ -19,8 +19,8 @@ public sealed class SiloTaskTests
         method_options:
           mipin: { layer: features.18 }
         metrics: [bbox_accuracy]
-        mipin:
-          train_images: 4
+        training:
+          images: 4
         shard_size: 3
         batch_size: 3
         """;

@@ -1,6 +1,6 @@
 using Harness.Client.Engines;
-using Harness.Silo;
 using Harness.Experiments;
+using Harness.Silo;
 
 namespace Harness.Tests.Cluster;
 

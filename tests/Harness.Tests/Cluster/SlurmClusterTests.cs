@@ -1,11 +1,11 @@
 using System.Diagnostics;
 using Harness.Client.Engines;
+using Harness.Data;
 using Harness.Experiments;
 using Harness.Grains;
 using Harness.Silo;
 using Harness.Tests.Experiments;
 using Harness.Torch;
-using Harness.Data;
 
 namespace Harness.Tests.Cluster;
 

@@ -1,7 +1,7 @@
 using System.Text.Json;
+using Harness.Data;
 using Harness.Experiments;
 using Xunit.Abstractions;
-using Harness.Data;
 
 namespace Harness.Tests.Experiments;
 

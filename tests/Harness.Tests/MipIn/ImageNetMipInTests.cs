@@ -1,7 +1,7 @@
-using Harness.Grains;
 using Harness.Attribution;
 using Harness.Attribution.MipIn;
 using Harness.Data;
+using Harness.Grains;
 using Harness.Models;
 using Harness.Torch;
 using Xunit.Abstractions;

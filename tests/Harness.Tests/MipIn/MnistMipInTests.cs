@@ -1,10 +1,10 @@
 using Harness.Attribution;
 using Harness.Attribution.MipIn;
 using Harness.Data;
+using Harness.Metrics;
 using Harness.Models;
 using Harness.Torch;
 using Xunit.Abstractions;
-using Harness.Metrics;
 
 namespace Harness.Tests.MipIn;
 
