@@ -29,7 +29,14 @@ public sealed class MethodTraining(TrainingSet set) : IDisposable
     {
         if (_disposed) return;
         _disposed = true;
-        foreach (var s in _states.Values) s.Dispose();
+        var states = _states.Values.ToList();
         _states.Clear();
+        List<Exception>? errors = null;
+        foreach (var s in states)
+        {
+            try { s.Dispose(); }
+            catch (Exception e) { (errors ??= new()).Add(e); } // free the others before reporting
+        }
+        if (errors is not null) throw new AggregateException("disposing trained method state failed", errors);
     }
 }

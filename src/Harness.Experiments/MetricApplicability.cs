@@ -22,7 +22,10 @@ public sealed class MetricApplicability
     /// <summary>Whether <paramref name="metric"/> has values for the method variant labelled <paramref name="methodLabel"/>.</summary>
     public bool Applies(string methodLabel, string metric)
     {
-        var type = _methodTypes.TryGetValue(methodLabel, out var t) ? t : AttributionMethods.MethodType(NameOf(methodLabel));
+        // A row of a method this build does not know (an old shard) is treated as a plain method.
+        var type = _methodTypes.TryGetValue(methodLabel, out var t) ? t
+            : AttributionMethods.Names.Contains(NameOf(methodLabel)) ? AttributionMethods.MethodType(NameOf(methodLabel))
+            : typeof(IAttributionMethod);
         if (!_applies.TryGetValue((type, metric), out var applies))
             _applies[(type, metric)] = applies = MetricRegistry.AppliesTo(metric, type);
         return applies;

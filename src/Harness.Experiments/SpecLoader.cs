@@ -246,11 +246,12 @@ public static class SpecLoader
                 var parsed = new Dictionary<string, string>(StringComparer.Ordinal);
                 foreach (var (k, v) in options.Children)
                 {
-                    if (v is YamlSequenceNode) throw Error(v, $"metric_options.{metric}.{k}: metric options take one value (sweeps are for method options)");
-                    parsed[((YamlScalarNode)k).Value ?? ""] = ScalarText(v);
+                    if (v is not YamlScalarNode scalar)
+                        throw Error(v, $"metric_options.{metric}.{k} must be one value (sweeps are for method options)");
+                    parsed[((YamlScalarNode)k).Value ?? ""] = scalar.Value ?? "";
                 }
                 try { MetricRegistry.Create(metric, parsed); }
-                catch (ArgumentException e) { throw Error(options, $"metric_options.{metric}: {e.Message}"); }
+                catch (ArgumentException e) { throw Error(options, $"metric_options: {e.Message}"); }
                 result[metric] = parsed;
             }
             return result;
@@ -266,7 +267,8 @@ public static class SpecLoader
             var images = training is null ? null : OptionalInt(training, "images", 1);
             var legacyImages = legacy is null ? null : OptionalInt(legacy, "train_images", 1);
             if (images is not null && legacyImages is not null && images != legacyImages)
-                throw Error(legacy!, $"training.images ({images}) and the legacy {LegacyTrainingSection}.train_images ({legacyImages}) disagree; keep training.images only");
+                throw Error(legacy!, $"training.images ({images}) and the legacy {LegacyTrainingSection}.train_images ({legacyImages}) disagree; " +
+                                     $"keep training.images only (on the command line: --set training.images={legacyImages})");
             return images ?? legacyImages ?? 100;
         }
 

@@ -15,18 +15,25 @@ public sealed class ScoreShardGrain(ExperimentPlan plan, ModelSpec model, int sh
 
     private string? _inputHash;
 
-    // Computed once per process: it reads every image of the shard.
-    private string InputHash => _inputHash ??= ExperimentPlan.Hash(new
+    // Computed once per process: it reads every image of the shard. Without metric options the hashed description is
+    // exactly the one runs before metric_options existed wrote, so their finished shards stay done.
+    private string InputHash => _inputHash ??= plan.Spec.MetricOptions.Count == 0 ? ExperimentPlan.Hash(Inputs)
+        : ExperimentPlan.Hash(new
+        {
+            inputs = Inputs,
+            metricOptions = plan.Spec.MetricOptions.OrderBy(m => m.Key, StringComparer.Ordinal)
+                .Select(m => new { metric = m.Key, options = m.Value.OrderBy(o => o.Key, StringComparer.Ordinal) }),
+        });
+
+    private object Inputs => new
     {
         checkpoint = plan.CheckpointHash(model), model.Architecture, model.NumClasses, model.Preprocess,
         methods = plan.Spec.Methods.Select(m => m.Label), plan.Spec.Metrics, seed = plan.Spec.Seed,
         // Contents, not just ids: a replaced image or corrected box/label must not be skipped as done.
         images = plan.Data.Shards[shard].Select(r => new { r.Id, r.ClassIndex, r.Boxes, content = ContentHash.OfFile(r.ImagePath) }),
         training = plan.TrainingSetHash,
-        trainImages = plan.Spec.TrainImages,
-        metricOptions = plan.Spec.MetricOptions.OrderBy(m => m.Key, StringComparer.Ordinal)
-            .Select(m => new { metric = m.Key, options = m.Value.OrderBy(o => o.Key, StringComparer.Ordinal) }),
-    });
+        mipinTrainImages = plan.Spec.TrainImages, // the name runs before training.images hashed
+    };
 
     public bool IsDone() => File.Exists(OutputPath) && File.Exists(MarkerPath) && File.ReadAllText(MarkerPath).Contains(InputHash, StringComparison.Ordinal);
 

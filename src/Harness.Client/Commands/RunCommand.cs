@@ -7,7 +7,7 @@ using Harness.Silo;
 namespace Harness.Client.Commands;
 
 /// <summary>
-/// `mipin run CONFIG`: plans the experiment's grains (train MIP-IN inverses → score shards → aggregate), runs them on
+/// `mipin run CONFIG`: plans the experiment's grains (train trainable methods (MIP-IN inverses) → score shards → aggregate), runs them on
 /// an embedded silo with one slot per device, shows progress, and prints the leaderboard. Interrupt at any time
 /// (Ctrl+C or a kill); running it again resumes, skipping finished grains. Same as `mipin submit CONFIG --engine local`.
 /// </summary>

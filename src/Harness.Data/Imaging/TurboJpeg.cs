@@ -33,7 +33,7 @@ internal static unsafe partial class TurboJpeg
     /// </summary>
     internal const int DefaultFlags = 0;
 
-    // SetDllImportResolver may be called once per assembly: this is the only resolver of Harness.Grains.
+    // SetDllImportResolver may be called once per assembly: this is the only resolver of Harness.Data.
     // Any other native library this assembly needs must be mapped in Resolve below, not by a second resolver.
     // (Harness.Torch sets its own resolver on its own assembly; the two do not interact.)
     static TurboJpeg() => NativeLibrary.SetDllImportResolver(typeof(TurboJpeg).Assembly, Resolve);

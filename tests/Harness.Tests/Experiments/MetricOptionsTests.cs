@@ -55,7 +55,7 @@ public sealed class MetricOptionsTests : IDisposable
         Assert.Contains("it takes no options", noOptions);
 
         var sweep = Assert.Throws<SpecException>(() => SpecLoader.Load(Spec("methods: [center]\nmetrics: [pointing_game]\nmetric_options:\n  pointing_game: { tolerance: [5, 10] }\n"))).Message;
-        Assert.Contains("metric options take one value", sweep);
+        Assert.Contains("must be one value (sweeps are for method options)", sweep);
     }
 
     [Fact]

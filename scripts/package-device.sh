@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Packs what the GPU device machine lacks into .device/ (git-ignored; name it in the device tool's `carry`):
+#   .device/mipin.tar.xz       a self-contained, trimmed publish of the `mipin` CLI (the machine has no .NET)
+#   .device/lib/               Debian's libturbojpeg.so.0 (JPEG decoding; x86-64, glibc >= 2.36)
+#   .device/manifest.txt       what was packed, from which commit, and the sizes
+# The native shim is not packed: scripts/device-check.sh builds it there against the torch it finds. The shipped
+# sample and checkpoint (data/) travel as tracked files. Fails when the tracked tree plus .device/ would exceed the
+# 64 MiB the device tool carries.
+#   scripts/package-device.sh
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+scripts/bootstrap.sh
+export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
+
+out="$root/.device"
+stage="$(mktemp -d /tmp/mipin-device-pack.XXXXXX)"
+trap 'rm -rf "$stage"' EXIT
+rm -rf "$out"
+mkdir -p "$out/lib"
+
+echo "package-device: publishing mipin (self-contained, linux-x64, trimmed)..." >&2
+# Trim mode "partial" trims only the framework's assemblies and keeps ours whole (they use reflection: JSON, YAML,
+# CSV), with System.Text.Json's reflection serializer left on. Trim-analysis warnings are expected for those
+# libraries and are not errors here.
+if ! log=$(dotnet publish src/Harness.Client/Harness.Client.csproj -c Release -r linux-x64 --self-contained true \
+      -p:PublishTrimmed=true -p:TrimMode=partial -p:TreatWarningsAsErrors=false -p:SuppressTrimAnalysisWarnings=true \
+      -p:InvariantGlobalization=true -p:JsonSerializerIsReflectionEnabledByDefault=true -o "$stage/mipin" --nologo -v q 2>&1); then
+  echo "$log" >&2
+  echo "package-device: dotnet publish failed (see above)" >&2
+  exit 1
+fi
+# The shim built here links Debian's CPU libtorch; the device check builds its own against the GPU machine's torch.
+rm -f "$stage/mipin/libmipin_torch.so"
+tar -C "$stage" -cf - mipin | xz -9e -T0 > "$out/mipin.tar.xz"
+
+turbo="$(readlink -f /usr/lib/x86_64-linux-gnu/libturbojpeg.so.0)"
+cp "$turbo" "$out/lib/libturbojpeg.so.0"
+
+tracked=$(git ls-files -z | xargs -0 du -cb 2>/dev/null | tail -1 | cut -f1)
+packed=$(du -cb "$out" | tail -1 | cut -f1)
+limit=$((64 * 1024 * 1024))
+{
+  echo "commit      $(git rev-parse HEAD)$(git diff --quiet HEAD -- src native || echo ' (+ uncommitted changes)')"
+  echo "built       $(date -u +%FT%TZ) on $(. /etc/os-release; echo "$PRETTY_NAME"), .NET SDK $(dotnet --version)"
+  echo "mipin       mipin.tar.xz $(du -b "$out/mipin.tar.xz" | cut -f1) bytes ($(du -sb "$stage/mipin" | cut -f1) unpacked)"
+  echo "turbojpeg   lib/libturbojpeg.so.0 from $(dpkg-query -W -f='${Package} ${Version}' libturbojpeg0 2>/dev/null || echo "$turbo")"
+  echo "tree        $tracked bytes tracked + $packed bytes in .device/ = $((tracked + packed)) of $limit the device tool carries"
+} > "$out/manifest.txt"
+cat "$out/manifest.txt" >&2
+if (( tracked + packed > limit )); then
+  echo "package-device: the tracked tree plus .device/ is over 64 MiB; the device tool would refuse it" >&2
+  exit 1
+fi
+echo "package-device: ready; carry .device (the device tool's carry: [\".device\"]) and run: bash scripts/device-check.sh" >&2
