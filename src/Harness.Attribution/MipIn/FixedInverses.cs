@@ -19,17 +19,39 @@ public sealed class MaxUnpoolInverse : InverseLayer
 }
 
 /// <summary>
-/// Inverse of average pooling (fixed or adaptive): spreads each pooled value evenly over the inputs it averaged —
-/// the adjoint of the pooling, normalised so every input position receives the mean of the outputs that cover it
-/// (for non-overlapping windows: a plain copy).
+/// Inverse of average pooling (fixed or adaptive). <see cref="Proportional"/> false (<c>pool_inverse: even</c>):
+/// spreads each pooled value evenly over the inputs it averaged — the adjoint of the pooling, normalised so every
+/// input position receives the mean of the outputs that cover it (for non-overlapping windows: a plain copy).
+/// <see cref="Proportional"/> true (<c>pool_inverse: proportional</c>): spreads it in proportion to this sample's
+/// forward input, S_in = X ⊙ spread(S_out / Y) (0 where the window's mean Y is 0) — average pooling's "switches",
+/// as max-unpooling uses the forward maxima. Pooling S_in gives S_out back wherever Y ≠ 0, and S_in is zero where X
+/// is, so the rectifier's gate below loses nothing.
 /// </summary>
 public sealed class AveragePoolInverse : InverseLayer
 {
     private readonly Module _forward;
 
-    public AveragePoolInverse(Module forward) => _forward = forward;
+    public AveragePoolInverse(Module forward, bool proportional = false)
+    {
+        _forward = forward;
+        Proportional = proportional;
+    }
+
+    /// <summary>Whether pooled values are spread in proportion to the forward input (else evenly).</summary>
+    public bool Proportional { get; }
 
     public override Tensor Invert(Tensor signal, Tensor input, Tensor output)
+    {
+        if (!Proportional) return Even(signal, input);
+        using var scope = torch.NewDisposeScope();
+        // X ⊙ spread(S_out / Y): each input gets its window's S_out in the share X_p / Y of the window's mean, so the
+        // window's mean of S_in is S_out again (exactly for non-overlapping windows, e.g. global pooling).
+        var safe = torch.where(output.ne(0), output, torch.ones_like(output));
+        var ratio = torch.where(output.ne(0), signal / safe, torch.zeros_like(signal));
+        return (Even(ratio, input) * input).MoveToOuterDisposeScope();
+    }
+
+    private Tensor Even(Tensor signal, Tensor input)
     {
         // Fast paths, exactly the general rule's result: global pooling (one output covers every input, which gets
         // that value) and pooling that keeps the size (adaptive pooling to the input's own size is the identity).

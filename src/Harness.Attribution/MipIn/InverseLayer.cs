@@ -26,6 +26,13 @@ public abstract class InverseLayer : Module
     public virtual void FitRidge(Tensor signals, Tensor targets, double lambda) =>
         throw new NotSupportedException($"{GetType().Name} has no closed-form fit");
 
+    /// <summary>Linear inverses can be fitted in closed form anchored at the forward weight's pseudo-inverse.</summary>
+    public virtual bool SupportsPseudoInverseFit => false;
+
+    /// <summary>The closed-form fit anchored at the pseudo-inverse; only for <see cref="SupportsPseudoInverseFit"/>.</summary>
+    public virtual void FitPseudoInverse(Tensor signals, Tensor targets, double lambda) =>
+        throw new NotSupportedException($"{GetType().Name} has no pseudo-inverse fit");
+
     public sealed override Tensor forward(Tensor input) =>
         throw new NotSupportedException("an inverse layer needs the forward activations: call Invert(signal, input, output)");
 }

@@ -44,20 +44,22 @@ public sealed class InverseNetwork : Module
     /// Builds the inverse of every stage above <paramref name="layer"/>, initialised from the forward weights.
     /// <paramref name="probe"/> (one input batch) gives the shapes residual-block inverses need.
     /// </summary>
-    public static InverseNetwork Create(ClassifierModel model, string layer, Tensor probe)
+    public static InverseNetwork Create(ClassifierModel model, string layer, Tensor probe, bool proportionalPooling = false)
     {
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         // Only the outputs from layer k up are read (each inverse needs its stage's input and output).
         var (_, outputs) = model.Capture(probe, RequiredStagesOf(model, layer));
-        return Create(model, layer, outputs);
+        return Create(model, layer, outputs, proportionalPooling);
     }
 
     /// <summary>
     /// Builds the inverse from forward activations already at hand (stage name → output for every stage from
     /// <paramref name="layer"/> up, as <see cref="RequiredStages"/> names them), so no extra forward pass is run.
     /// </summary>
-    public static InverseNetwork Create(ClassifierModel model, string layer, IReadOnlyDictionary<string, Tensor> outputs)
+    /// <param name="proportionalPooling">Average pooling spreads in proportion to the forward input (<see cref="AveragePoolInverse.Proportional"/>).</param>
+    public static InverseNetwork Create(ClassifierModel model, string layer, IReadOnlyDictionary<string, Tensor> outputs,
+        bool proportionalPooling = false)
     {
         var net = new InverseNetwork(model, layer);
         using var scope = torch.NewDisposeScope();
@@ -66,19 +68,19 @@ public sealed class InverseNetwork : Module
         {
             var stage = model.Stages[i];
             var input = outputs[model.Stages[i - 1].Name];
-            var inverse = CreateInverse(stage, input, outputs[stage.Name]);
+            var inverse = CreateInverse(stage, input, outputs[stage.Name], proportionalPooling);
             net._inverses.Add((i, net.RegisterModule(stage.Name, inverse)));
         }
         return net;
     }
 
-    private static InverseLayer CreateInverse(Stage stage, Tensor input, Tensor output) => stage.Module switch
+    private static InverseLayer CreateInverse(Stage stage, Tensor input, Tensor output, bool proportionalPooling) => stage.Module switch
     {
         Linear linear => new LinearInverse(linear),
         Conv2d conv => new ConvInverse(conv),
         BatchNorm2d bn => new BatchNormInverse(bn),
         MaxPool2d pool => new MaxUnpoolInverse(pool),
-        AvgPool2d or AdaptiveAvgPool2d => new AveragePoolInverse(stage.Module),
+        AvgPool2d or AdaptiveAvgPool2d => new AveragePoolInverse(stage.Module, proportionalPooling),
         Flatten => new ReshapeInverse(),
         ReLU or ReLU6 or Dropout or Identity => new IdentityInverse(),
         ResidualBlock block => new ResidualBlockInverse(block, input.size(1), output.size(1),

@@ -36,7 +36,9 @@ public static class InverseNetworkFile
     }
 
     /// <summary>Loads an inverse for <paramref name="model"/>, refusing it unless its provenance equals <paramref name="expected"/>.</summary>
-    public static (InverseNetwork Network, IReadOnlyList<LayerReport> Report) Load(string path, ClassifierModel model, MipInProvenance expected)
+    /// <param name="proportionalPooling">The pooling inverse the network was trained with (part of the options hash).</param>
+    public static (InverseNetwork Network, IReadOnlyList<LayerReport> Report) Load(string path, ClassifierModel model, MipInProvenance expected,
+        bool proportionalPooling = false)
     {
         using var state = torch.load(path);
         var meta = state.Metadata;
@@ -60,7 +62,7 @@ public static class InverseNetworkFile
         using var scope = torch.NewDisposeScope();
         var device = model.parameters().First().device;
         var probe = torch.zeros(new long[] { 1 }.Concat(expected.InputShape).ToArray(), device: device);
-        var network = InverseNetwork.Create(model, expected.Layer, probe);
+        var network = InverseNetwork.Create(model, expected.Layer, probe, proportionalPooling);
         try
         {
             network.load_state_dict(state, $"MIP-IN inverse of {expected.Architecture} down to {expected.Layer}");

@@ -78,7 +78,7 @@ public sealed class InverseStore : IDisposable
         InverseNetwork network;
         if (File.Exists(path))
         {
-            var (loaded, report) = InverseNetworkFile.Load(path, model, provenance);
+            var (loaded, report) = InverseNetworkFile.Load(path, model, provenance, options.PoolInverse == "proportional");
             network = loaded;
             Reports[path] = report;
             _log?.Invoke($"mipin: loaded the inverse of {model.Architecture} down to {layer} from {path}");
@@ -102,6 +102,15 @@ public sealed class InverseStore : IDisposable
             {
                 var batch = ImageBatchLoader.Load(_training.Skip(start).Take(_batchSize).ToList(), _preprocess, _device, issues);
                 batches.Add(batch.Images.DetachFromDisposeScope());
+            }
+            if (options.Augment > 0)
+            {
+                // Seeded by the training seed, so the augmented set is part of what the options hash names.
+                var random = new Random(unchecked((int)options.Seed) ^ 0x5EED);
+                foreach (var original in batches.ToList())
+                    foreach (var copy in TrainingAugmentation.Copies(original, options.Augment, random))
+                        batches.Add(copy.DetachFromDisposeScope());
+                _log?.Invoke($"mipin: {options.Augment} augmented copies of each training image ({batches.Count} batches)");
             }
             if (issues.Count > 0)
                 throw new DatasetException(issues[0].File, $"{issues.Count} MIP-IN training image(s) could not be read (first: {issues[0].Reason})",

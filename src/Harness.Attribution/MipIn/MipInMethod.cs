@@ -10,23 +10,44 @@ public enum MipInMapMode
     SourceTimesActivation,
 }
 
+/// <summary>How MIP-IN turns the target logit into the output signal it inverts, and what it does with the result.</summary>
+/// <param name="Mode">What the map sums over channels.</param>
+/// <param name="BiasInDistractor">Invert y_c − b_c (the output layer's bias is class-independent and left to the
+/// distractor) instead of y_c.</param>
+/// <param name="SubtractInverseBias">Use g(y_c·e_c) − g(0): the inverse layers' own biases (a class-independent
+/// signal the same for every class) are removed from the source.</param>
+/// <param name="Complete">Adapt the source to the sample so that pushed forward from layer k it reproduces the target
+/// logit exactly (<see cref="SourceCompletion"/>).</param>
+public sealed record MipInExplainOptions(
+    MipInMapMode Mode = MipInMapMode.Source,
+    bool BiasInDistractor = false,
+    bool SubtractInverseBias = false,
+    bool Complete = false);
+
 /// <summary>
-/// MIP-IN saliency ("mipin"). For image x and class c: S_L = y_c·e_c (only the target logit), inverted down to
-/// layer k with x's own forward masks (<see cref="InverseNetwork.SourceSignal"/>); map = Σ_channels S_k (option:
-/// S_k ⊙ X_k), positive part, bilinear upsampling to the input size (like Grad-CAM for upper layers). A layer with
-/// no spatial layout works only if it has one value per input element (e.g. an MLP's flattened input).
+/// MIP-IN saliency ("mipin"). For image x and class c: S_L = y_c·e_c (option: (y_c − b_c)·e_c), inverted down to layer
+/// k with x's own forward masks (<see cref="InverseNetwork.SourceSignal"/>; option: minus the inversion of 0), then
+/// optionally completed (<see cref="SourceCompletion"/>); map = Σ_channels S_k (option: S_k ⊙ X_k), positive part,
+/// bilinear upsampling to the input size (like Grad-CAM for upper layers). A layer with no spatial layout works only if
+/// it has one value per input element (e.g. an MLP's flattened input).
 /// </summary>
 public sealed class MipInMethod : ISourceSignalMethod
 {
     public MipInMethod(InverseNetwork network, MipInMapMode mode = MipInMapMode.Source)
+        : this(network, new MipInExplainOptions(mode))
+    {
+    }
+
+    public MipInMethod(InverseNetwork network, MipInExplainOptions options)
     {
         Network = network;
-        Mode = mode;
+        Options = options;
     }
 
     public string Name => "mipin";
     public InverseNetwork Network { get; }
-    public MipInMapMode Mode { get; }
+    public MipInExplainOptions Options { get; }
+    public MipInMapMode Mode => Options.Mode;
     public ClassifierModel Model => Network.Model;
     public string SignalStage => Network.Model.Stages[Network.LayerIndex].Name;
 
@@ -45,10 +66,15 @@ public sealed class MipInMethod : ISourceSignalMethod
         using var noGrad = torch.no_grad();
         var (logits, acts) = Network.Model.Capture(batch.Images, Network.RequiredStages);
         var onehot = torch.nn.functional.one_hot(batch.TargetIndex, logits.size(1)).to(logits.dtype);
-        var source = Network.SourceSignal(logits * onehot, acts);
-        return (source.MoveToOuterDisposeScope(), acts[Network.Model.Stages[Network.LayerIndex].Name].alias().MoveToOuterDisposeScope());
+        var top = Options.BiasInDistractor ? (logits - MipInTrainer.OutputBias(Network.Model, logits)) * onehot : logits * onehot;
+        var source = Network.SourceSignal(top, acts);
+        if (Options.SubtractInverseBias) source = source - Network.SourceSignal(torch.zeros_like(top), acts);
+        var activation = acts[SignalStage];
+        if (Options.Complete)
+            source = SourceCompletion.Complete(Network.Model, SignalStage, source, activation, batch.TargetIndex,
+                logits.gather(1, batch.TargetIndex.unsqueeze(1)).squeeze(1));
+        return (source.MoveToOuterDisposeScope(), activation.alias().MoveToOuterDisposeScope());
     }
-
     private Tensor ToInputMap(Tensor signal, AttributionBatch batch)
     {
         var b = batch.Size;

@@ -28,7 +28,7 @@ public static class MipInTrainer
         {
             CacheActivations(model, layer, batches, options, activations, signals);
             // The first batch's cached activations give the shapes the inverse needs: no extra forward pass.
-            network = InverseNetwork.Create(model, layer, activations[0]);
+            network = InverseNetwork.Create(model, layer, activations[0], options.PoolInverse == "proportional");
             var reports = new List<LayerReport>();
             foreach (var (stage, inverse) in network.Inverses)
             {
@@ -47,6 +47,8 @@ public static class MipInTrainer
                     using var snapshot = inverse.state_dict();
                     if (options.Optimizer == "ridge" && inverse.SupportsRidge)
                         FitRidge(inverse, gated, activations, name, inputName, options.RidgeLambda);
+                    else if (options.Optimizer == "pinv" && inverse.SupportsPseudoInverseFit)
+                        FitClosedForm(inverse, gated, activations, inputName, options.RidgeLambda, pseudoInverse: true);
                     else
                         FitAdam(inverse, gated, activations, name, inputName, options, generator, progress);
                     final = RelativeError(inverse, gated, activations, name, inputName);
@@ -103,9 +105,12 @@ public static class MipInTrainer
                 bytes += kept[name].numel() * 4;
             }
             activations.Add(kept);
-            var signal = options.TrainingSignal == "target"
-                ? logits * torch.nn.functional.one_hot(logits.argmax(1), logits.size(1)).to(logits.dtype)
-                : logits;
+            var signal = options.TrainingSignal switch
+            {
+                "target" => logits * torch.nn.functional.one_hot(logits.argmax(1), logits.size(1)).to(logits.dtype),
+                "logits_no_bias" => logits - OutputBias(model, logits),
+                _ => logits,
+            };
             signals.Add(signal.detach().DetachFromDisposeScope());
             if (bytes > options.CacheLimitMb * 1024 * 1024)
                 throw new InvalidOperationException(
@@ -139,13 +144,27 @@ public static class MipInTrainer
     }
 
     private static void FitRidge(InverseLayer inverse, List<Tensor> gated, List<Dictionary<string, Tensor>> activations,
-        string name, string inputName, double lambda)
+        string name, string inputName, double lambda) =>
+        FitClosedForm(inverse, gated, activations, inputName, lambda, pseudoInverse: false);
+
+    private static void FitClosedForm(InverseLayer inverse, List<Tensor> gated, List<Dictionary<string, Tensor>> activations,
+        string inputName, double lambda, bool pseudoInverse)
     {
         using var scope = torch.NewDisposeScope();
         var s = torch.cat(gated.Select(g => g.flatten(1)).ToArray());
         var x = torch.cat(activations.Select(a => a[inputName].flatten(1)).ToArray());
-        inverse.FitRidge(s, x, lambda);
+        if (pseudoInverse) inverse.FitPseudoInverse(s, x, lambda);
+        else inverse.FitRidge(s, x, lambda);
     }
+
+    /// <summary>
+    /// The bias of the model's output layer as a 1 × classes tensor like <paramref name="logits"/> (zeros when the last
+    /// stage is not a Linear with a bias): the class-independent part of every logit.
+    /// </summary>
+    public static Tensor OutputBias(ClassifierModel model, Tensor logits) =>
+        model.Stages[^1].Module is Harness.Torch.Modules.Linear { } linear && linear.named_parameters().Any(p => p.Name == "bias")
+            ? linear.named_parameters().First(p => p.Name == "bias").Parameter.detach().unsqueeze(0)
+            : torch.zeros_like(logits.narrow(0, 0, 1));
 
     private static double RelativeError(InverseLayer inverse, List<Tensor> gated, List<Dictionary<string, Tensor>> activations,
         string name, string inputName)

@@ -3,7 +3,11 @@ namespace Harness.Attribution.MipIn;
 /// <summary>How inverse layers are fitted. Every field is a config option (docs/methods.md lists them).</summary>
 public sealed record MipInTrainingOptions
 {
-    /// <summary>"adam" (default) or "ridge": closed-form ridge regression for linear inverses, Adam for the rest.</summary>
+    /// <summary>
+    /// "adam" (default), "ridge" (closed-form ridge regression for linear inverses, Adam for the rest) or "pinv"
+    /// (closed form anchored at the forward weight's pseudo-inverse for linear inverses, see
+    /// <see cref="LinearInverse.FitPseudoInverse"/>; Adam for the rest).
+    /// </summary>
     public string Optimizer { get; init; } = "adam";
 
     /// <summary>
@@ -11,6 +15,8 @@ public sealed record MipInTrainingOptions
     /// same form of signal the explain pass inverts) or "logits" (all of y). Training on all logits reconstructs X
     /// well from the full y but spreads it over every class's logit, so the single-class source signal it yields is
     /// not complete: on the MNIST MLP its forward pass keeps ~9% of the target logit, against ~92% with "target".
+    /// "logits_no_bias": all logits minus the output layer's bias, y − b = W·x, the output layer's own pre-bias output
+    /// (with the "pinv" fit this makes the top inverse an exact right-inverse: W·g(s) = s).
     /// </summary>
     public string TrainingSignal { get; init; } = "target";
 
@@ -28,10 +34,22 @@ public sealed record MipInTrainingOptions
     /// <summary>Upper bound on the cached forward activations of the training set, in MiB.</summary>
     public long CacheLimitMb { get; init; } = 4096;
 
+    /// <summary>
+    /// How average pooling is inverted: "even" (spread each value evenly over its window) or "proportional" (in
+    /// proportion to the sample's forward input; see <see cref="AveragePoolInverse"/>).
+    /// </summary>
+    public string PoolInverse { get; init; } = "even";
+
+    /// <summary>Augmented copies of each training batch (random resized crop + horizontal flip, seeded); 0 = none.</summary>
+    public int Augment { get; init; }
+
     public void Validate()
     {
-        if (Optimizer is not ("adam" or "ridge")) throw new ArgumentException($"mipin optimizer '{Optimizer}' is not one of: adam, ridge");
-        if (TrainingSignal is not ("logits" or "target")) throw new ArgumentException($"mipin training signal '{TrainingSignal}' is not one of: logits, target");
+        if (Optimizer is not ("adam" or "ridge" or "pinv")) throw new ArgumentException($"mipin optimizer '{Optimizer}' is not one of: adam, ridge, pinv");
+        if (TrainingSignal is not ("logits" or "target" or "logits_no_bias"))
+            throw new ArgumentException($"mipin training signal '{TrainingSignal}' is not one of: logits, target, logits_no_bias");
+        if (PoolInverse is not ("even" or "proportional")) throw new ArgumentException($"mipin pool inverse '{PoolInverse}' is not one of: even, proportional");
+        if (Augment < 0) throw new ArgumentException($"mipin augment must be ≥ 0, got {Augment}");
         if (Epochs < 0) throw new ArgumentException($"mipin epochs must be ≥ 0, got {Epochs}");
         if (LearningRate <= 0) throw new ArgumentException($"mipin learning rate must be > 0, got {LearningRate}");
         if (RidgeLambda < 0) throw new ArgumentException($"mipin ridge lambda must be ≥ 0, got {RidgeLambda}");
