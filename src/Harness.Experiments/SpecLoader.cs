@@ -193,14 +193,31 @@ public static class SpecLoader
                     throw Error(root["methods"], $"method '{duplicate.Key}' is listed twice; list it once and sweep its options under method_options");
                 foreach (var name in names)
                 {
-                    var grid = new List<Dictionary<string, string>> { new(StringComparer.Ordinal) };
-                    var node = options is null ? null : Mapping(options, name);
-                    if (node is not null)
-                        foreach (var (k, v) in node.Children)
+                    // method_options.NAME is one mapping (its lists sweep as a grid) or a list of mappings (explicit
+                    // variants, each swept the same way, in list order).
+                    YamlNode? node = null;
+                    if (options is not null && options.Children.TryGetValue(new YamlScalarNode(name), out var given)) node = given;
+                    var variants = node switch
+                    {
+                        null => new List<YamlMappingNode> { new() },
+                        YamlMappingNode single => new List<YamlMappingNode> { single },
+                        YamlSequenceNode list when list.Children.Count > 0 && list.Children.All(c => c is YamlMappingNode) =>
+                            list.Children.Cast<YamlMappingNode>().ToList(),
+                        _ => throw Error(node, $"method_options.{name} must be a mapping of options, or a list of such mappings (one variant each)"),
+                    };
+                    var grid = new List<Dictionary<string, string>>();
+                    foreach (var variant in variants)
+                    {
+                        var combinations = new List<Dictionary<string, string>> { new(StringComparer.Ordinal) };
+                        foreach (var (k, v) in variant.Children)
                         {
                             var values = v is YamlSequenceNode seq ? seq.Children.Select(c => ScalarText(c)).ToList() : new List<string> { ScalarText(v) };
-                            grid = grid.SelectMany(g => values.Select(value => new Dictionary<string, string>(g, StringComparer.Ordinal) { [((YamlScalarNode)k).Value!] = value })).ToList();
+                            combinations = combinations.SelectMany(g => values.Select(value => new Dictionary<string, string>(g, StringComparer.Ordinal) { [((YamlScalarNode)k).Value!] = value })).ToList();
                         }
+                        grid.AddRange(combinations);
+                    }
+                    foreach (var duplicate in grid.Select(g => new MethodSpec(name, g).Label).GroupBy(l => l).Where(g => g.Count() > 1))
+                        throw Error(node!, $"method_options.{name}: the variant {duplicate.Key} is given twice");
                     foreach (var combination in grid)
                     {
                         // Validate options (names, values, layers) against every model now, before any work starts.

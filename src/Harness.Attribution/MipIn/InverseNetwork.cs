@@ -120,6 +120,26 @@ public sealed class InverseNetwork : Module
         return s.MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// The gated signal at the output of every layer above k that a per-layer map can be read at: stages that end in
+    /// a rectifier or are residual blocks, with a spatial output larger than 1×1 (for a superposition of maps).
+    /// </summary>
+    public IReadOnlyList<(string Stage, Tensor Signal)> UpperSignals(Tensor outputSignal, IReadOnlyDictionary<string, Tensor> activations)
+    {
+        var result = new List<(string, Tensor)>();
+        using var scope = torch.NewDisposeScope();
+        var s = outputSignal;
+        foreach (var (i, inverse) in _inverses)
+        {
+            var output = activations[Model.Stages[i].Name];
+            var gated = Gate(i, s, output);
+            if ((IsRectified(Model.Stages[i].Module) || Model.Stages[i].Module is ResidualBlock) && output.ndim == 4 && output.size(2) * output.size(3) > 1)
+                result.Add((Model.Stages[i].Name, gated.alias().MoveToOuterDisposeScope()));
+            s = inverse.Invert(gated, activations[Model.Stages[i - 1].Name], output);
+        }
+        return result;
+    }
+
     /// <summary>The source signal S_k at layer k for the given signal at the output (gated at k).</summary>
     public Tensor SourceSignal(Tensor outputSignal, IReadOnlyDictionary<string, Tensor> activations)
     {

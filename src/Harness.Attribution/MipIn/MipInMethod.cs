@@ -18,11 +18,14 @@ public enum MipInMapMode
 /// signal the same for every class) are removed from the source.</param>
 /// <param name="Complete">Adapt the source to the sample so that pushed forward from layer k it reproduces the target
 /// logit exactly (<see cref="SourceCompletion"/>).</param>
+/// <param name="Superpose">The map is the superposition of the per-layer maps at k and at every rectified or block
+/// output above it with a spatial layout (<see cref="InverseNetwork.UpperSignals"/>), each scaled to maximum 1.</param>
 public sealed record MipInExplainOptions(
     MipInMapMode Mode = MipInMapMode.Source,
     bool BiasInDistractor = false,
     bool SubtractInverseBias = false,
-    bool Complete = false);
+    bool Complete = false,
+    bool Superpose = false);
 
 /// <summary>
 /// MIP-IN saliency ("mipin"). For image x and class c: S_L = y_c·e_c (option: (y_c − b_c)·e_c), inverted down to layer
@@ -56,7 +59,28 @@ public sealed class MipInMethod : ISourceSignalMethod
         using var scope = torch.NewDisposeScope();
         var (sources, activation) = SourceSignals(batch);
         var m = Mode == MipInMapMode.SourceTimesActivation ? sources * activation : sources;
-        return ToInputMap(m, batch).MoveToOuterDisposeScope();
+        var map = ToInputMap(m, batch);
+        if (!Options.Superpose) return map.MoveToOuterDisposeScope();
+        // The per-layer maps above k, from the same output signal, each scaled to maximum 1 (a zero map stays zero).
+        using var noGrad = torch.no_grad();
+        var (logits, acts) = Network.Model.Capture(batch.Images, Network.RequiredStages);
+        var total = UnitMax(map);
+        foreach (var (stage, signal) in Network.UpperSignals(OutputSignal(logits, batch), acts))
+            total = total + UnitMax(ToInputMap(Mode == MipInMapMode.SourceTimesActivation ? signal * acts[stage] : signal, batch));
+        return total.MoveToOuterDisposeScope();
+    }
+
+    private static Tensor UnitMax(Tensor maps)
+    {
+        var max = maps.amax(new long[] { 1, 2 }, keepdim: true);
+        return maps / torch.where(max.gt(0), max, torch.ones_like(max));
+    }
+
+    // S_L: the target logit (without the output bias when it goes to the distractor) at the target class.
+    private Tensor OutputSignal(Tensor logits, AttributionBatch batch)
+    {
+        var onehot = torch.nn.functional.one_hot(batch.TargetIndex, logits.size(1)).to(logits.dtype);
+        return Options.BiasInDistractor ? (logits - MipInTrainer.OutputBias(Network.Model, logits)) * onehot : logits * onehot;
     }
 
     /// <summary>S_k for each image's target class, and the forward activation X_k (both in the caller's scope).</summary>
@@ -65,8 +89,7 @@ public sealed class MipInMethod : ISourceSignalMethod
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         var (logits, acts) = Network.Model.Capture(batch.Images, Network.RequiredStages);
-        var onehot = torch.nn.functional.one_hot(batch.TargetIndex, logits.size(1)).to(logits.dtype);
-        var top = Options.BiasInDistractor ? (logits - MipInTrainer.OutputBias(Network.Model, logits)) * onehot : logits * onehot;
+        var top = OutputSignal(logits, batch);
         var source = Network.SourceSignal(top, acts);
         if (Options.SubtractInverseBias) source = source - Network.SourceSignal(torch.zeros_like(top), acts);
         var activation = acts[SignalStage];

@@ -8,7 +8,8 @@ namespace Harness.Attribution.MipIn;
 /// session. Options (defaults; docs/methods.md explains each and measures the variants):
 /// layer (as Grad-CAM's; mnist_mlp: flatten), map (source | source_x_activation),
 /// optimizer (adam | pinv | ridge), training_signal (logits_no_bias | target | logits), pool_inverse (proportional |
-/// even), output_bias (distractor | source), inverse_bias (subtract | keep), complete (target | none), augment (0),
+/// even), output_bias (distractor | source), inverse_bias (subtract | keep), complete (target | none),
+/// superpose (none | layers), augment (0),
 /// epochs (30), lr (0.001), ridge_lambda (0.001), seed (0), cache_mb (4096). The paper-literal reconstruction of
 /// the first round is optimizer=adam, training_signal=target, pool_inverse=even, output_bias=source,
 /// inverse_bias=keep, complete=none.
@@ -47,7 +48,8 @@ public sealed class MipInTrainable : ITrainableMethod
             o.GetChoice("map", MipInMapMode.Source, MapModes),
             BiasInDistractor: o.GetChoice("output_bias", true, new[] { ("distractor", true), ("source", false) }),
             SubtractInverseBias: o.GetChoice("inverse_bias", true, new[] { ("subtract", true), ("keep", false) }),
-            Complete: o.GetChoice("complete", true, new[] { ("target", true), ("none", false) }));
+            Complete: o.GetChoice("complete", true, new[] { ("target", true), ("none", false) }),
+            Superpose: o.GetChoice("superpose", false, new[] { ("none", false), ("layers", true) }));
         var settings = new Settings(layer, explain, TrainingOptions(o));
         o.ThrowIfUnknown();
         return settings;
