@@ -28,6 +28,24 @@ public sealed class SpecLoaderTests : IDisposable
     }
 
     [Fact]
+    public void AListOfOptionMappingsGivesOneVariantEach()
+    {
+        var spec = SpecLoader.Load(Spec("""
+            methods: [mipin, center]
+            method_options:
+              mipin:
+                - { layer: features.18 }
+                - { layer: features.17, complete: [none, target] }
+            """));
+        Assert.Equal(new[] { "mipin[layer=features.18]", "mipin[complete=none,layer=features.17]", "mipin[complete=target,layer=features.17]", "center" },
+            spec.Methods.Select(m => m.Label));
+        var twice = Assert.Throws<SpecException>(() => SpecLoader.Load(Spec("methods: [mipin]\nmethod_options:\n  mipin: [{layer: features.18}, {layer: features.18}]\n"))).Message;
+        Assert.Contains("the variant mipin[layer=features.18] is given twice", twice);
+        var scalar = Assert.Throws<SpecException>(() => SpecLoader.Load(Spec("methods: [mipin]\nmethod_options:\n  mipin: features.18\n"))).Message;
+        Assert.Contains("must be a mapping of options, or a list of such mappings", scalar);
+    }
+
+    [Fact]
     public void OverridesReplaceValuesListsAndListItems()
     {
         var spec = SpecLoader.Load(Spec("methods: [gradcam]\n"),

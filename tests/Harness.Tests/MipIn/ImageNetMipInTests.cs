@@ -68,7 +68,7 @@ public sealed class ImageNetMipInTests(ITestOutputHelper output)
             Assert.Equal(0, again.TrainedCount);
 
             // The saved file refuses to serve another configuration.
-            var provenance = store.ProvenanceFor(model, "features.18", new MipInTrainingOptions());
+            var provenance = store.ProvenanceFor(model, "features.18", MipInTrainable.Parse("mobilenet_v2", new Dictionary<string, string> { ["layer"] = "features.18" }).Training);
             var path = store.PathFor(provenance);
             var e = Assert.Throws<StaleInverseException>(() => InverseNetworkFile.Load(path, model, provenance with { Seed = 7 }));
             Assert.Contains("seed is 0, this run needs 7", e.Message);
