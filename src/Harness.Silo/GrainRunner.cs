@@ -1,14 +1,21 @@
 using System.Diagnostics;
 using Harness.Grains;
+using Harness.Torch;
 
 namespace Harness.Silo;
 
-/// <summary>Executes one grain on a silo slot and records its <see cref="GrainStats"/> (device, time, images/s, peak memory).</summary>
+/// <summary>
+/// Executes one grain on a silo slot and records its <see cref="GrainStats"/> (device, time, images/s, peak memory).
+/// The peak is the grain's own: before it starts, the C heap's freed memory (which the silo keeps for reuse, see
+/// <see cref="HostMemory.KeepFreedMemory"/>) is returned to the OS and the high-water mark reset to what is left. With
+/// several slots in one process the figure covers the grains that ran side by side.
+/// </summary>
 public sealed class GrainRunner(string engine, string? statsDirectory)
 {
     public void Execute(IGrain grain, GrainContext context)
     {
-        PeakMemory.Reset();
+        HostMemory.ReleaseFreedMemory();
+        ProcessMemory.ResetPeak();
         var started = DateTime.UtcNow;
         var clock = Stopwatch.StartNew();
         grain.Execute(context);
@@ -18,6 +25,6 @@ public sealed class GrainRunner(string engine, string? statsDirectory)
         var slurmTask = slurmJob is null ? "" : $"{slurmJob}_{Environment.GetEnvironmentVariable("SLURM_ARRAY_TASK_ID")}";
         new GrainStats(grain.Key, grain.Stage, engine, Environment.MachineName, context.Device.ToString(), slurmTask,
             Environment.GetEnvironmentVariable("CUDA_VISIBLE_DEVICES") ?? "", started, clock.Elapsed.TotalSeconds, grain.Images,
-            PeakMemory.PeakMb()).Write(statsDirectory);
+            ProcessMemory.PeakResidentBytes() / (1024.0 * 1024.0)).Write(statsDirectory);
     }
 }

@@ -128,7 +128,8 @@ public sealed class SlurmClusterTests
     [SlurmFact]
     public void GrainNeedingAGpuTheSiloCannotUseFailsClearly()
     {
-        if (Harness.Torch.torch.cuda.device_count() > 0) return; // the fake GPUs are only unusable with a CPU-only libtorch
+        // The fake GPUs are only unusable with a CPU-only libtorch.
+        Skip.If(Harness.Torch.torch.cuda.device_count() > 0, "a CUDA device is present: the fake GPUs would be usable");
         using var experiment = new TempExperiment();
         var spec = experiment.WriteSpec("gpu", "methods: [gradient]\nmetrics: [bbox_accuracy]\nshard_size: 4\ndevices: [cuda]\n");
         Cli(TestPaths.RepoRoot, "submit", spec, "--set", "dataset.limit=4", "--engine", "slurm", "--gpus-per-silo", "1");

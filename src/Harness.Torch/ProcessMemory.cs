@@ -1,4 +1,4 @@
-namespace Harness.Bench;
+namespace Harness.Torch;
 
 /// <summary>
 /// This process's resident memory from /proc/self/status (Linux): the current RSS (VmRSS) and its high-water mark
