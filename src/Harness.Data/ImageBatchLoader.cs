@@ -7,12 +7,17 @@ namespace Harness.Data;
 /// <summary>
 /// Decodes and preprocesses dataset records into model-input batches. JPEG decoding runs in parallel; an image
 /// that cannot be decoded becomes a counted <see cref="DataIssue"/> and is left out of the batch, never dropped
-/// silently.
+/// silently. A truncated JPEG is such an issue too: libjpeg decodes it with a warning ("Premature end of JPEG file")
+/// and grey-fills the missing rows, but PIL, which torchvision uses, refuses it, so scoring it would score an image
+/// nobody else sees. Other libjpeg warnings (e.g. extraneous bytes before a marker) are tolerated, as PIL does.
 /// </summary>
 public static class ImageBatchLoader
 {
     /// <summary>A preprocessed batch: N×3×H×W on <paramref name="device"/> plus the records it holds, in order.</summary>
     public sealed record Batch(Tensor Images, IReadOnlyList<ImageRecord> Records, IReadOnlyList<RgbImage> Decoded);
+
+    /// <summary>libjpeg's warning for a file that ends before its last scan (JWRN_JPEG_EOF).</summary>
+    public const string TruncationWarning = "Premature end of JPEG file";
 
     public static Batch Load(IReadOnlyList<ImageRecord> records, PreprocessConfig config, Device device, ICollection<DataIssue> issues)
     {
@@ -22,7 +27,13 @@ public static class ImageBatchLoader
         {
             try
             {
-                decoded[i] = JpegDecoder.Decode(records[i].ImagePath);
+                string? truncated = null;
+                var image = JpegDecoder.Decode(records[i].ImagePath, warning =>
+                {
+                    if (warning.Contains(TruncationWarning, StringComparison.Ordinal)) truncated = warning;
+                });
+                if (truncated is null) decoded[i] = image;
+                else errors[i] = $"truncated JPEG ({truncated}); PIL refuses it too: re-copy the file";
             }
             catch (ImageDecodeException e)
             {

@@ -120,6 +120,26 @@ public sealed class ImageNetValBrokenInputTests : IDisposable
     }
 
     [Fact]
+    public void TruncatedJpegIsACountedIssueNotAScore()
+    {
+        // libjpeg decodes the first 3,000 bytes with a warning and grey rows; PIL (torchvision) raises
+        // "image file is truncated" for the same file. The loader leaves it out and says why.
+        var id = Ids[3];
+        File.WriteAllBytes(ImagePath(id), File.ReadAllBytes(ImagePath(id))[..3000]);
+        var ds = ImageNetValDataset.LoadFolder(_root);
+        Assert.Empty(ds.Issues); // the annotation side is intact; decoding finds the damage
+        var issues = new List<DataIssue>();
+        var batch = ImageBatchLoader.Load(ds.Records, Harness.Data.Imaging.PreprocessConfig.ImageNet, Harness.Torch.Device.CPU, issues);
+        using var images = batch.Images;
+        var issue = Assert.Single(issues);
+        Assert.Equal(id, issue.Id);
+        Assert.Contains("truncated JPEG", issue.Reason);
+        Assert.Contains(ImageBatchLoader.TruncationWarning, issue.Reason);
+        Assert.Equal(ds.Records.Count - 1, batch.Records.Count);
+        Assert.DoesNotContain(batch.Records, r => r.Id == id);
+    }
+
+    [Fact]
     public void CsvFillsInForMissingXmlAndReportsItsOwnRows()
     {
         // XML for all but one image, CSV for the missing one and for an image that does not exist.
