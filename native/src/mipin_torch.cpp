@@ -124,8 +124,10 @@ c10::IValue to_ivalue(const mt_value& v) {
       return c10::IValue(list);
     }
     case MT_STRING:
+      require(v.p != nullptr, "null string argument");
       return c10::IValue(std::string(static_cast<const char*>(v.p)));
     case MT_DEVICE:
+      require(v.p != nullptr, "null device argument");
       return c10::IValue(c10::Device(std::string(static_cast<const char*>(v.p))));
     case MT_BOOL_LIST: {
       c10::List<bool> list;
@@ -197,6 +199,7 @@ int mt_version(char* buffer, int64_t capacity) {
 
 int mt_op_lookup(const char* name, const char* overload, mt_op* out) {
   return guarded([&] {
+    require(name != nullptr && out != nullptr, "mt_op_lookup: null operator name or output");
     auto handle = c10::Dispatcher::singleton().findSchema({name, overload ? overload : ""});
     if (!handle) {
       std::string full = std::string(name) + (overload && *overload ? std::string(".") + overload : "");
@@ -208,6 +211,7 @@ int mt_op_lookup(const char* name, const char* overload, mt_op* out) {
 
 int mt_op_schema(mt_op op, char* buffer, int64_t capacity) {
   return guarded([&] {
+    require(op != nullptr, "mt_op_schema: null operator handle");
     std::ostringstream s;
     s << static_cast<c10::OperatorHandle*>(op)->schema();
     copy_string(s.str(), buffer, capacity);
@@ -216,10 +220,18 @@ int mt_op_schema(mt_op op, char* buffer, int64_t capacity) {
 
 int mt_op_call(mt_op op, const mt_value* args, int64_t nargs, mt_value* results, int64_t capacity,
                int64_t* nresults) {
-  *nresults = 0;
-  const auto& handle = *static_cast<c10::OperatorHandle*>(op);
-  const auto& schema = handle.schema();
+  // Everything, reading the handle and its schema included, runs inside the wrapper: a null handle or output is an
+  // error code, never a crash.
+  std::string name = "operator";
   int status = guarded([&] {
+    require(nresults != nullptr, "mt_op_call: null result count");
+    *nresults = 0;
+    require(op != nullptr, "mt_op_call: null operator handle");
+    require(nargs == 0 || args != nullptr, "mt_op_call: null arguments");
+    require(capacity == 0 || results != nullptr, "mt_op_call: null results");
+    const auto& handle = *static_cast<c10::OperatorHandle*>(op);
+    const auto& schema = handle.schema();
+    name = schema.name();
     const auto& declared = schema.arguments();
     require(nargs <= static_cast<int64_t>(declared.size()),
             schema.name() + ": given " + std::to_string(nargs) + " arguments, the schema has " +
@@ -243,7 +255,7 @@ int mt_op_call(mt_op op, const mt_value* args, int64_t nargs, mt_value* results,
     }
     *nresults = count;
   });
-  if (status != MT_OK) g_last_error = schema.name() + ": " + g_last_error;
+  if (status != MT_OK) g_last_error = name + ": " + g_last_error;
   return status;
 }
 

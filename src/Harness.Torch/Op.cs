@@ -75,7 +75,18 @@ public sealed unsafe class Op
         for (var i = 0; i < n; i++)
             if (results[i].Kind != ValueKind.Tensor || results[i].P == 0) throw Unexpected(results[..n], "defined tensors");
         var tensors = new Tensor[n];
-        for (var i = 0; i < n; i++) tensors[i] = Tensor.FromHandle(results[i].P);
+        var wrapped = 0;
+        try
+        {
+            for (; wrapped < n; wrapped++) tensors[wrapped] = Tensor.FromHandle(results[wrapped].P);
+        }
+        catch
+        {
+            // Free what was wrapped (through its owner) and the handles not wrapped yet, each exactly once.
+            for (var i = 0; i < wrapped; i++) tensors[i].Dispose();
+            for (var i = wrapped; i < n; i++) NativeMethods.mt_tensor_free(results[i].P);
+            throw;
+        }
         return tensors;
     }
 

@@ -11,16 +11,18 @@ public static class Rectifier
     /// Whether the output of <paramref name="producer"/> may be overwritten in place by the next layer. While autograd
     /// records, only outputs no backward formula reads: convolution, batch norm and linear layers save their inputs,
     /// not their outputs (autograd's version counter would reject anything else at backward time). Without autograd,
-    /// any layer that returns a new tensor; never one that may return its input or a view of it (a Sequential returns
-    /// what its last layer returns, so it is judged by that layer).
+    /// also the other layers known to return a new tensor (pooling, a non-in-place ReLU/ReLU6) and layers that declare
+    /// it (<see cref="IReturnsNewTensor"/>). Default deny: any other layer may return its input or a view of it (Identity,
+    /// Flatten, Dropout in eval mode, a user's module), and overwriting that would change the caller's tensor. A
+    /// Sequential returns what its last layer returns, so it is judged by that layer.
     /// </summary>
     public static bool MayOverwriteOutputOf(Module? producer) =>
         producer is Conv2d or BatchNorm2d or Linear ||
         (!torch.is_grad_enabled() && producer switch
         {
-            null or Dropout or Identity or Flatten => false,
             Sequential sequential => sequential.Count > 0 && MayOverwriteOutputOf(sequential[sequential.Count - 1]),
-            _ => true,
+            MaxPool2d or AvgPool2d or AdaptiveAvgPool2d or ReLU or ReLU6 or IReturnsNewTensor => true,
+            _ => false,
         });
 
     /// <summary>Rectifies <paramref name="x"/> in place when <paramref name="layer"/> is a ReLU or ReLU6.</summary>
