@@ -140,6 +140,27 @@ public sealed class ImageNetValBrokenInputTests : IDisposable
     }
 
     [Fact]
+    public void ImageSmallerThanTheCropIsUpscaledLikeTorchvision()
+    {
+        // A 100×80 JPEG under an existing id: Resize(224) scales its short side up to 224 (280×224), CenterCrop keeps 224².
+        var id = Ids[2];
+        var pixels = new byte[100 * 80 * 3];
+        for (var i = 0; i < pixels.Length; i++) pixels[i] = (byte)(i * 7 % 251);
+        Harness.Data.Imaging.JpegEncoder.Save(new Harness.Data.Imaging.RgbImage(100, 80, pixels), ImagePath(id), 95);
+        var ds = ImageNetValDataset.LoadFolder(_root);
+        var issues = new List<DataIssue>();
+        var config = new Harness.Data.Imaging.PreprocessConfig(224, 224, [0.5f, 0.5f, 0.5f], [0.5f, 0.5f, 0.5f]);
+        var batch = ImageBatchLoader.Load(ds.Records, config, Harness.Torch.Device.CPU, issues);
+        using var images = batch.Images;
+        Assert.Empty(issues);
+        Assert.Equal(new long[] { ds.Records.Count, 3, 224, 224 }, images.shape);
+        var small = batch.Decoded[batch.Records.ToList().FindIndex(r => r.Id == id)];
+        Assert.Equal((100, 80), (small.Width, small.Height));
+        var t = new Harness.Data.Imaging.ImageTransform(config, 100, 80);
+        Assert.Equal((280, 224, 28, 0), (t.ResizedWidth, t.ResizedHeight, t.CropLeft, t.CropTop));
+    }
+
+    [Fact]
     public void CsvFillsInForMissingXmlAndReportsItsOwnRows()
     {
         // XML for all but one image, CSV for the missing one and for an image that does not exist.

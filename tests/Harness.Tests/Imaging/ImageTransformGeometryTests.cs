@@ -22,6 +22,7 @@ public sealed class ImageTransformGeometryTests : IDisposable
     [InlineData(75, 45, 43, 32, 71, 43, 20, 6)]         // round(19.5) = 20, round(5.5) = 6
     [InlineData(224, 300, 224, 224, 224, 300, 0, 38)]   // shorter side already 224: no resize
     [InlineData(50, 30, 23, 32, 38, 23, 3, -4)]         // height 23 < 32: 4 rows of padding above, 5 below
+    [InlineData(100, 80, 256, 224, 320, 256, 48, 16)]   // image smaller than the crop: upscaled (short side 80 → 256) like torchvision
     public void SizesAndOffsetsFollowTorchvision(int w, int h, int resize, int crop, int rw, int rh, int left, int top)
     {
         var t = new ImageTransform(new PreprocessConfig(resize, crop, [0, 0, 0], [1, 1, 1]), w, h);
