@@ -110,8 +110,7 @@ public static class AttributionMethods
         {
             if (training is null)
             {
-                trainable.Validate(model, parsed);
-                parsed.ThrowIfUnknown();
+                Validate(name, model, options); // bad options are the first error to report
                 throw new InvalidOperationException($"{name} must be trained first: run it through `mipin explain` or an experiment, which train it");
             }
             method = trainable.Create(model, parsed, training);

@@ -27,6 +27,9 @@ public sealed class ExperimentPlan
     /// <summary>The method variants that must be trained before scoring (one train grain each per model).</summary>
     public IEnumerable<MethodSpec> TrainableMethods => Spec.Methods.Where(m => AttributionMethods.IsTrainable(m.Name));
 
+    /// <summary>The names of the trainable methods, each once, for progress lines and the report ("mipin").</summary>
+    public string TrainableMethodNames => string.Join(", ", TrainableMethods.Select(m => m.Name).Distinct());
+
     /// <summary>Per-grain measurements, written by the silo that ran the grain.</summary>
     public string StatsDirectory => Path.Combine(Spec.ResultsDir, "grains");
 

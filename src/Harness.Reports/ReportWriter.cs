@@ -37,7 +37,7 @@ public static class ReportWriter
             .Append(" · dataset ").Append(E(spec.DatasetRoot)).Append(" · ").Append(plan.Data.Scored.Count).Append(" scored images in ")
             .Append(plan.Data.Shards.Count).Append(" shards");
         if (plan.Data.Training.Count > 0)
-            html.Append(" · ").Append(E(string.Join(", ", plan.TrainableMethods.Select(m => m.Name).Distinct()))).Append(" trained on the first ")
+            html.Append(" · ").Append(E(plan.TrainableMethodNames)).Append(" trained on the first ")
                 .Append(plan.Data.Training.Count).Append(" images");
         html.Append(" · seed ").Append(spec.Seed).Append("</p>\n");
 

@@ -46,8 +46,8 @@ public sealed class AveragePoolInverse : InverseLayer
         using var scope = torch.NewDisposeScope();
         // X ⊙ spread(S_out / Y): each input gets its window's S_out in the share X_p / Y of the window's mean, so the
         // window's mean of S_in is S_out again (exactly for non-overlapping windows, e.g. global pooling).
-        var safe = torch.where(output.ne(0), output, torch.ones_like(output));
-        var ratio = torch.where(output.ne(0), signal / safe, torch.zeros_like(signal));
+        var pooled = output.ne(0);
+        var ratio = torch.where(pooled, signal / torch.where(pooled, output, torch.ones_like(output)), torch.zeros_like(signal));
         return (Even(ratio, input) * input).MoveToOuterDisposeScope();
     }
 

@@ -57,18 +57,22 @@ public sealed class MipInMethod : ISourceSignalMethod
     public Tensor Explain(AttributionBatch batch)
     {
         using var scope = torch.NewDisposeScope();
-        var (sources, activation) = SourceSignals(batch);
-        var m = Mode == MipInMapMode.SourceTimesActivation ? sources * activation : sources;
-        var map = ToInputMap(m, batch);
+        using var noGrad = torch.no_grad();
+        // One forward pass serves the source signal and, with superposition, the per-layer maps above k.
+        var (logits, acts) = Network.Model.Capture(batch.Images, Network.RequiredStages);
+        var (source, activation) = SourceSignals(batch, logits, acts);
+        var map = ToInputMap(Weighted(source, activation), batch);
         if (!Options.Superpose) return map.MoveToOuterDisposeScope();
         // The per-layer maps above k, from the same output signal, each scaled to maximum 1 (a zero map stays zero).
-        using var noGrad = torch.no_grad();
-        var (logits, acts) = Network.Model.Capture(batch.Images, Network.RequiredStages);
         var total = UnitMax(map);
         foreach (var (stage, signal) in Network.UpperSignals(OutputSignal(logits, batch), acts))
-            total = total + UnitMax(ToInputMap(Mode == MipInMapMode.SourceTimesActivation ? signal * acts[stage] : signal, batch));
+            total = total + UnitMax(ToInputMap(Weighted(signal, acts[stage]), batch));
         return total.MoveToOuterDisposeScope();
     }
+
+    // What the map sums over channels: the signal, or signal ⊙ activation (option map).
+    private Tensor Weighted(Tensor signal, Tensor activation) =>
+        Mode == MipInMapMode.SourceTimesActivation ? signal * activation : signal;
 
     private static Tensor UnitMax(Tensor maps)
     {
@@ -89,6 +93,13 @@ public sealed class MipInMethod : ISourceSignalMethod
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
         var (logits, acts) = Network.Model.Capture(batch.Images, Network.RequiredStages);
+        var (source, activation) = SourceSignals(batch, logits, acts);
+        return (source.MoveToOuterDisposeScope(), activation.MoveToOuterDisposeScope());
+    }
+
+    // S_k and X_k from a forward pass already captured (both in the caller's scope).
+    private (Tensor Source, Tensor Activation) SourceSignals(AttributionBatch batch, Tensor logits, IReadOnlyDictionary<string, Tensor> acts)
+    {
         var top = OutputSignal(logits, batch);
         var source = Network.SourceSignal(top, acts);
         if (Options.SubtractInverseBias) source = source - Network.SourceSignal(torch.zeros_like(top), acts);
@@ -96,8 +107,9 @@ public sealed class MipInMethod : ISourceSignalMethod
         if (Options.Complete)
             source = SourceCompletion.Complete(Network.Model, SignalStage, source, activation, batch.TargetIndex,
                 logits.gather(1, batch.TargetIndex.unsqueeze(1)).squeeze(1));
-        return (source.MoveToOuterDisposeScope(), activation.alias().MoveToOuterDisposeScope());
+        return (source, activation.alias());
     }
+
     private Tensor ToInputMap(Tensor signal, AttributionBatch batch)
     {
         var b = batch.Size;

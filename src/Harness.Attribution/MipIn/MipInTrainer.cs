@@ -46,7 +46,7 @@ public static class MipInTrainer
                     initial = RelativeError(inverse, gated, activations, name, inputName);
                     using var snapshot = inverse.state_dict();
                     if (options.Optimizer == "ridge" && inverse.SupportsRidge)
-                        FitRidge(inverse, gated, activations, name, inputName, options.RidgeLambda);
+                        FitClosedForm(inverse, gated, activations, inputName, options.RidgeLambda, pseudoInverse: false);
                     else if (options.Optimizer == "pinv" && inverse.SupportsPseudoInverseFit)
                         FitClosedForm(inverse, gated, activations, inputName, options.RidgeLambda, pseudoInverse: true);
                     else
@@ -143,10 +143,6 @@ public static class MipInTrainer
         optimizer.zero_grad();
     }
 
-    private static void FitRidge(InverseLayer inverse, List<Tensor> gated, List<Dictionary<string, Tensor>> activations,
-        string name, string inputName, double lambda) =>
-        FitClosedForm(inverse, gated, activations, inputName, lambda, pseudoInverse: false);
-
     private static void FitClosedForm(InverseLayer inverse, List<Tensor> gated, List<Dictionary<string, Tensor>> activations,
         string inputName, double lambda, bool pseudoInverse)
     {
@@ -162,8 +158,8 @@ public static class MipInTrainer
     /// stage is not a Linear with a bias): the class-independent part of every logit.
     /// </summary>
     public static Tensor OutputBias(ClassifierModel model, Tensor logits) =>
-        model.Stages[^1].Module is Harness.Torch.Modules.Linear { } linear && linear.named_parameters().Any(p => p.Name == "bias")
-            ? linear.named_parameters().First(p => p.Name == "bias").Parameter.detach().unsqueeze(0)
+        model.Stages[^1].Module is Harness.Torch.Modules.Linear { bias: { } bias }
+            ? bias.detach().unsqueeze(0)
             : torch.zeros_like(logits.narrow(0, 0, 1));
 
     private static double RelativeError(InverseLayer inverse, List<Tensor> gated, List<Dictionary<string, Tensor>> activations,

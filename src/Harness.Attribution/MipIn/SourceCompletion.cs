@@ -32,6 +32,9 @@ public static class SourceCompletion
         var goal = targetLogits.detach().to(ScalarType.Float32);
         var reduce = Enumerable.Range(1, (int)s.ndim - 1).Select(d => (long)d).ToArray();
         var scale = goal.abs().clamp(min: 1.0);
+        var perImage = new long[s.ndim]; // α per image, broadcast over the other axes
+        Array.Fill(perImage, 1L);
+        perImage[0] = s.size(0);
         // The sample's activation pattern, each channel scaled to spatial mean 1 (for a vector layer: 1[X > 0]), so the
         // correction spreads like the proportional pooling inverse and weak channels count as much as strong ones.
         var channelMean = activation.ndim == 4 ? activation.mean(new long[] { 2, 3 }, keepdim: true) : activation;
@@ -53,11 +56,7 @@ public static class SourceCompletion
             var slope = (grad * direction).sum(reduce);
             // Images whose logit does not move along d (no active unit reaches it) keep their source.
             var alpha = torch.where(slope.abs().gt(1e-20), residual / torch.where(slope.abs().gt(1e-20), slope, torch.ones_like(slope)), torch.zeros_like(slope));
-            var shape = new long[s.ndim];
-            Array.Fill(shape, 1L);
-            shape[0] = s.size(0);
-            var next = (s + alpha.reshape(shape) * direction).MoveToOuterDisposeScope();
-            s = next;
+            s = (s + alpha.reshape(perImage) * direction).MoveToOuterDisposeScope();
         }
         return s.MoveToOuterDisposeScope();
     }

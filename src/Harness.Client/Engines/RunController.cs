@@ -52,7 +52,7 @@ public static class RunController
         var plan = new ExperimentGrains(spec);
         Console.Error.WriteLine($"experiment {spec.Name}: {spec.Models.Count} model(s) × {spec.Methods.Count} method variant(s), " +
                                 $"{plan.Data.Scored.Count} scored images in {plan.Data.Shards.Count} shard(s)" +
-                                (plan.Data.Training.Count > 0 ? $", {string.Join(", ", plan.Plan.TrainableMethods.Select(m => m.Name).Distinct())} trained on {plan.Data.Training.Count}" : "") +
+                                (plan.Data.Training.Count > 0 ? $", {plan.Plan.TrainableMethodNames} trained on {plan.Data.Training.Count}" : "") +
                                 $"; {plan.All.Count} grains on {string.Join(", ", spec.Devices)} ({engine.Name} engine)");
         if (plan.Data.Dataset.Issues.Count > 0)
             Console.Error.WriteLine($"dataset: {plan.Data.Dataset.Issues.Count} image(s) skipped while reading annotations (listed in the report)");
