@@ -19,6 +19,23 @@ public static class ImageBatchLoader
     /// <summary>libjpeg's warning for a file that ends before its last scan (JWRN_JPEG_EOF).</summary>
     public const string TruncationWarning = "Premature end of JPEG file";
 
+    /// <summary>
+    /// Why the record's annotation cannot belong to the decoded image, or null when it can: the size the XML
+    /// states differs from the decoded size, or a box reaches past the image (the CSV states no size, so this is
+    /// where its boxes are checked). Scoring such an image would measure localisation against the wrong boxes.
+    /// </summary>
+    public static string? AnnotationMismatch(ImageRecord record, RgbImage image)
+    {
+        if (record.AnnotatedWidth is int w && record.AnnotatedHeight is int h && (w != image.Width || h != image.Height))
+            return $"the annotation states a {w}×{h} image but the file decodes to {image.Width}×{image.Height}: the box file belongs to another image";
+        foreach (var box in record.Boxes)
+        {
+            if (box.XMin < 0 || box.YMin < 0 || box.XMax > image.Width || box.YMax > image.Height)
+                return $"box ({box.XMin}, {box.YMin}, {box.XMax - 1}, {box.YMax - 1}) lies outside the {image.Width}×{image.Height} image: fix the annotation";
+        }
+        return null;
+    }
+
     public static Batch Load(IReadOnlyList<ImageRecord> records, PreprocessConfig config, Device device, ICollection<DataIssue> issues)
     {
         var decoded = new RgbImage?[records.Count];
@@ -32,8 +49,9 @@ public static class ImageBatchLoader
                 {
                     if (warning.Contains(TruncationWarning, StringComparison.Ordinal)) truncated = warning;
                 });
-                if (truncated is null) decoded[i] = image;
-                else errors[i] = $"truncated JPEG ({truncated}); PIL refuses it too: re-copy the file";
+                if (truncated is not null) errors[i] = $"truncated JPEG ({truncated}); PIL refuses it too: re-copy the file";
+                else if (AnnotationMismatch(records[i], image) is { } mismatch) errors[i] = mismatch;
+                else decoded[i] = image;
             }
             catch (ImageDecodeException e)
             {

@@ -235,6 +235,11 @@ public sealed class ImageNetValDataset
                 return null;
             }
             if (!CheckBox(x1, y1, x2, y2, $"<object> {k}", out error)) return null;
+            if (width is int iw && height is int ih && (x2 >= iw || y2 >= ih))
+            {
+                error = $"<object> {k}: box ({x1}, {y1}, {x2}, {y2}) lies outside the {iw}×{ih} image that <size> states; fix the box or the size";
+                return null;
+            }
             objects.Add(new AnnotatedObject(wnid, BoundingBox.FromInclusivePixels(x1, y1, x2, y2)));
         }
         if (objects.Count == 0)
@@ -252,7 +257,9 @@ public sealed class ImageNetValDataset
     private static bool CheckBox(int x1, int y1, int x2, int y2, string what, out string? error)
     {
         // Inclusive coordinates: xmax == xmin is a one-pixel-wide box, so only xmax < xmin is invalid.
-        error = x2 < x1 || y2 < y1 ? $"{what}: box ({x1}, {y1}, {x2}, {y2}) has xmax < xmin or ymax < ymin" : null;
+        error = x2 < x1 || y2 < y1 ? $"{what}: box ({x1}, {y1}, {x2}, {y2}) has xmax < xmin or ymax < ymin"
+            : x1 < 0 || y1 < 0 ? $"{what}: box ({x1}, {y1}, {x2}, {y2}) has a negative coordinate, so it lies outside the image"
+            : null;
         return error is null;
     }
 

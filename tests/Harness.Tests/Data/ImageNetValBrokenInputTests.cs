@@ -96,6 +96,58 @@ public sealed class ImageNetValBrokenInputTests : IDisposable
     }
 
     [Fact]
+    public void BoxOutsideTheStatedImageSize()
+    {
+        var id = Ids[0]; // <size> 227×227
+        File.WriteAllText(XmlPath(id), File.ReadAllText(XmlPath(id)).Replace("<xmax>187</xmax>", "<xmax>300</xmax>"));
+        var reason = LoadExpectingOneIssue(id, XmlPath(id)).Reason;
+        Assert.Contains("(73, 9, 300, 193) lies outside the 227×227 image", reason);
+    }
+
+    [Fact]
+    public void BoxWithANegativeCoordinate()
+    {
+        var id = Ids[0];
+        File.WriteAllText(XmlPath(id), File.ReadAllText(XmlPath(id)).Replace("<xmin>73</xmin>", "<xmin>-4</xmin>"));
+        Assert.Contains("negative coordinate", LoadExpectingOneIssue(id, XmlPath(id)).Reason);
+    }
+
+    [Fact]
+    public void ImageOfAnotherSizeThanItsAnnotationIsACountedIssue()
+    {
+        // The XML states 227×227; the file under that id decodes to 100×80, so its boxes belong to another image.
+        var id = Ids[2];
+        Harness.Data.Imaging.JpegEncoder.Save(new Harness.Data.Imaging.RgbImage(100, 80, new byte[100 * 80 * 3]), ImagePath(id), 95);
+        var issue = Assert.Single(LoadBatchIssues());
+        Assert.Equal(id, issue.Id);
+        Assert.Contains("states a 227×227 image but the file decodes to 100×80", issue.Reason);
+    }
+
+    [Fact]
+    public void CsvBoxOutsideTheDecodedImageIsACountedIssue()
+    {
+        // The CSV states no image size, so the box is checked against the decoded 227×227 image.
+        File.Delete(XmlPath(Ids[1]));
+        File.WriteAllLines(Path.Combine(_root, "LOC_val_solution.csv"),
+            ["ImageId,PredictionString", Ids[1] + ",n03125729 2 0 226 400"]);
+        var issue = Assert.Single(LoadBatchIssues());
+        Assert.Equal(Ids[1], issue.Id);
+        Assert.Contains("box (2, 0, 226, 400) lies outside the 227×227 image", issue.Reason);
+    }
+
+    /// <summary>Loads the folder (expecting no annotation issue) and decodes every record; returns the decode-time issues.</summary>
+    private List<DataIssue> LoadBatchIssues()
+    {
+        var ds = ImageNetValDataset.LoadFolder(_root);
+        Assert.Empty(ds.Issues);
+        var issues = new List<DataIssue>();
+        var batch = ImageBatchLoader.Load(ds.Records, Harness.Data.Imaging.PreprocessConfig.ImageNet, Harness.Torch.Device.CPU, issues);
+        using var images = batch.Images;
+        Assert.Equal(ds.Records.Count - issues.Count, batch.Records.Count);
+        return issues;
+    }
+
+    [Fact]
     public void ImageWithoutAnnotation()
     {
         var id = Ids[1];
@@ -147,6 +199,9 @@ public sealed class ImageNetValBrokenInputTests : IDisposable
         var pixels = new byte[100 * 80 * 3];
         for (var i = 0; i < pixels.Length; i++) pixels[i] = (byte)(i * 7 % 251);
         Harness.Data.Imaging.JpegEncoder.Save(new Harness.Data.Imaging.RgbImage(100, 80, pixels), ImagePath(id), 95);
+        File.WriteAllText(XmlPath(id), File.ReadAllText(XmlPath(id))
+            .Replace("<width>227</width>", "<width>100</width>").Replace("<height>227</height>", "<height>80</height>")
+            .Replace("<xmax>183</xmax>", "<xmax>99</xmax>").Replace("<ymax>150</ymax>", "<ymax>79</ymax>"));
         var ds = ImageNetValDataset.LoadFolder(_root);
         var issues = new List<DataIssue>();
         var config = new Harness.Data.Imaging.PreprocessConfig(224, 224, [0.5f, 0.5f, 0.5f], [0.5f, 0.5f, 0.5f]);
