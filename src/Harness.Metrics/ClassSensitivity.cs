@@ -1,6 +1,3 @@
-using System.Buffers.Binary;
-using System.Security.Cryptography;
-using System.Text;
 using Harness.Attribution;
 
 namespace Harness.Metrics;
@@ -83,13 +80,13 @@ public sealed class ClassSensitivity : IModelMetric
     /// (<paramref name="seed"/>, <paramref name="imageId"/>) only — the same on every machine, process and run
     /// order. Algorithm (to reproduce elsewhere):
     /// <list type="number">
-    /// <item>h = the first 8 bytes of SHA-256(UTF-8 bytes of imageId), read as a little-endian uint64.</item>
-    /// <item>state = h XOR splitmix64_next(seed), i.e. the first SplitMix64 output of a generator seeded with seed.</item>
-    /// <item>A SplitMix64 generator (Steele, Lea and Flood, "Fast Splittable Pseudorandom Number Generators", OOPSLA
-    /// 2014) from state: state += 0x9E3779B97F4A7C15; z = state; z = (z ^ z≫30)·0xBF58476D1CE4E5B9;
-    /// z = (z ^ z≫27)·0x94D049BB133111EB; output z ^ z≫31 (all mod 2⁶⁴).</item>
-    /// <item>Uniform r in [0, bound) without modulo bias: t = 2⁶⁴ mod bound; draw outputs until one is ≥ t; r =
-    /// output mod bound.</item>
+    /// <item>state = <see cref="SplitMix64.Stream"/>(seed, imageId): h = the first 8 bytes of SHA-256(UTF-8 bytes of
+    /// imageId), read as a little-endian uint64; state = h XOR splitmix64_next(seed), i.e. the first SplitMix64
+    /// output of a generator seeded with seed.</item>
+    /// <item>A SplitMix64 generator (<see cref="SplitMix64.Next"/>) from state: state += 0x9E3779B97F4A7C15; z = state;
+    /// z = (z ^ z≫30)·0xBF58476D1CE4E5B9; z = (z ^ z≫27)·0x94D049BB133111EB; output z ^ z≫31 (all mod 2⁶⁴).</item>
+    /// <item>Uniform r in [0, bound) without modulo bias (<see cref="SplitMix64.Uniform"/>): t = 2⁶⁴ mod bound; draw
+    /// outputs until one is ≥ t; r = output mod bound.</item>
     /// <item>first = uniform in [0, numClasses); r = uniform in [0, numClasses − 1); second = r + 1 if r ≥ first,
     /// else r.</item>
     /// </list>
@@ -99,13 +96,9 @@ public sealed class ClassSensitivity : IModelMetric
         ArgumentNullException.ThrowIfNull(imageId);
         if (numClasses < 2)
             throw new ArgumentOutOfRangeException(nameof(numClasses), numClasses, "two distinct classes need at least 2 classes");
-        Span<byte> digest = stackalloc byte[SHA256.HashSizeInBytes];
-        SHA256.HashData(Encoding.UTF8.GetBytes(imageId), digest);
-        var h = BinaryPrimitives.ReadUInt64LittleEndian(digest);
-        var seedState = seed;
-        var state = h ^ SplitMix64(ref seedState);
-        var first = Uniform(ref state, (ulong)numClasses);
-        var second = Uniform(ref state, (ulong)numClasses - 1);
+        var state = SplitMix64.Stream(seed, imageId);
+        var first = SplitMix64.Uniform(ref state, (ulong)numClasses);
+        var second = SplitMix64.Uniform(ref state, (ulong)numClasses - 1);
         if (second >= first) second++;
         return ((int)first, (int)second);
     }
@@ -122,24 +115,5 @@ public sealed class ClassSensitivity : IModelMetric
             s += p * p;
         }
         return Math.Sqrt(s);
-    }
-
-    private static ulong SplitMix64(ref ulong state)
-    {
-        var z = state += 0x9E3779B97F4A7C15UL;
-        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
-        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
-        return z ^ (z >> 31);
-    }
-
-    // Rejection of the lowest 2⁶⁴ mod bound outputs leaves a multiple of bound values, so r mod bound is uniform.
-    private static ulong Uniform(ref ulong state, ulong bound)
-    {
-        var threshold = (0UL - bound) % bound; // 2⁶⁴ mod bound
-        while (true)
-        {
-            var r = SplitMix64(ref state);
-            if (r >= threshold) return r % bound;
-        }
     }
 }

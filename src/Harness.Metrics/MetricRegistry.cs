@@ -1,4 +1,5 @@
 using Harness.Attribution;
+using Harness.Metrics.Sanity;
 
 namespace Harness.Metrics;
 
@@ -14,6 +15,8 @@ namespace Harness.Metrics;
 /// <item>localization_accuracy: threshold (0.15), iou (0.5)</item>
 /// <item>class_sensitivity: none (the experiment's seed draws the classes)</item>
 /// <item>completeness, minimality: none (only methods with a source signal, e.g. mipin)</item>
+/// <item>deletion_auc: baseline (mean | blur), step (1568 pixels); insertion_auc: baseline (blur | mean), step (1568)</item>
+/// <item>mprt_ssim, mprt_spearman: layers (0 = every stage with parameters, from the top)</item>
 /// </list>
 /// Adding a metric: one file implementing one of the two interfaces and one line here, as in Quantus.
 /// </summary>
@@ -38,6 +41,14 @@ public static class MetricRegistry
         [ClassSensitivity.MetricName] = Model(_ => new ClassSensitivity(), inDefaultSet: true, countsZeroMaps: true),
         [Completeness.MetricName] = Model(_ => new Completeness(), inDefaultSet: false),
         [Minimality.MetricName] = Model(_ => new Minimality(), inDefaultSet: false),
+        [DeletionAuc.MetricName] = Model(o => new DeletionAuc(
+            o.GetChoice("baseline", PerturbationBaseline.Mean, PerturbationBaselines.Choices),
+            o.GetInt("step", PerturbationAuc.DefaultStep, 1)), inDefaultSet: false),
+        [InsertionAuc.MetricName] = Model(o => new InsertionAuc(
+            o.GetChoice("baseline", PerturbationBaseline.Blur, PerturbationBaselines.Choices),
+            o.GetInt("step", PerturbationAuc.DefaultStep, 1)), inDefaultSet: false),
+        [MprtSsim.MetricName] = Model(o => new MprtSsim(o.GetInt("layers", 0, 0)), inDefaultSet: false),
+        [MprtSpearman.MetricName] = Model(o => new MprtSpearman(o.GetInt("layers", 0, 0)), inDefaultSet: false),
     };
 
     /// <summary>Every metric name, in registration order (localization metrics first).</summary>

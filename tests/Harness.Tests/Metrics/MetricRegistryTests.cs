@@ -1,3 +1,4 @@
+using Harness.Metrics.Sanity;
 using Harness.Attribution;
 using Harness.Attribution.MipIn;
 using Harness.Metrics;
@@ -10,10 +11,11 @@ public sealed class MetricRegistryTests
     [Fact]
     public void NamesKindsAndDefaults()
     {
-        Assert.Equal(new[] { "bbox_accuracy", "pointing_game", "energy_pointing_game", "localization_accuracy", "class_sensitivity", "completeness", "minimality" },
+        Assert.Equal(new[] { "bbox_accuracy", "pointing_game", "energy_pointing_game", "localization_accuracy", "class_sensitivity", "completeness", "minimality",
+                "deletion_auc", "insertion_auc", "mprt_ssim", "mprt_spearman" },
             MetricRegistry.Names);
         Assert.Equal(new[] { "bbox_accuracy", "pointing_game", "energy_pointing_game", "localization_accuracy", "class_sensitivity" }, MetricRegistry.DefaultNames);
-        foreach (var name in new[] { "class_sensitivity", "completeness", "minimality" })
+        foreach (var name in new[] { "class_sensitivity", "completeness", "minimality", "deletion_auc", "insertion_auc", "mprt_ssim", "mprt_spearman" })
         {
             Assert.True(MetricRegistry.IsModelMetric(name));
             Assert.Equal(name, MetricRegistry.CreateModelMetric(name).Name);
@@ -21,8 +23,23 @@ public sealed class MetricRegistryTests
         }
         Assert.False(MetricRegistry.IsModelMetric("pointing_game"));
         Assert.Throws<ArgumentException>(() => MetricRegistry.CreateModelMetric("pointing_game"));
-        var unknown = Assert.Throws<ArgumentException>(() => MetricRegistry.Create("deletion_auc")).Message;
+        var unknown = Assert.Throws<ArgumentException>(() => MetricRegistry.Create("deletion_score")).Message;
         foreach (var name in MetricRegistry.Names) Assert.Contains(name, unknown);
+    }
+
+    [Fact]
+    public void SanityMetricOptionsAreReadAndChecked()
+    {
+        var deletion = (DeletionAuc)MetricRegistry.Create("deletion_auc");
+        Assert.Equal((PerturbationBaseline.Mean, 1568), (deletion.Baseline, deletion.Step));
+        var insertion = (InsertionAuc)MetricRegistry.Create("insertion_auc", new Dictionary<string, string> { ["baseline"] = "mean", ["step"] = "224" });
+        Assert.Equal((PerturbationBaseline.Mean, 224), (insertion.Baseline, insertion.Step));
+        Assert.Equal(PerturbationBaseline.Blur, ((InsertionAuc)MetricRegistry.Create("insertion_auc")).Baseline);
+        Assert.Equal(3, ((MprtSsim)MetricRegistry.Create("mprt_ssim", new Dictionary<string, string> { ["layers"] = "3" })).Layers);
+        var bad = Assert.Throws<ArgumentException>(() => MetricRegistry.Create("deletion_auc", new Dictionary<string, string> { ["baseline"] = "zeros" })).Message;
+        Assert.Contains("blur, mean", bad);
+        Assert.Throws<ArgumentException>(() => MetricRegistry.Create("mprt_spearman", new Dictionary<string, string> { ["layers"] = "-1" }));
+        Assert.Throws<ArgumentException>(() => MetricRegistry.Create("deletion_auc", new Dictionary<string, string> { ["step"] = "0" }));
     }
 
     [Fact]
