@@ -21,7 +21,17 @@ public sealed class ExperimentData
         Training = records.Take(trainCount).ToList();
         Scored = records.Skip(trainCount).ToList();
         Shards = Sharding.BySize(Scored, spec.ShardSize);
+        // Issues of images the limit would have cut anyway (ids after the last kept one) are not this run's.
+        var last = records.Count > 0 && records.Count < Dataset.Records.Count ? records[^1].Id : null;
+        Unreadable = Dataset.Issues.Where(i => last is null || string.CompareOrdinal(i.Id, last) <= 0).ToList();
     }
+
+    /// <summary>
+    /// Images the dataset could not use (broken or missing annotation, unknown synset, empty file, …): never planned,
+    /// but counted as skipped for every method variant by the aggregate, so the leaderboard's <c>skipped</c> column
+    /// and images.csv show them.
+    /// </summary>
+    public IReadOnlyList<DataIssue> Unreadable { get; }
 
     public ImageNetValDataset Dataset { get; }
     public IReadOnlyList<ImageRecord> Training { get; }

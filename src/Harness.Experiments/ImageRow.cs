@@ -16,6 +16,15 @@ public sealed record ImageRow(string Model, string Method, string Layer, string 
 
     public static string Format(double value) => value.ToString("G9", CultureInfo.InvariantCulture);
 
+    /// <summary>
+    /// The row of an image no metric could score: every value empty, <c>skipped</c> = "<paramref name="kind"/>:reason"
+    /// ("image" when decoding failed at scoring time, "data" when the dataset could not read its annotation), the
+    /// reason with '|' and line breaks replaced so the cell stays one item.
+    /// </summary>
+    public static ImageRow Unscored(string model, string method, string layer, string imageId, int classIndex, string kind, string reason) =>
+        new(model, method, layer, imageId, classIndex, new Dictionary<string, double?>(),
+            $"{kind}:{reason.Replace('|', '/').Replace('\r', ' ').Replace('\n', ' ')}", 0);
+
     public static void Write(string path, IReadOnlyList<string> metrics, IEnumerable<ImageRow> rows) =>
         CsvTable.Write(path, Header(metrics), rows.Select(row => (IReadOnlyList<string>)new[]
             {

@@ -41,8 +41,7 @@ public sealed class ShardScorer(ExperimentSpec spec, ModelSpec modelSpec, Classi
                 log?.Invoke($"skipped {issue.Id}: {issue.Reason}");
                 var record = records.First(r => r.Id == issue.Id);
                 foreach (var (m, _) in _methods)
-                    rows.Add(new ImageRow(modelSpec.Id, m.Label, m.Layer, record.Id, record.ClassIndex,
-                        new Dictionary<string, double?>(), $"image:{Sanitize(issue.Reason)}", 0));
+                    rows.Add(ImageRow.Unscored(modelSpec.Id, m.Label, m.Layer, record.Id, record.ClassIndex, "image", issue.Reason));
             }
             if (batch.Records.Count > 0) rows.AddRange(ScoreBatch(batch));
         }
@@ -93,6 +92,4 @@ public sealed class ShardScorer(ExperimentSpec spec, ModelSpec modelSpec, Classi
             }
         }
     }
-
-    private static string Sanitize(string reason) => reason.Replace('|', '/').Replace('\n', ' ');
 }

@@ -36,6 +36,10 @@ public sealed class AggregateGrain(ExperimentPlan plan, IReadOnlyList<string> de
         foreach (var model in plan.Spec.Models)
             for (var s = 0; s < plan.Data.Shards.Count; s++)
                 rows.AddRange(ImageRow.Read(plan.ShardPath(model, s), metrics));
+        // Images the dataset could not read are in no shard; each counts as skipped for every model × method variant.
+        var variants = rows.Select(r => (r.Model, r.Method, r.Layer)).Distinct().ToList();
+        rows.AddRange(variants.SelectMany(v => plan.Data.Unreadable.Select(issue =>
+            ImageRow.Unscored(v.Model, v.Method, v.Layer, issue.Id, -1, "data", $"{issue.File}: {issue.Reason}"))));
         var board = Leaderboard.Compute(rows, metrics, plan.Applicability);
         ImageRow.Write(plan.ImagesPath, metrics, rows);
         ReportWriter.Write(ReportPath, plan, board, rows, context.Device, context.Model);
