@@ -42,6 +42,9 @@ public sealed class ExperimentPlan
     public string ImagesPath => Path.Combine(Spec.ResultsDir, "images.csv");
     public string ReportPath => Path.Combine(Spec.ResultsDir, "report.html");
     public string ThroughputPath => Path.Combine(Spec.ResultsDir, "throughput.csv");
+    public string ComparisonsPath => Path.Combine(Spec.ResultsDir, "comparisons.csv");
+    public string TableMarkdownPath => Path.Combine(Spec.ResultsDir, "table.md");
+    public string TableLatexPath => Path.Combine(Spec.ResultsDir, "table.tex");
 
     /// <summary>Content hash of a model's checkpoint, read once per plan.</summary>
     public string CheckpointHash(ModelSpec model)

@@ -45,6 +45,12 @@ public sealed record ExperimentSpec(
 {
     public string ResultsDir => Path.Combine(ResultsRoot, Name);
 
+    /// <summary>
+    /// <c>report.reference_method</c>: the method every other is compared with in comparisons.csv (a method name, e.g.
+    /// "gradcam", or a variant label). Reporting only: not part of any shard's input hash.
+    /// </summary>
+    public string ReferenceMethod { get; init; } = Statistics.PairedComparisons.DefaultReference;
+
     /// <summary>The options given for <paramref name="metric"/> under <c>metric_options</c> (none: its defaults).</summary>
     public IReadOnlyDictionary<string, string>? OptionsOf(string metric) => MetricOptions.GetValueOrDefault(metric);
 }

@@ -25,7 +25,7 @@ public static class SpecLoader
     // The key that named the training set size before trainable methods were generic (still read, documented as legacy).
     private const string LegacyTrainingSection = "mipin";
     private static readonly string[] LegacyTrainingKeys = { "train_images" };
-    private static readonly string[] ReportKeys = { "images" };
+    private static readonly string[] ReportKeys = { "images", "reference_method" };
 
     /// <summary>Every metric name a spec may list.</summary>
     public static IEnumerable<string> MetricNames => MetricRegistry.Names;
@@ -127,7 +127,20 @@ public static class SpecLoader
                 trainImages,
                 OptionalInt(root, "shard_size", 1) ?? 25, OptionalInt(root, "batch_size", 1) ?? 25,
                 Seed(), devices,
-                report is null ? 6 : OptionalInt(report, "images", 0) ?? 6, Path.GetFullPath(results));
+                report is null ? 6 : OptionalInt(report, "images", 0) ?? 6, Path.GetFullPath(results))
+            {
+                ReferenceMethod = ReferenceMethod(report, methods),
+            };
+        }
+
+        // report.reference_method must name a listed method (or one of its variant labels); the default, gradcam, may be absent.
+        private string ReferenceMethod(YamlMappingNode? report, IReadOnlyList<MethodSpec> methods)
+        {
+            if (report is null || Scalar(report, "reference_method") is not { } name) return Statistics.PairedComparisons.DefaultReference;
+            var labels = methods.Select(m => m.Label).ToList();
+            if (Statistics.PairedComparisons.ReferenceLabel(labels, name) is null)
+                throw Error(report["reference_method"], $"report.reference_method '{name}' is not among the methods ({string.Join(", ", labels)})");
+            return name;
         }
 
         private List<ModelSpec> ParseModels()

@@ -1,5 +1,6 @@
 using Harness.Data;
 using Harness.Experiments;
+using Harness.Experiments.Statistics;
 using Harness.Reports;
 
 namespace Harness.Grains;
@@ -42,7 +43,11 @@ public sealed class AggregateGrain(ExperimentPlan plan, IReadOnlyList<string> de
             ImageRow.Unscored(v.Model, v.Method, v.Layer, issue.Id, -1, "data", $"{issue.File}: {issue.Reason}"))));
         var board = Leaderboard.Compute(rows, metrics, plan.Applicability);
         ImageRow.Write(plan.ImagesPath, metrics, rows);
-        ReportWriter.Write(ReportPath, plan, board, rows, context.Device, context.Model);
+        var comparisons = PairedComparisons.Compute(rows, metrics, plan.Spec.ReferenceMethod, plan.Spec.Seed);
+        AtomicFile.WriteAllText(plan.ComparisonsPath, PairedComparisons.ToCsv(comparisons));
+        AtomicFile.WriteAllText(plan.TableMarkdownPath, PaperTable.Markdown(board, metrics));
+        AtomicFile.WriteAllText(plan.TableLatexPath, PaperTable.Latex(board, metrics));
+        ReportWriter.Write(ReportPath, plan, board, rows, comparisons, context.Device, context.Model);
         var stats = GrainStats.ReadAll(plan.StatsDirectory).Where(s => s.Stage != "aggregate");
         AtomicFile.WriteAllText(ThroughputPath, CsvTable.ToText(GrainStats.CsvHeader, stats.Select(s => s.ToCsvRow())));
         // Last: a leaderboard newer than every shard means the whole aggregate finished (see IsUpToDate).

@@ -24,11 +24,12 @@ public static class MetricRegistry
 {
     // InDefaultSet: scored when a spec lists no metrics. CountsZeroMaps: the leaderboard's zero_maps column reports
     // the MetricResult.ZeroMaps this metric found (the other metrics' rows show 0).
-    private sealed record Registration(Func<ConfigOptions, IMetric> Create, bool IsModelMetric, bool InDefaultSet, bool CountsZeroMaps = false);
+    private sealed record Registration(Func<ConfigOptions, IMetric> Create, bool IsModelMetric, bool InDefaultSet,
+        BetterDirection Better, bool CountsZeroMaps = false);
 
-    private static Registration Localization(Func<ConfigOptions, ILocalizationMetric> create) => new(create, false, true);
-    private static Registration Model(Func<ConfigOptions, IModelMetric> create, bool inDefaultSet, bool countsZeroMaps = false) =>
-        new(create, true, inDefaultSet, countsZeroMaps);
+    private static Registration Localization(Func<ConfigOptions, ILocalizationMetric> create) => new(create, false, true, BetterDirection.Higher);
+    private static Registration Model(Func<ConfigOptions, IModelMetric> create, bool inDefaultSet, BetterDirection better, bool countsZeroMaps = false) =>
+        new(create, true, inDefaultSet, better, countsZeroMaps);
 
     private static readonly Dictionary<string, Registration> Registry = new(StringComparer.Ordinal)
     {
@@ -38,17 +39,17 @@ public static class MetricRegistry
         [LocalizationAccuracy.MetricName] = Localization(o => new LocalizationAccuracy(
             threshold: o.GetDouble("threshold", 0.15, 0, 1),
             iou: o.GetDouble("iou", 0.5, 0, 1, minExclusive: true))),
-        [ClassSensitivity.MetricName] = Model(_ => new ClassSensitivity(), inDefaultSet: true, countsZeroMaps: true),
-        [Completeness.MetricName] = Model(_ => new Completeness(), inDefaultSet: false),
-        [Minimality.MetricName] = Model(_ => new Minimality(), inDefaultSet: false),
+        [ClassSensitivity.MetricName] = Model(_ => new ClassSensitivity(), inDefaultSet: true, BetterDirection.Higher, countsZeroMaps: true),
+        [Completeness.MetricName] = Model(_ => new Completeness(), inDefaultSet: false, BetterDirection.Lower),
+        [Minimality.MetricName] = Model(_ => new Minimality(), inDefaultSet: false, BetterDirection.TowardZero),
         [DeletionAuc.MetricName] = Model(o => new DeletionAuc(
             o.GetChoice("baseline", PerturbationBaseline.Mean, PerturbationBaselines.Choices),
-            o.GetInt("step", PerturbationAuc.DefaultStep, 1)), inDefaultSet: false),
+            o.GetInt("step", PerturbationAuc.DefaultStep, 1)), inDefaultSet: false, BetterDirection.Lower),
         [InsertionAuc.MetricName] = Model(o => new InsertionAuc(
             o.GetChoice("baseline", PerturbationBaseline.Blur, PerturbationBaselines.Choices),
-            o.GetInt("step", PerturbationAuc.DefaultStep, 1)), inDefaultSet: false),
-        [MprtSsim.MetricName] = Model(o => new MprtSsim(o.GetInt("layers", 0, 0)), inDefaultSet: false),
-        [MprtSpearman.MetricName] = Model(o => new MprtSpearman(o.GetInt("layers", 0, 0)), inDefaultSet: false),
+            o.GetInt("step", PerturbationAuc.DefaultStep, 1)), inDefaultSet: false, BetterDirection.Higher),
+        [MprtSsim.MetricName] = Model(o => new MprtSsim(o.GetInt("layers", 0, 0)), inDefaultSet: false, BetterDirection.Lower),
+        [MprtSpearman.MetricName] = Model(o => new MprtSpearman(o.GetInt("layers", 0, 0)), inDefaultSet: false, BetterDirection.Lower),
     };
 
     /// <summary>Every metric name, in registration order (localization metrics first).</summary>
@@ -65,6 +66,9 @@ public static class MetricRegistry
 
     /// <summary>Whether the leaderboard's zero_maps column counts this metric's all-zero maps.</summary>
     public static bool CountsZeroMaps(string name) => Get(name).CountsZeroMaps;
+
+    /// <summary>Which way metric <paramref name="name"/> improves (docs/metrics.md's "better" column).</summary>
+    public static BetterDirection Better(string name) => Get(name).Better;
 
     /// <summary>True for a model-querying metric, false for a localization metric.</summary>
     public static bool IsModelMetric(string name) => Get(name).IsModelMetric;

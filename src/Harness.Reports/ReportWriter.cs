@@ -5,6 +5,7 @@ using Harness.Attribution;
 using Harness.Data;
 using Harness.Data.Imaging;
 using Harness.Experiments;
+using Harness.Experiments.Statistics;
 using Harness.Models;
 using Harness.Reports;
 using Harness.Torch;
@@ -22,10 +23,11 @@ public static class ReportWriter
     /// <param name="plan">The experiment.</param>
     /// <param name="board">Its leaderboard.</param>
     /// <param name="rows">Its per-image rows.</param>
+    /// <param name="comparisons">Every method against the reference method on the same images (comparisons.csv).</param>
     /// <param name="device">Where the heat-map grid's maps are computed.</param>
     /// <param name="modelFor">The frozen model of a spec, loaded on <paramref name="device"/> (the caller owns it).</param>
     public static void Write(string path, ExperimentPlan plan, IReadOnlyList<LeaderboardRow> board, IReadOnlyList<ImageRow> rows,
-        Device device, Func<ModelSpec, ClassifierModel> modelFor)
+        IReadOnlyList<PairedComparison> comparisons, Device device, Func<ModelSpec, ClassifierModel> modelFor)
     {
         var spec = plan.Spec;
         var html = new StringBuilder();
@@ -40,6 +42,24 @@ public static class ReportWriter
             html.Append(" · ").Append(E(plan.TrainableMethodNames)).Append(" trained on the first ")
                 .Append(plan.Data.Training.Count).Append(" images");
         html.Append(" · seed ").Append(spec.Seed).Append("</p>\n");
+
+        html.Append("<h2>Summary</h2>\n<p class=\"note\">Mean ± half-width of the 95% CI; arrows give each metric's better direction; the best of each column is bold (also in table.md and table.tex).</p>\n")
+            .Append(PaperTable.Html(board, spec.Metrics));
+        if (comparisons.Count > 0)
+        {
+            html.Append("<h2>Against ").Append(E(comparisons[0].Reference)).Append(" on the same images</h2>\n<p class=\"note\">Mean of the paired differences (method − reference) with a seeded bootstrap 95% CI, and the two-sided Wilcoxon signed-rank p-value; <b>bold</b>: the CI excludes 0. Also in comparisons.csv.</p>\n")
+                .Append("<table class=\"comparisons\"><tr><th>model</th><th>metric</th><th>method</th><th>pairs</th><th>mean difference</th><th>95% CI</th><th>p</th></tr>\n");
+            foreach (var c in comparisons)
+            {
+                var real = c.Ci95Low > 0 || c.Ci95High < 0;
+                html.Append("<tr><td>").Append(E(c.Model)).Append("</td><td>").Append(E(c.Metric)).Append(' ').Append(PaperTable.Arrow(c.Better))
+                    .Append("</td><td>").Append(E(c.Method)).Append("</td><td>").Append(c.Pairs).Append("</td><td>")
+                    .Append(real ? "<b>" : "").Append(F(c.MeanDifference)).Append(real ? "</b>" : "").Append("</td><td>")
+                    .Append(F(c.Ci95Low)).Append(" – ").Append(F(c.Ci95High)).Append("</td><td>")
+                    .Append(c.PValue.ToString("G3", CultureInfo.InvariantCulture)).Append("</td></tr>\n");
+            }
+            html.Append("</table>\n");
+        }
 
         var skippedImages = rows.Where(r => r.Skipped.StartsWith("image:", StringComparison.Ordinal)).Select(r => r.ImageId).Distinct().Count();
         if (skippedImages > 0) html.Append("<p><b>").Append(skippedImages).Append(" image(s) could not be read</b>; see images.csv (column skipped).</p>\n");

@@ -74,7 +74,7 @@ public static class MapSimilarity
         ArgumentNullException.ThrowIfNull(a);
         ArgumentNullException.ThrowIfNull(b);
         if (a.Length != b.Length) throw new ArgumentException($"maps of {a.Length} and {b.Length} values cannot be compared");
-        double[] ra = Ranks(a), rb = Ranks(b);
+        double[] ra = Ranking.Average(a), rb = Ranking.Average(b);
         double ma = ra.Average(), mb = rb.Average();
         double sab = 0, saa = 0, sbb = 0;
         for (var k = 0; k < a.Length; k++)
@@ -85,23 +85,6 @@ public static class MapSimilarity
             sbb += db * db;
         }
         return saa == 0 || sbb == 0 ? 0 : sab / Math.Sqrt(saa * sbb);
-    }
-
-    /// <summary>1-based ranks, ties getting the mean of the ranks they span.</summary>
-    public static double[] Ranks(double[] values)
-    {
-        var order = Enumerable.Range(0, values.Length).ToArray();
-        Array.Sort(order, (x, y) => values[x].CompareTo(values[y]));
-        var ranks = new double[values.Length];
-        for (var start = 0; start < order.Length;)
-        {
-            var end = start;
-            while (end + 1 < order.Length && values[order[end + 1]] == values[order[start]]) end++;
-            var rank = (start + end) / 2.0 + 1;
-            for (var k = start; k <= end; k++) ranks[order[k]] = rank;
-            start = end + 1;
-        }
-        return ranks;
     }
 
     // (H+1)×(W+1) inclusive prefix sums of f(a, b).

@@ -1,4 +1,5 @@
 using Harness.Experiments;
+using Harness.Experiments.Statistics;
 
 namespace Harness.Tests.Experiments;
 
@@ -42,6 +43,7 @@ public sealed class BrokenDataRunTests : IDisposable
             metrics: [pointing_game, energy_pointing_game]
             shard_size: 10
             batch_size: 4
+            report: { reference_method: center }
             """);
         TempExperiment.Run(spec, $"dataset.root={root}");
 
@@ -63,5 +65,11 @@ public sealed class BrokenDataRunTests : IDisposable
         var board = File.ReadAllLines(Path.Combine(run, "leaderboard.csv")).Skip(1).Select(l => l.Split(',')).ToList();
         Assert.Equal(4, board.Count);
         Assert.All(board, f => Assert.Equal(("3", "3"), (f[8], f[9]))); // n = 3 scored, 3 skipped per method and metric
+
+        // random against center on the three images both scored, once per metric.
+        var comparisons = File.ReadAllLines(Path.Combine(run, "comparisons.csv"));
+        Assert.Equal(string.Join(",", PairedComparisons.Columns), comparisons[0]);
+        Assert.Equal(["pointing_game", "energy_pointing_game"], comparisons.Skip(1).Select(l => l.Split(',')[1]));
+        Assert.All(comparisons.Skip(1), l => Assert.Equal(("random", "center", "3"), (l.Split(',')[2], l.Split(',')[3], l.Split(',')[4])));
     }
 }

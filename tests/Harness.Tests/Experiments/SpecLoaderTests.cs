@@ -59,6 +59,15 @@ public sealed class SpecLoaderTests : IDisposable
     }
 
     [Fact]
+    public void ReportReferenceMethodMustBeAListedMethod()
+    {
+        Assert.Equal("gradcam", SpecLoader.Load(Spec("methods: [gradcam, center]\n")).ReferenceMethod);
+        Assert.Equal("center", SpecLoader.Load(Spec("methods: [gradcam, center]\nreport: { reference_method: center }\n")).ReferenceMethod);
+        var e = Assert.Throws<SpecException>(() => SpecLoader.Load(Spec("methods: [gradcam, center]\nreport: { reference_method: mipin }\n")));
+        Assert.Contains("report.reference_method 'mipin' is not among the methods (gradcam, center)", e.Message);
+    }
+
+    [Fact]
     public void TypoInAKeyNamesTheLineAndSuggestsTheKey()
     {
         var path = Spec("methdos: [gradcam]\n");

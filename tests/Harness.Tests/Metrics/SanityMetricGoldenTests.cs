@@ -73,7 +73,7 @@ public sealed class SanityMetricGoldenTests : IDisposable
         Assert.Equal(1.0 / 3, PerturbationCurve.Auc([0, 0, 0.5, 1]), 12); // (0 + 0 + 0.5 + 1 − (0 + 1)/2) / 3
         // Ranks of [3, 1, 3, 2] with ties averaged: [3.5, 1, 3.5, 2]; against [1, 2, 3, 4] the Pearson correlation of
         // the ranks is −1/√22.5 by hand (scipy.stats.spearmanr: −0.21081851067789195).
-        Assert.Equal([3.5, 1, 3.5, 2], MapSimilarity.Ranks([3, 1, 3, 2]));
+        Assert.Equal([3.5, 1, 3.5, 2], Ranking.Average([3, 1, 3, 2]));
         Assert.Equal(-1 / Math.Sqrt(22.5), MapSimilarity.Spearman([3, 1, 3, 2], [1, 2, 3, 4]), 12);
         Assert.Equal(0, MapSimilarity.Spearman([1, 1, 1, 1], [1, 2, 3, 4]));
         var map = Enumerable.Range(0, 100).Select(k => (double)(k * 37 % 17)).ToArray();
