@@ -19,6 +19,12 @@ public static class PthFile
     private const string ResaveFix = "re-save the weights with torch.save(model.state_dict(), path), or convert them to .safetensors";
 
     /// <summary>Reads the state dict in the file's key order.</summary>
+    /// <exception cref="CheckpointException">
+    /// The file is missing, unreadable, not a torch.save checkpoint, truncated or corrupted (zip archive, pickle or
+    /// storages), or holds something other than a flat dict of plain tensors, or its pickle references code outside the
+    /// allow-list. The message names the file and what is wrong; no other exception type comes out of a malformed file
+    /// (tests/Harness.Tests/Fuzzing checks this on mutated files).
+    /// </exception>
     public static IReadOnlyList<KeyValuePair<string, StoredTensor>> Read(string path)
     {
         if (!File.Exists(path))
@@ -36,6 +42,7 @@ public static class PthFile
     }
 
     /// <summary>Reads a checkpoint from a stream; <paramref name="displayName"/> names it in error messages.</summary>
+    /// <exception cref="CheckpointException">As for <see cref="Read(string)"/>, naming <paramref name="displayName"/>.</exception>
     public static IReadOnlyList<KeyValuePair<string, StoredTensor>> Read(Stream stream, string displayName)
     {
         if (!stream.CanSeek)
@@ -121,33 +128,48 @@ public static class PthFile
                         string name = prefix + "data/" + key;
                         ZipArchiveEntry entry = zip.GetEntry(name) ?? throw new CheckpointException(path,
                             $"missing storage entry '{name}' referenced by the pickle", "the file is incomplete or corrupted; re-create it");
-                        bytes = raw[key] = ReadEntry(entry, path);
+                        bytes = raw[key] = ReadEntry(entry, stream.Length, path);
                     }
                     storage = storages[(key, dtype)] = MakeStorage(key, dtype, numel, bytes, path);
                 }
                 return storage;
             }
 
-            using var pickle = new MemoryStream(ReadEntry(pickles[0], path));
+            using var pickle = new MemoryStream(ReadEntry(pickles[0], stream.Length, path));
             return new RestrictedUnpickler(pickle, path, pickles[0].FullName, LoadStorage).Load();
         }
     }
 
-    private static byte[] ReadEntry(ZipArchiveEntry entry, string path)
+    // The sizes in a zip directory are claims. A buffer of the claimed size is allocated up front only when the
+    // archive could hold that many bytes (always, for torch's uncompressed entries); a larger claim, possible only for
+    // a compressed entry, is read into a buffer that grows with the data that actually comes out. Otherwise one
+    // corrupt size field made this allocate up to 2 GiB, or throw OutOfMemoryException, before reading a byte.
+    private static byte[] ReadEntry(ZipArchiveEntry entry, long archiveLength, string path)
     {
         if (entry.Length > int.MaxValue)
             throw new CheckpointException(path, $"zip entry '{entry.FullName}' is {entry.Length} bytes; storages over 2 GiB are not supported");
-        var bytes = new byte[entry.Length];
         try
         {
             using Stream s = entry.Open();
-            s.ReadExactly(bytes);
+            if (entry.Length <= archiveLength)
+            {
+                var bytes = new byte[entry.Length];
+                s.ReadExactly(bytes);
+                return bytes;
+            }
+            var buffer = new MemoryStream();
+            var chunk = new byte[1 << 16];
+            int read;
+            while (buffer.Length < entry.Length && (read = s.Read(chunk, 0, (int)Math.Min(chunk.Length, entry.Length - buffer.Length))) > 0)
+                buffer.Write(chunk, 0, read);
+            if (buffer.Length != entry.Length)
+                throw new EndOfStreamException($"it ends after {buffer.Length} of the {entry.Length} bytes the zip directory states");
+            return buffer.ToArray();
         }
         catch (Exception e) when (e is EndOfStreamException or InvalidDataException or IOException)
         {
             throw new CheckpointException(path, $"cannot read zip entry '{entry.FullName}' ({e.Message}); the file is truncated or corrupted", "re-create the file", e);
         }
-        return bytes;
     }
 
     private static object? ReadLegacy(Stream stream, string path)
@@ -236,31 +258,46 @@ public static class PthFile
             real[placeholder] = placeholder with { Bytes = bytes.Slice((int)(offset * elementSize), (int)(size * elementSize)) };
         }
 
-        return Rebind(top, real, new HashSet<object>(ReferenceEqualityComparer.Instance));
+        return Rebind(top, real);
     }
 
     private static CheckpointException LegacyTruncated(string path, string key) =>
         new(path, $"file is truncated: the data of storage '{key}' is cut off", "re-download or re-save the checkpoint");
 
     // Swaps the legacy placeholders for the loaded storages throughout the result. Containers are
-    // visited once: the memo lets a pickle share them, or even make one contain itself.
-    private static object? Rebind(object? value, Dictionary<StoredStorage, StoredStorage> real, HashSet<object> visited)
+    // visited once: the memo lets a pickle share them, or even make one contain itself. The walk keeps
+    // its own stack: a pickle can nest lists a million deep in 2 MB, and a recursive walk overflowed the
+    // thread's stack, which no catch survives.
+    private static object? Rebind(object? top, Dictionary<StoredStorage, StoredStorage> real)
     {
-        if (value is StoredTensor t) return t with { Storage = real[t.Storage] };
-        if (value is null || !visited.Add(value)) return value;
-        switch (value)
+        if (top is StoredTensor tensor) return tensor with { Storage = real[tensor.Storage] };
+        var visited = new HashSet<object>(ReferenceEqualityComparer.Instance);
+        var pending = new Stack<object>();
+        if (top is not null) pending.Push(top);
+        object? Visit(object? value)
         {
-            case OrderedDictionary<object, object?> d:
-                foreach (object key in d.Keys.ToList()) d[key] = Rebind(d[key], real, visited);
-                break;
-            case List<object?> l:
-                for (int i = 0; i < l.Count; i++) l[i] = Rebind(l[i], real, visited);
-                break;
-            case object?[] tuple:
-                for (int i = 0; i < tuple.Length; i++) tuple[i] = Rebind(tuple[i], real, visited);
-                break;
+            if (value is StoredTensor t) return t with { Storage = real[t.Storage] };
+            if (value is OrderedDictionary<object, object?> or List<object?> or object?[]) pending.Push(value);
+            return value;
         }
-        return value;
+        while (pending.Count > 0)
+        {
+            object value = pending.Pop();
+            if (!visited.Add(value)) continue;
+            switch (value)
+            {
+                case OrderedDictionary<object, object?> d:
+                    foreach (object key in d.Keys.ToList()) d[key] = Visit(d[key]);
+                    break;
+                case List<object?> l:
+                    for (int i = 0; i < l.Count; i++) l[i] = Visit(l[i]);
+                    break;
+                case object?[] tuple:
+                    for (int i = 0; i < tuple.Length; i++) tuple[i] = Visit(tuple[i]);
+                    break;
+            }
+        }
+        return top;
     }
 
     // ('storage', StorageType, key, location, numel[, view_metadata]); location is irrelevant here

@@ -42,6 +42,11 @@ public sealed class RestrictedUnpickler
     }
 
     /// <summary>Runs the pickle to its STOP opcode and returns the object it built.</summary>
+    /// <exception cref="CheckpointException">
+    /// The pickle is truncated or malformed, uses an opcode outside the supported subset, or references a global or
+    /// call outside the allow-list. The message names the file, the pickle and the byte offset. Exceptions thrown by the
+    /// persistent-load callback pass through unchanged.
+    /// </exception>
     public object? Load()
     {
         while (true)

@@ -24,6 +24,11 @@ public static class SafetensorsFile
     ];
 
     /// <summary>Reads all tensors, ordered by their position in the file, and the string metadata.</summary>
+    /// <exception cref="CheckpointException">
+    /// The file is missing, unreadable, truncated, or not a valid safetensors file (header length, UTF-8, JSON, dtype,
+    /// shape or data_offsets wrong, tensors overlapping or leaving gaps). The message names the file and what is wrong;
+    /// no other exception type comes out of a malformed file (tests/Harness.Tests/Fuzzing checks this on mutated files).
+    /// </exception>
     public static (IReadOnlyList<KeyValuePair<string, StoredTensor>> Tensors, IReadOnlyDictionary<string, string> Metadata) Read(string path)
     {
         if (!File.Exists(path))
@@ -63,6 +68,10 @@ public static class SafetensorsFile
         var header = new byte[headerSize];
         stream.ReadExactly(header);
         long dataLength = fileLength - 8 - (long)headerSize;
+        // The format requires UTF-8. System.Text.Json checks the bytes inside strings only when they are read, and
+        // then throws InvalidOperationException, so bad bytes are refused here, with where they are.
+        if (FirstInvalidUtf8(header) is int bad)
+            throw Bad(path, $"not valid UTF-8 (byte 0x{header[bad]:X2} at header offset {bad})");
 
         var entries = new List<(string Name, ScalarType DType, long[] Shape, long Begin, long End)>();
         var metadata = new Dictionary<string, string>();
@@ -91,6 +100,13 @@ public static class SafetensorsFile
         catch (JsonException e)
         {
             throw new CheckpointException(path, $"header is not valid JSON ({e.Message})", "the file is corrupted; re-create it", e);
+        }
+        catch (InvalidOperationException e)
+        {
+            // Valid UTF-8 can still escape an unpaired surrogate ("\ud800"), which is not text: System.Text.Json
+            // refuses to turn it into a string when a name or value is read.
+            throw new CheckpointException(path, $"invalid safetensors header: a name or string is not valid Unicode ({e.Message})",
+                "the file is corrupted or was not written by a safetensors writer; re-create it", e);
         }
 
         // The JSON object is unordered; the writer lays tensors out in its own order, which the
@@ -154,8 +170,15 @@ public static class SafetensorsFile
         long expected;
         try
         {
+            // The byte count, and the product with empty dimensions counted as 1: the row-major strides
+            // (StoredTensor.RowMajorStrides) must fit in 64 bits too, even when a zero dimension makes the tensor empty.
             expected = dtype.ElementSize();
-            foreach (long dim in shape) expected = checked(expected * dim);
+            long strideSpan = 1;
+            foreach (long dim in shape)
+            {
+                expected = checked(expected * dim);
+                strideSpan = checked(strideSpan * Math.Max(dim, 1));
+            }
         }
         catch (OverflowException)
         {
@@ -184,6 +207,15 @@ public static class SafetensorsFile
             result[i++] = v;
         }
         return result;
+    }
+
+    private static int? FirstInvalidUtf8(ReadOnlySpan<byte> text)
+    {
+        if (System.Text.Unicode.Utf8.IsValid(text)) return null;
+        int offset = 0;
+        while (System.Text.Rune.DecodeFromUtf8(text[offset..], out _, out int consumed) == System.Buffers.OperationStatus.Done)
+            offset += consumed;
+        return offset;
     }
 
     private static CheckpointException Bad(string path, string problem) =>
