@@ -7,6 +7,13 @@ namespace Harness.Data.Imaging;
 /// </summary>
 public static class JpegDecoder
 {
+    /// <summary>
+    /// The largest image decoded: PIL's DecompressionBombError threshold (2 × Image.MAX_IMAGE_PIXELS = 178,956,970
+    /// pixels), so a header that claims a huge image (a corrupt or hostile file; fuzzing found one asking for 1.25 GB)
+    /// is refused before any allocation, as torchvision's loader would refuse it.
+    /// </summary>
+    public const long MaxPixels = 178_956_970;
+
     /// <summary>Reads and decodes the JPEG file at <paramref name="path"/>.</summary>
     /// <param name="onWarning">
     /// Receives libjpeg's warning for files that decode despite damage (e.g. "Premature end of JPEG file" for a
@@ -52,8 +59,8 @@ public static class JpegDecoder
                 ReportWarning(rc, handle, onWarning);
 
                 // Managed arrays are limited to int.MaxValue elements; 4 channels for CMYK.
-                if ((long)width * height * 4 > Array.MaxLength)
-                    throw new ImageDecodeException(source, $"image of {width}x{height} pixels is too large to decode");
+                if ((long)width * height > MaxPixels)
+                    throw new ImageDecodeException(source, $"image of {width}x{height} pixels exceeds the 178,956,970-pixel limit (PIL refuses it too, as a decompression bomb)");
 
                 var cmyk = colorspace is TurboJpeg.TJCS_CMYK or TurboJpeg.TJCS_YCCK;
                 var decoded = new byte[width * height * (cmyk ? 4 : 3)];

@@ -78,6 +78,18 @@ public sealed class JpegDecoderTests : IClassFixture<GoldenImaging>, IDisposable
     }
 
     [Fact]
+    public void DecompressionBombIsRefusedBeforeDecoding()
+    {
+        // A real JPEG whose frame header (SOF0/SOF2) claims 20000×20000 pixels: over PIL's 178,956,970-pixel limit.
+        var data = File.ReadAllBytes(SampleImages.Path(GoldenImaging.Stems[0]));
+        var sof = Enumerable.Range(0, data.Length - 9).First(i => data[i] == 0xFF && (data[i + 1] == 0xC0 || data[i + 1] == 0xC2));
+        data[sof + 5] = 20000 >> 8; data[sof + 6] = 20000 & 0xFF; // height
+        data[sof + 7] = 20000 >> 8; data[sof + 8] = 20000 & 0xFF; // width
+        var e = Assert.Throws<ImageDecodeException>(() => JpegDecoder.Decode(data, "bomb.JPEG"));
+        Assert.Contains("20000x20000 pixels exceeds the 178,956,970-pixel limit", e.Message);
+    }
+
+    [Fact]
     public void PngNamedJpegIsRecognised()
     {
         byte[] png = [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A, 0, 0, 0, 13];
