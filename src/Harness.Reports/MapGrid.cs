@@ -5,24 +5,39 @@ namespace Harness.Reports;
 
 /// <summary>
 /// The images × methods picture that `mipin explain` and the HTML report show: each row is one model input followed
-/// by every method's map over it (inferno, each map scaled to its own maximum).
+/// by every method's map over it (<see cref="Heatmap.Overlay"/> in the given <see cref="HeatmapStyle"/>), with a
+/// colour bar below for each kind of map drawn (unsigned, signed).
 /// </summary>
 public static class MapGrid
 {
     /// <param name="images">Preprocessed inputs, N×3×H×W (any device).</param>
     /// <param name="maps">Per method, N×H×W maps (any device), in <paramref name="methodNames"/> order.</param>
     public static RgbImage Compose(Tensor images, PreprocessConfig preprocess, IReadOnlyList<string> rowTitles,
-        IReadOnlyList<string> methodNames, IReadOnlyList<Tensor> maps, double alpha = 0.75)
+        IReadOnlyList<string> methodNames, IReadOnlyList<Tensor> maps, double alpha = 0.75, HeatmapStyle? style = null)
     {
+        style ??= HeatmapStyle.Default;
         using var scope = torch.NewDisposeScope();
         var rows = new List<IReadOnlyList<RgbImage>>();
+        bool anySigned = false, anyUnsigned = false;
         for (var i = 0; i < rowTitles.Count; i++)
         {
             var picture = InputImage.FromTensor(images[i].cpu(), preprocess);
             var cells = new List<RgbImage> { picture };
-            cells.AddRange(maps.Select(m => Heatmap.Overlay(picture, m[i].cpu().contiguous().ToArray<float>(), picture.Width, picture.Height, alpha)));
+            foreach (var m in maps)
+            {
+                var values = m[i].cpu().contiguous().ToArray<float>();
+                if (Heatmap.Normalise(values, style, out var signed) is not null)
+                {
+                    anySigned |= signed;
+                    anyUnsigned |= !signed;
+                }
+                cells.Add(Heatmap.Overlay(picture, values, picture.Width, picture.Height, alpha, style));
+            }
             rows.Add(cells);
         }
-        return ImageGrid.Compose(new[] { "image" }.Concat(methodNames).ToList(), rowTitles, rows);
+        var grid = ImageGrid.Compose(new[] { "image" }.Concat(methodNames).ToList(), rowTitles, rows);
+        if (anyUnsigned) grid = ImageGrid.Stack(grid, ColourBar.Render(false, style.ClipPercentile));
+        if (anySigned) grid = ImageGrid.Stack(grid, ColourBar.Render(true, style.ClipPercentile));
+        return grid;
     }
 }

@@ -96,7 +96,7 @@ public static class ReportWriter
             if (grid is null) continue;
             html.Append("<h2>Maps: ").Append(E(model.Id)).Append("</h2>\n<p class=\"note\">Ground-truth class; first ").Append(spec.ReportImages)
                 .Append(" scored images; each map scaled to its own maximum (inferno colormap).</p>\n<img class=\"grid\" alt=\"heatmap grid\" src=\"data:image/png;base64,")
-                .Append(Convert.ToBase64String(PngWriter.Encode(grid))).Append("\">\n");
+                .Append(Convert.ToBase64String(ImageEncoder.EncodePng(grid))).Append("\">\n");
         }
         // Lets a headless browser (and a person) confirm every inline image decoded.
         html.Append("<script>window.addEventListener('load',function(){var i=document.images,n=0;for(var k=0;k<i.length;k++)if(i[k].complete&&i[k].naturalWidth>0)n++;")

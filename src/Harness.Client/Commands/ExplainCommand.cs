@@ -27,15 +27,35 @@ public static class ExplainCommand
         var inverseDir = new Option<DirectoryInfo>("--trained-dir", "--inverse-dir") { Description = "Where trainable methods save and reuse their trained state (MIP-IN: inverse networks).", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("results", "inverses")) };
         var output = new Option<FileInfo>("--out") { Description = "Grid image to write (.png or .jpg).", DefaultValueFactory = _ => new FileInfo(Path.Combine("results", "explain", "grid.png")) };
         var saveMaps = new Option<DirectoryInfo?>("--save-maps") { Description = "Also write every map as DIR/IMAGEID.METHOD.npy (float32, H×W, model-input frame)." };
+        var sign = new Option<MapSign>("--sign")
+        {
+            Description = "Which sign of the maps to draw: auto (signed maps on a blue–white–red scale, others as |map| on inferno), absolute, positive or signed.",
+            DefaultValueFactory = _ => MapSign.Auto,
+            CustomParser = r =>
+            {
+                var text = r.Tokens.Single().Value;
+                foreach (var (name, value) in HeatmapStyle.SignChoices)
+                    if (name == text) return value;
+                r.AddError($"--sign {text}: use one of {string.Join(", ", HeatmapStyle.SignChoices.Select(c => c.Name))}");
+                return MapSign.Auto;
+            },
+        };
+        var clip = new Option<double>("--clip-percentile")
+        {
+            Description = "Each map's colours saturate at this percentile of its |values| (outliers clipped, as captum's visualize_image_attr); 100 scales by the maximum.",
+            DefaultValueFactory = _ => 99,
+        };
         var models = new ModelOptions();
 
         var command = new Command("explain", "Draw saliency maps of several methods for a few images (images × methods grid).")
         {
-            data, images, limit, methods, set, target, train, inverseDir, output, saveMaps,
+            data, images, limit, methods, set, target, train, inverseDir, output, saveMaps, sign, clip,
         };
         models.AddTo(command);
         command.SetAction(parse =>
         {
+            var clipValue = parse.GetValue(clip);
+            if (!(clipValue > 0 && clipValue <= 100)) throw new CommandLineException($"--clip-percentile {clipValue}: use a number in (0, 100]");
             var choice = models.Resolve(parse);
             var config = choice.Preprocess;
             var dev = choice.Device;
@@ -61,7 +81,8 @@ public static class ExplainCommand
             var maps = explainers.Select(m => m.Explain(work).cpu()).ToList();
 
             var rowTitles = batch.Records.Select((r, i) => $"{r.Id[^8..]} {Short(dataset.Mapping.Name((int)targets[i]))}").ToList();
-            var grid = MapGrid.Compose(batch.Images, config, rowTitles, explainers.Select(m => m.Name).ToList(), maps);
+            var style = new HeatmapStyle(parse.GetValue(sign), parse.GetValue(clip));
+            var grid = MapGrid.Compose(batch.Images, config, rowTitles, explainers.Select(m => m.Name).ToList(), maps, style: style);
             var mapsDir = parse.GetValue(saveMaps)?.FullName;
             if (mapsDir is not null)
                 for (var m = 0; m < explainers.Count; m++)
@@ -70,12 +91,8 @@ public static class ExplainCommand
                             maps[m][i].contiguous().ToArray<float>(), new[] { (int)work.Height, (int)work.Width });
             var outPath = parse.GetValue(output)!.FullName;
             Directory.CreateDirectory(Path.GetDirectoryName(outPath)!);
-            if (outPath.EndsWith(".jpg", StringComparison.OrdinalIgnoreCase) || outPath.EndsWith(".jpeg", StringComparison.OrdinalIgnoreCase))
-                JpegEncoder.Save(grid, outPath, 92);
-            else if (outPath.EndsWith(".png", StringComparison.OrdinalIgnoreCase))
-                PngWriter.Save(grid, outPath);
-            else
-                throw new CommandLineException($"--out {outPath}: use a .png or .jpg file name");
+            try { ImageEncoder.Save(grid, outPath); }
+            catch (ArgumentException e) { throw new CommandLineException($"--out {e.Message}"); }
             Console.WriteLine($"wrote {outPath} ({batch.Records.Count} images × {explainers.Count} methods)");
             if (mapsDir is not null) Console.WriteLine($"wrote {batch.Records.Count * explainers.Count} maps to {mapsDir}");
             return 0;
