@@ -9,7 +9,7 @@ namespace Harness.Grains;
 /// Reads every shard's rows and writes leaderboard.csv, images.csv (all rows), report.html, and throughput.csv (one
 /// row per executed grain: device, images/s, peak memory, from the silos' stats files).
 /// </summary>
-public sealed class AggregateGrain(ExperimentPlan plan, IReadOnlyList<string> dependsOn) : IGrain
+public sealed class AggregateGrain(ExperimentPlan plan, IReadOnlyList<string> dependsOn) : IWorkGrain
 {
     public string Key => $"aggregate/{plan.Spec.Name}";
     public IReadOnlyList<string> DependsOn => dependsOn;

@@ -15,7 +15,7 @@ public sealed class ExperimentGrains
     public ExperimentGrains(ExperimentPlan plan)
     {
         Plan = plan;
-        var grains = new List<IGrain>();
+        var grains = new List<IWorkGrain>();
         var scoreKeys = new List<string>();
         foreach (var model in plan.Spec.Models)
         {
@@ -40,7 +40,7 @@ public sealed class ExperimentGrains
     public ExperimentPlan Plan { get; }
     public ExperimentSpec Spec => Plan.Spec;
     public ExperimentData Data => Plan.Data;
-    public IReadOnlyList<IGrain> All { get; }
+    public IReadOnlyList<IWorkGrain> All { get; }
 
     /// <summary>Per-grain measurements (<see cref="GrainStats"/>), written by the silo that ran the grain.</summary>
     public string StatsDirectory => Plan.StatsDirectory;

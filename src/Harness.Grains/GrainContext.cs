@@ -13,12 +13,19 @@ public sealed class GrainContext(Device device, Action<string> log, Cancellation
     public Action<string> Log { get; } = log;
     public CancellationToken Cancellation { get; } = cancellation;
 
+    /// <summary>How many models this slot has loaded so far (throughput.csv's model_loads: a slot keeps them between grains).</summary>
+    public int ModelLoads { get; private set; }
+
+    /// <summary>The ids of the models loaded on this slot.</summary>
+    public IEnumerable<string> LoadedModels => _models.Keys;
+
     /// <summary>The frozen model for a spec, loaded once per silo slot.</summary>
     public ClassifierModel Model(ModelSpec spec)
     {
         if (_models.TryGetValue(spec.Id, out var model)) return model;
         model = ModelZoo.Load(spec.Architecture, spec.Weights, spec.NumClasses, Device, spec.MemoryFormat);
         _models[spec.Id] = model;
+        ModelLoads++;
         return model;
     }
 

@@ -22,10 +22,12 @@ public sealed record GrainStats(
     [property: JsonPropertyName("started_utc")] DateTime StartedUtc,
     [property: JsonPropertyName("seconds")] double Seconds,
     [property: JsonPropertyName("images")] int Images,
-    [property: JsonPropertyName("peak_rss_mb")] double PeakRssMb)
+    [property: JsonPropertyName("peak_rss_mb")] double PeakRssMb,
+    [property: JsonPropertyName("silo")] string Silo = "",
+    [property: JsonPropertyName("model_loads")] int ModelLoads = 0)
 {
     public static readonly string[] CsvHeader =
-        { "grain", "stage", "engine", "host", "device", "slurm_task", "assigned_gpus", "images", "seconds", "images_per_s", "peak_rss_mb" };
+        { "grain", "stage", "engine", "host", "device", "slurm_task", "assigned_gpus", "images", "seconds", "images_per_s", "peak_rss_mb", "silo", "model_loads" };
 
     [JsonIgnore]
     public double ImagesPerSecond => Seconds > 0 ? Images / Seconds : 0;
@@ -59,6 +61,6 @@ public sealed record GrainStats(
     {
         Grain, Stage, Engine, Host, Device, SlurmTask, AssignedGpus, Images.ToString(CultureInfo.InvariantCulture),
         Seconds.ToString("F3", CultureInfo.InvariantCulture), ImagesPerSecond.ToString("F3", CultureInfo.InvariantCulture),
-        PeakRssMb.ToString("F1", CultureInfo.InvariantCulture),
+        PeakRssMb.ToString("F1", CultureInfo.InvariantCulture), Silo, ModelLoads.ToString(CultureInfo.InvariantCulture),
     };
 }

@@ -5,7 +5,7 @@ using Harness.Experiments;
 namespace Harness.Grains;
 
 /// <summary>Scores one shard of images for one model with every method and metric; output: one CSV of per-image rows.</summary>
-public sealed class ScoreShardGrain(ExperimentPlan plan, ModelSpec model, int shard, IReadOnlyList<string> dependsOn) : IGrain
+public sealed class ScoreShardGrain(ExperimentPlan plan, ModelSpec model, int shard, IReadOnlyList<string> dependsOn) : IWorkGrain
 {
     public string Key => $"score/{model.Id}/{shard:D4}";
     public IReadOnlyList<string> DependsOn => dependsOn;

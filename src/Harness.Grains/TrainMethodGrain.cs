@@ -7,7 +7,7 @@ namespace Harness.Grains;
 /// Trains (or finds) the state of one trainable method variant (MIP-IN's inverse network) for one model; output: the
 /// method's saved state, keyed by its inputs, so it is done when that file exists.
 /// </summary>
-public sealed class TrainMethodGrain(ExperimentPlan plan, ModelSpec model, MethodSpec method) : IGrain
+public sealed class TrainMethodGrain(ExperimentPlan plan, ModelSpec model, MethodSpec method) : IWorkGrain
 {
     public string Key => $"train/{model.Id}/{method.Label}";
     public IReadOnlyList<string> DependsOn => Array.Empty<string>();

@@ -12,8 +12,10 @@ namespace Harness.Silo;
 /// </summary>
 public sealed class GrainRunner(string engine, string? statsDirectory)
 {
-    public void Execute(IGrain grain, GrainContext context)
+    /// <param name="silo">The silo's name in the cluster (throughput.csv's silo column).</param>
+    public void Execute(IWorkGrain grain, GrainContext context, string silo = "")
     {
+        var loadsBefore = context.ModelLoads;
         HostMemory.ReleaseFreedMemory();
         ProcessMemory.ResetPeak();
         var started = DateTime.UtcNow;
@@ -25,6 +27,6 @@ public sealed class GrainRunner(string engine, string? statsDirectory)
         var slurmTask = slurmJob is null ? "" : $"{slurmJob}_{Environment.GetEnvironmentVariable("SLURM_ARRAY_TASK_ID")}";
         new GrainStats(grain.Key, grain.Stage, engine, Environment.MachineName, context.Device.ToString(), slurmTask,
             Environment.GetEnvironmentVariable("CUDA_VISIBLE_DEVICES") ?? "", started, clock.Elapsed.TotalSeconds, grain.Images,
-            ProcessMemory.PeakResidentBytes() / (1024.0 * 1024.0)).Write(statsDirectory);
+            ProcessMemory.PeakResidentBytes() / (1024.0 * 1024.0), silo, context.ModelLoads - loadsBefore).Write(statsDirectory);
     }
 }

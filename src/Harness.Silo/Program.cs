@@ -107,8 +107,8 @@ public static class Program
             if (p.LastGrain.Length > 0) Console.Error.WriteLine(FormattableString.Invariant($"mipin-silo: finished {p.LastGrain} ({p.Done}/{p.Total}, {p.ImagesPerSecond:F2} images/s)"));
             else if (p.Skipped > 0) Console.Error.WriteLine($"mipin-silo: {p.Skipped} of {p.Total} grain(s) already done, skipped");
         });
-        SiloService.RunEmbeddedAsync(grains, devices, m => Console.Error.WriteLine(m), progress,
-            new GrainRunner(manifest.Engine, plan.StatsDirectory), external).GetAwaiter().GetResult();
+        Cluster.EmbeddedCluster.RunAsync(manifest.Config, manifest.Overrides, grains, plan.StatsDirectory, devices, manifest.Engine,
+            m => Console.Error.WriteLine(m), progress, external).GetAwaiter().GetResult();
         return 0;
     }
 }

@@ -1,5 +1,6 @@
 using Harness.Experiments;
 using Harness.Silo;
+using Harness.Silo.Cluster;
 using Harness.Torch;
 
 namespace Harness.Client.Engines;
@@ -31,9 +32,11 @@ public sealed class LocalEngine : IEngine
             if (p.LastGrain.Length > 0) line += $"  finished {p.LastGrain}";
             Console.Error.WriteLine(line);
         });
-        // The embedded silo runs the whole graph: it skips finished grains itself and orders the rest by dependency.
-        SiloService.RunEmbeddedAsync(plan.All, devices, m => Console.Error.WriteLine(m), progress,
-            new GrainRunner(Name, plan.StatsDirectory)).GetAwaiter().GetResult();
+        // The embedded Orleans silo runs the whole graph: the scheduler skips finished grains and orders the rest by dependency.
+        var outcome = EmbeddedCluster.RunAsync(run.Manifest.Config, run.Manifest.Overrides, plan.All, plan.StatsDirectory, devices, Name,
+            m => Console.Error.WriteLine(m), progress).GetAwaiter().GetResult();
+        if (outcome.Executed > 0)
+            Console.Error.WriteLine($"ran {outcome.Executed} grain(s) on {devices.Count} slot(s); models loaded {outcome.ModelLoads} time(s)");
         return Array.Empty<RunJob>();
     }
 

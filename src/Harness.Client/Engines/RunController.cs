@@ -157,7 +157,7 @@ public static class RunController
     }
 
     /// <summary>Groups a plan's grains by stage (in plan order) and into tasks of <paramref name="grainsPerTask"/>.</summary>
-    public static IReadOnlyList<RunStage> StagesOf(IReadOnlyList<IGrain> grains, int grainsPerTask)
+    public static IReadOnlyList<RunStage> StagesOf(IReadOnlyList<IWorkGrain> grains, int grainsPerTask)
     {
         var stageOf = grains.ToDictionary(g => g.Key, g => g.Stage, StringComparer.Ordinal);
         return grains.GroupBy(g => g.Stage).Select(group => new RunStage(

@@ -8,7 +8,7 @@ namespace Harness.Tests.Cluster;
 [Collection(SerialCollection.Name)]
 public sealed class GrainRunnerTests
 {
-    private sealed class IdleGrain : IGrain
+    private sealed class IdleGrain : IWorkGrain
     {
         public string Key => "score/idle/0000";
         public IReadOnlyList<string> DependsOn => Array.Empty<string>();

@@ -1,6 +1,7 @@
 using Harness.Experiments;
 using Harness.Grains;
 using Harness.Silo;
+using Harness.Silo.Cluster;
 using Harness.Torch;
 
 namespace Harness.Tests.Experiments;
@@ -37,8 +38,8 @@ public sealed class TempExperiment : IDisposable
     {
         var spec = SpecLoader.Load(specPath, overrides);
         var plan = new ExperimentGrains(spec);
-        SiloService.RunEmbeddedAsync(plan.All, spec.Devices.Select(Device.Parse).ToList(), _ => { }, null,
-            new GrainRunner("local", plan.StatsDirectory)).GetAwaiter().GetResult();
+        EmbeddedCluster.RunAsync(spec.SourceFile, overrides, plan.All, plan.StatsDirectory, spec.Devices.Select(Device.Parse).ToList(),
+            "local", _ => { }, null).GetAwaiter().GetResult();
     }
 
     public void Dispose()

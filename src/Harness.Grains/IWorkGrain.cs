@@ -4,7 +4,7 @@ namespace Harness.Grains;
 /// A unit of work with a stable identity key, a content hash of its inputs and an idempotent output written
 /// atomically. A grain whose output exists with the same input hash is done and is skipped on rerun.
 /// </summary>
-public interface IGrain
+public interface IWorkGrain
 {
     /// <summary>Identity, e.g. "train/mobilenet_v2@coral/features.18", "score/mobilenet_v2@coral/0003", "aggregate/quickstart".</summary>
     string Key { get; }

@@ -1,0 +1,160 @@
+using System.Diagnostics;
+using Harness.Grains;
+using Harness.Grains.Cluster;
+using Orleans;
+using Orleans.Runtime;
+
+namespace Harness.Silo.Cluster;
+
+/// <summary>
+/// The run's coordinator on the Orleans client: starts each grain of a plan as soon as its dependencies finished, on a
+/// free device slot of any silo of the cluster (<see cref="IDeviceSlotGrain"/>), preferring a slot that already holds
+/// the grain's model. Finished grains (output present with the same input hash) are skipped, so a run interrupted at
+/// any point resumes where it stopped. When a silo disappears mid-grain (killed, its node lost), its slots leave the
+/// pool and the grain runs again elsewhere: outputs are atomic files, so nothing is duplicated. A grain that fails by
+/// itself stops the run after the grains in flight finish.
+/// </summary>
+public sealed class ClusterScheduler(IClusterClient client, Action<string> log)
+{
+    /// <summary>How often the slot list is refreshed while work waits (silos may join a standing cluster).</summary>
+    public static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(5);
+
+    /// <summary>Counts what happened, for tests and the run summary.</summary>
+    public sealed record Outcome(int Executed, int Skipped, int Retried, int ModelLoads, IReadOnlyDictionary<string, int> ModelLoadsPerSilo);
+
+    /// <param name="specPath">The spec every silo plans from.</param>
+    /// <param name="overrides">Its --set overrides.</param>
+    /// <param name="grains">The grains to run (the client's own plan of the same spec).</param>
+    /// <param name="engine">Recorded in each grain's stats.</param>
+    /// <param name="finishedElsewhere">Dependencies outside <paramref name="grains"/> known to be done.</param>
+    public async Task<Outcome> RunAsync(string specPath, IReadOnlyList<string> overrides, IReadOnlyList<IWorkGrain> grains, string engine,
+        IProgress<SiloProgress>? progress, CancellationToken cancellation, IReadOnlyCollection<string>? finishedElsewhere = null)
+    {
+        var byKey = grains.ToDictionary(g => g.Key, StringComparer.Ordinal);
+        var finished = new HashSet<string>(finishedElsewhere ?? Array.Empty<string>(), StringComparer.Ordinal);
+        foreach (var g in grains)
+            foreach (var d in g.DependsOn)
+                if (!byKey.ContainsKey(d) && !finished.Contains(d)) throw new InvalidOperationException($"grain {g.Key} depends on unknown grain {d}");
+
+        var clock = Stopwatch.StartNew();
+        var pending = grains.Where(g => !g.IsDone()).ToList();
+        var skipped = grains.Count - pending.Count;
+        foreach (var g in grains.Except(pending)) finished.Add(g.Key);
+        progress?.Report(new SiloProgress(skipped, grains.Count, skipped, 0, clock.Elapsed, ""));
+
+        var slots = new Dictionary<string, SlotInfo>(StringComparer.Ordinal);
+        var busy = new HashSet<string>(StringComparer.Ordinal);
+        var heldModels = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
+        var running = new Dictionary<Task<WorkResult>, (IWorkGrain Grain, SlotInfo Slot)>();
+        var loadsPerSilo = new Dictionary<string, int>(StringComparer.Ordinal);
+        int executed = 0, retried = 0, loads = 0;
+        long images = 0;
+        Exception? failure = null;
+        TimeSpan? lastRefresh = null; // null: refresh before the next dispatch
+        var overrideArray = overrides.ToArray();
+
+        while (pending.Count > 0 || running.Count > 0)
+        {
+            if (failure is null && !cancellation.IsCancellationRequested && pending.Count > 0 && (lastRefresh is not { } last || clock.Elapsed - last > RefreshInterval))
+            {
+                await RefreshSlotsAsync(slots).ConfigureAwait(false);
+                lastRefresh = clock.Elapsed;
+            }
+            while (failure is null && !cancellation.IsCancellationRequested)
+            {
+                var ready = pending.Where(g => g.DependsOn.All(finished.Contains)).ToList();
+                var free = slots.Values.Where(s => !busy.Contains(s.Key)).ToList();
+                if (ready.Count == 0 || free.Count == 0) break;
+                // Prefer (grain, slot) pairs where the slot already holds the grain's model; else the first ready grain.
+                var (grain, slot) = ready.SelectMany(g => free.Select(s => (g, s)))
+                    .FirstOrDefault(p => ModelOf(p.g) is { } m && heldModels.TryGetValue(p.s.Key, out var held) && held.Contains(m));
+                if (grain is null) (grain, slot) = (ready[0], PreferEmpty(free, heldModels));
+                pending.Remove(grain);
+                busy.Add(slot.Key);
+                var order = new WorkOrder(specPath, overrideArray, grain.Key, engine);
+                running[client.GetGrain<IDeviceSlotGrain>(slot.Key).Run(order)] = (grain, slot);
+            }
+            if (running.Count == 0)
+            {
+                if (failure is not null || cancellation.IsCancellationRequested) break;
+                if (pending.Count > 0 && !pending.Any(g => g.DependsOn.All(finished.Contains)))
+                    throw new InvalidOperationException($"grains cannot start (dependency cycle?): {string.Join(", ", pending.Select(p => p.Key))}");
+                if (slots.Count == 0) log("waiting for a silo with a free device slot to join the cluster ...");
+                await Task.Delay(RefreshInterval, cancellation).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
+                lastRefresh = null;
+                continue;
+            }
+            var done = await Task.WhenAny(running.Keys).ConfigureAwait(false);
+            var (doneGrain, doneSlot) = running[done];
+            running.Remove(done);
+            busy.Remove(doneSlot.Key);
+            if (done.IsFaulted && IsSiloLoss(done.Exception!.InnerException!))
+            {
+                // The slot's silo is gone: drop its slots, run the grain again elsewhere (its output, if any, is atomic).
+                log($"silo {doneSlot.Silo} lost while running {doneGrain.Key} ({done.Exception!.InnerException!.GetType().Name}): running it again on another slot");
+                foreach (var k in slots.Keys.Where(k => slots[k].Silo == doneSlot.Silo).ToList()) slots.Remove(k);
+                pending.Insert(0, doneGrain);
+                retried++;
+                lastRefresh = null;
+                continue;
+            }
+            if (done.IsFaulted)
+            {
+                var cause = done.Exception!.InnerException!;
+                failure ??= new GrainFailedException(doneGrain.Key, cause);
+                log($"grain {doneGrain.Key} failed: {cause.Message}");
+                continue;
+            }
+            var result = done.Result;
+            finished.Add(doneGrain.Key);
+            executed++;
+            images += doneGrain.Images;
+            loads += result.ModelLoads;
+            loadsPerSilo[result.Silo] = loadsPerSilo.GetValueOrDefault(result.Silo) + result.ModelLoads;
+            if (ModelOf(doneGrain) is { } model)
+            {
+                if (!heldModels.TryGetValue(doneSlot.Key, out var held)) heldModels[doneSlot.Key] = held = new HashSet<string>(StringComparer.Ordinal);
+                held.Add(model);
+            }
+            progress?.Report(new SiloProgress(grains.Count - pending.Count - running.Count, grains.Count, skipped, images, clock.Elapsed, doneGrain.Key));
+        }
+        if (failure is not null) throw failure;
+        cancellation.ThrowIfCancellationRequested();
+        return new Outcome(executed, skipped, retried, loads, loadsPerSilo);
+    }
+
+    /// <summary>The model id a grain works on: the second part of "train/MODEL/..." and "score/MODEL/..." keys.</summary>
+    public static string? ModelOf(IWorkGrain grain)
+    {
+        var parts = grain.Key.Split('/');
+        return parts.Length >= 3 && parts[0] is "train" or "score" ? parts[1] : null;
+    }
+
+    // A slot without models first, so a new model does not evict nothing useful... and spreads models over slots.
+    private static SlotInfo PreferEmpty(List<SlotInfo> free, Dictionary<string, HashSet<string>> held) =>
+        free.FirstOrDefault(s => !held.ContainsKey(s.Key)) ?? free[0];
+
+    private async Task RefreshSlotsAsync(Dictionary<string, SlotInfo> slots)
+    {
+        var hosts = await client.GetGrain<IManagementGrain>(0).GetDetailedHosts(onlyActive: true).ConfigureAwait(false);
+        var active = hosts.Where(h => h.Status == SiloStatus.Active).Select(h => h.SiloName).ToHashSet(StringComparer.Ordinal);
+        foreach (var k in slots.Keys.Where(k => !active.Contains(slots[k].Silo)).ToList()) slots.Remove(k);
+        foreach (var name in active)
+        {
+            if (slots.Values.Any(s => s.Silo == name)) continue;
+            try
+            {
+                foreach (var slot in await client.GetGrain<ISiloSlotsGrain>(name).Slots().ConfigureAwait(false)) slots[slot.Key] = slot;
+            }
+            catch (Exception e) when (IsSiloLoss(e))
+            {
+                log($"silo {name} did not answer ({e.GetType().Name}); leaving it out");
+            }
+        }
+    }
+
+    /// <summary>Whether an exception from a slot call means its silo is gone (the grain did not fail by itself).</summary>
+    public static bool IsSiloLoss(Exception e) => e is SiloGoneException or SiloUnavailableException or OrleansMessageRejectionException
+        or TimeoutException or OrleansException { InnerException: SiloGoneException }
+        || e.GetType().Name is "ConnectionFailedException" or "ClientNotAvailableException" or "GatewayTooBusyException";
+}

@@ -1,0 +1,55 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Orleans.Configuration;
+using Orleans.Hosting;
+
+namespace Harness.Silo.Cluster;
+
+/// <summary>
+/// What every MipIn silo adds to Orleans, whatever its clustering: its name and device slots, the slot workers, the
+/// pinned placement, and a response timeout long enough for a shard that runs for hours (a lost silo is detected by
+/// cluster membership, not by a timeout).
+/// </summary>
+public static class OrleansSetup
+{
+    /// <summary>The cluster and service id of MipIn clusters (a run's secret keeps other clusters out, not this id).</summary>
+    public const string ClusterId = "mipin";
+
+    /// <summary>Grain calls wait this long; a slot call lasts as long as its grain.</summary>
+    public static readonly TimeSpan GrainCallTimeout = TimeSpan.FromDays(7);
+
+    public static ISiloBuilder AddMipInSilo(this ISiloBuilder silo, SiloIdentity identity, Action<string> log)
+    {
+        silo.Configure<SiloOptions>(o => o.SiloName = identity.Name);
+        silo.Configure<SiloMessagingOptions>(o =>
+        {
+            o.ResponseTimeout = GrainCallTimeout;
+            o.SystemResponseTimeout = TimeSpan.FromSeconds(30);
+        });
+        silo.Services.AddSingleton(identity);
+        silo.Services.AddSingleton(_ => new SlotWorkers(identity, log));
+        silo.Services.AddPlacementDirector<PinnedToSiloPlacement, PinnedToSiloDirector>();
+        return silo;
+    }
+
+    /// <summary>A free TCP port on the loopback interface (for the embedded silo's two endpoints).</summary>
+    public static int FreePort()
+    {
+        using var listener = new TcpListener(IPAddress.Loopback, 0);
+        listener.Start();
+        return ((IPEndPoint)listener.LocalEndpoint).Port;
+    }
+}
+
+/// <summary>
+/// A host lifetime that leaves SIGINT and SIGTERM to the caller: MipIn stops scheduling new grains on Ctrl+C and lets
+/// the ones in flight finish (their outputs are atomic) before the silo shuts down, which the console lifetime's
+/// immediate stop would not allow.
+/// </summary>
+public sealed class CallerOwnedLifetime : IHostLifetime
+{
+    public Task WaitForStartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+}

@@ -1,0 +1,65 @@
+using System.Collections.Concurrent;
+using Harness.Experiments;
+using Harness.Grains;
+using Harness.Grains.Cluster;
+
+namespace Harness.Silo.Cluster;
+
+/// <summary>
+/// The silo-side state of its device slots, kept outside the Orleans scheduler: per slot a <see cref="GrainContext"/>
+/// holding the models loaded on its device, and a cache of experiment plans by spec and overrides. Work runs on a
+/// dedicated thread per grain (libtorch's dispose scopes and grad mode are per thread; a shard runs for minutes and
+/// must not block Orleans' scheduler threads).
+/// </summary>
+public sealed class SlotWorkers(SiloIdentity identity, Action<string> log) : IDisposable
+{
+    private readonly ConcurrentDictionary<string, GrainContext> _contexts = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, Lazy<PlanEntry>> _plans = new(StringComparer.Ordinal);
+
+    private sealed record PlanEntry(IReadOnlyDictionary<string, IWorkGrain> Grains, string StatsDirectory);
+    private readonly CancellationTokenSource _stopping = new();
+
+    /// <summary>Makes an in-memory plan known (the embedded silo plans once for both sides).</summary>
+    public void Seed(string specPath, IReadOnlyList<string> overrides, IEnumerable<IWorkGrain> grains, string statsDirectory)
+    {
+        var byKey = grains.ToDictionary(g => g.Key, StringComparer.Ordinal);
+        _plans[PlanKey(specPath, overrides)] = new Lazy<PlanEntry>(new PlanEntry(byKey, statsDirectory));
+    }
+
+    /// <summary>Model ids loaded on slot <paramref name="slot"/>.</summary>
+    public string[] LoadedModels(string slot) => _contexts.TryGetValue(slot, out var c) ? c.LoadedModels.ToArray() : [];
+
+    /// <summary>Runs <paramref name="order"/> on slot <paramref name="slot"/>.</summary>
+    public Task<WorkResult> RunAsync(string slot, WorkOrder order)
+    {
+        var context = _contexts.GetOrAdd(slot, s => new GrainContext(identity.DeviceOf(s), log, _stopping.Token));
+        var plan = Plan(order);
+        var grain = plan.Grains.TryGetValue(order.GrainKey, out var g) ? g
+            : throw new InvalidOperationException($"grain {order.GrainKey} is not in the plan of {order.SpecPath} (the spec changed since the run was planned?)");
+        return Task.Factory.StartNew(() =>
+        {
+            var loadsBefore = context.ModelLoads;
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            new GrainRunner(order.Engine, plan.StatsDirectory).Execute(grain, context, identity.Name);
+            return new WorkResult(grain.Key, identity.Name, context.Device.ToString(), clock.Elapsed.TotalSeconds, grain.Images,
+                context.ModelLoads - loadsBefore);
+        }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    }
+
+    private PlanEntry Plan(WorkOrder order) =>
+        _plans.GetOrAdd(PlanKey(order.SpecPath, order.Overrides), _ => new Lazy<PlanEntry>(() =>
+        {
+            var plan = new ExperimentGrains(SpecLoader.Load(order.SpecPath, order.Overrides));
+            return new PlanEntry(plan.All.ToDictionary(g => g.Key, StringComparer.Ordinal), plan.StatsDirectory);
+        })).Value;
+
+    private static string PlanKey(string specPath, IReadOnlyList<string> overrides) => specPath + "\n" + string.Join("\n", overrides);
+
+    public void Dispose()
+    {
+        _stopping.Cancel();
+        foreach (var c in _contexts.Values) c.Dispose();
+        _contexts.Clear();
+        _stopping.Dispose();
+    }
+}
