@@ -6,7 +6,8 @@
 # As root, missing Debian packages are installed with apt-get; otherwise the script prints the command to run.
 set -euo pipefail
 
-packages=(cmake g++ make libtorch-dev libturbojpeg0-dev)
+# libfontconfig1: SkiaSharp's native library (the report's plots) links it; the fonts themselves are bundled.
+packages=(cmake g++ make libtorch-dev libturbojpeg0-dev libfontconfig1)
 if [[ "${1:-}" == "--tests" ]]; then
   packages+=(chromium slurm-wlm munge)
 fi
