@@ -45,6 +45,7 @@ public sealed class ExperimentPlan
     public string ComparisonsPath => Path.Combine(Spec.ResultsDir, "comparisons.csv");
     public string TableMarkdownPath => Path.Combine(Spec.ResultsDir, "table.md");
     public string TableLatexPath => Path.Combine(Spec.ResultsDir, "table.tex");
+    public string PlotsDirectory => Path.Combine(Spec.ResultsDir, "plots");
 
     /// <summary>Content hash of a model's checkpoint, read once per plan.</summary>
     public string CheckpointHash(ModelSpec model)

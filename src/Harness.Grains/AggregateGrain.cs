@@ -2,6 +2,7 @@ using Harness.Data;
 using Harness.Experiments;
 using Harness.Experiments.Statistics;
 using Harness.Reports;
+using Harness.Reports.Plots;
 
 namespace Harness.Grains;
 
@@ -47,7 +48,8 @@ public sealed class AggregateGrain(ExperimentPlan plan, IReadOnlyList<string> de
         AtomicFile.WriteAllText(plan.ComparisonsPath, PairedComparisons.ToCsv(comparisons));
         AtomicFile.WriteAllText(plan.TableMarkdownPath, PaperTable.Markdown(board, metrics));
         AtomicFile.WriteAllText(plan.TableLatexPath, PaperTable.Latex(board, metrics));
-        ReportWriter.Write(ReportPath, plan, board, rows, comparisons, context.Device, context.Model);
+        var plots = ReportPlots.WriteAll(plan.PlotsDirectory, board, metrics);
+        ReportWriter.Write(ReportPath, plan, board, rows, comparisons, plots, context.Device, context.Model);
         var stats = GrainStats.ReadAll(plan.StatsDirectory).Where(s => s.Stage != "aggregate");
         AtomicFile.WriteAllText(ThroughputPath, CsvTable.ToText(GrainStats.CsvHeader, stats.Select(s => s.ToCsvRow())));
         // Last: a leaderboard newer than every shard means the whole aggregate finished (see IsUpToDate).

@@ -6,6 +6,7 @@ using Harness.Data;
 using Harness.Data.Imaging;
 using Harness.Experiments;
 using Harness.Experiments.Statistics;
+using Harness.Reports.Plots;
 using Harness.Models;
 using Harness.Reports;
 using Harness.Torch;
@@ -24,10 +25,11 @@ public static class ReportWriter
     /// <param name="board">Its leaderboard.</param>
     /// <param name="rows">Its per-image rows.</param>
     /// <param name="comparisons">Every method against the reference method on the same images (comparisons.csv).</param>
+    /// <param name="plots">The plots written under plots/ (<see cref="ReportPlots.WriteAll"/>), embedded as PNG.</param>
     /// <param name="device">Where the heat-map grid's maps are computed.</param>
     /// <param name="modelFor">The frozen model of a spec, loaded on <paramref name="device"/> (the caller owns it).</param>
     public static void Write(string path, ExperimentPlan plan, IReadOnlyList<LeaderboardRow> board, IReadOnlyList<ImageRow> rows,
-        IReadOnlyList<PairedComparison> comparisons, Device device, Func<ModelSpec, ClassifierModel> modelFor)
+        IReadOnlyList<PairedComparison> comparisons, IReadOnlyList<RenderedPlot> plots, Device device, Func<ModelSpec, ClassifierModel> modelFor)
     {
         var spec = plan.Spec;
         var html = new StringBuilder();
@@ -87,7 +89,21 @@ public static class ReportWriter
                 if (zeroMaps) html.Append("<td>").Append(l.ZeroMaps).Append("</td>");
                 html.Append("</tr>\n");
             }
-            html.Append("</table>\n").Append(BarChart(lines));
+            html.Append("</table>\n");
+            foreach (var plot in plots.Where(p => Path.GetFileNameWithoutExtension(p.PngPath) == $"bar_{metric}")) html.Append(Image(plot));
+        }
+
+        var layerPlots = plots.Where(p => Path.GetFileName(p.PngPath).StartsWith("layers_", StringComparison.Ordinal)).ToList();
+        if (layerPlots.Count > 0)
+        {
+            html.Append("<h2>Metrics against the layer</h2>\n<p class=\"note\">One line per method; methods without a layer are dashed baselines.</p>\n");
+            foreach (var plot in layerPlots) html.Append(Image(plot));
+        }
+        var scatter = plots.Where(p => Path.GetFileName(p.PngPath).StartsWith("loc_vs_sens_", StringComparison.Ordinal)).ToList();
+        if (scatter.Count > 0)
+        {
+            html.Append("<h2>Localisation against class sensitivity</h2>\n<p class=\"note\">One point per method variant: a good explanation is up and to the right.</p>\n");
+            foreach (var plot in scatter) html.Append(Image(plot));
         }
 
         foreach (var model in spec.Models)
@@ -100,37 +116,14 @@ public static class ReportWriter
         }
         // Lets a headless browser (and a person) confirm every inline image decoded.
         html.Append("<script>window.addEventListener('load',function(){var i=document.images,n=0;for(var k=0;k<i.length;k++)if(i[k].complete&&i[k].naturalWidth>0)n++;")
-            .Append("document.body.setAttribute('data-images-loaded',n+'/'+i.length);document.body.setAttribute('data-tables',document.querySelectorAll('table.leaderboard').length);});</script>\n");
+            .Append("document.body.setAttribute('data-images-loaded',n+'/'+i.length);document.body.setAttribute('data-tables',document.querySelectorAll('table.leaderboard').length);document.body.setAttribute('data-plots',document.querySelectorAll('img.plot').length);});</script>\n");
         html.Append("</body></html>\n");
         AtomicFile.WriteAllText(path, html.ToString());
     }
 
-    private static string BarChart(IReadOnlyList<LeaderboardRow> lines)
-    {
-        var valid = lines.Where(l => !double.IsNaN(l.Mean)).ToList();
-        if (valid.Count == 0) return "";
-        var max = Math.Max(1e-12, valid.Max(l => double.IsNaN(l.Ci95High) ? l.Mean : Math.Max(l.Mean, l.Ci95High)));
-        const int barHeight = 18, labelWidth = 260, width = 360;
-        var svg = new StringBuilder();
-        svg.Append(CultureInfo.InvariantCulture, $"<svg class=\"chart\" width=\"{labelWidth + width + 80}\" height=\"{valid.Count * (barHeight + 6) + 10}\" xmlns=\"http://www.w3.org/2000/svg\" font-size=\"12\">\n");
-        for (var i = 0; i < valid.Count; i++)
-        {
-            var l = valid[i];
-            var y = 5 + i * (barHeight + 6);
-            var w = Math.Max(0, l.Mean / max * width);
-            var label = $"{l.Method} {(l.Layer == "-" ? "" : l.Layer)}".Trim();
-            svg.Append(CultureInfo.InvariantCulture, $"<text x=\"0\" y=\"{y + 13}\">{E(label)}</text>");
-            svg.Append(CultureInfo.InvariantCulture, $"<rect x=\"{labelWidth}\" y=\"{y}\" width=\"{w:F1}\" height=\"{barHeight}\" fill=\"#c2410c\"/>");
-            if (!double.IsNaN(l.Ci95Low))
-            {
-                var lo = labelWidth + Math.Max(0, l.Ci95Low / max * width);
-                var hi = labelWidth + Math.Max(0, l.Ci95High / max * width);
-                svg.Append(CultureInfo.InvariantCulture, $"<line x1=\"{lo:F1}\" x2=\"{hi:F1}\" y1=\"{y + barHeight / 2}\" y2=\"{y + barHeight / 2}\" stroke=\"#222\"/>");
-            }
-            svg.Append(CultureInfo.InvariantCulture, $"<text x=\"{labelWidth + width + 8}\" y=\"{y + 13}\">{F(l.Mean)}</text>\n");
-        }
-        return svg.Append("</svg>\n").ToString();
-    }
+    // A plot inlined as PNG; its SVG twin sits in plots/ for papers.
+    private static string Image(RenderedPlot plot) =>
+        $"<p><img class=\"plot\" alt=\"plot: {E(plot.Title)}\" src=\"data:image/png;base64,{Convert.ToBase64String(plot.Png)}\"></p>\n";
 
     private static RgbImage? HeatmapGrid(ExperimentPlan plan, ModelSpec modelSpec, Device device, Func<ModelSpec, ClassifierModel> modelFor)
     {

@@ -44,7 +44,11 @@ public sealed partial class ReportRenderTests
         Assert.True(int.Parse(loaded.Groups[2].Value) >= 1);
         Assert.Contains("data-tables=\"2\"", dom); // one leaderboard table per metric
         Assert.Contains(">gradcam<", dom);
-        Assert.Contains("<svg", dom);
+        // ScottPlot plots, inlined: a bar chart per metric and localisation against class sensitivity (not scored here: none).
+        Assert.Contains("data-plots=\"2\"", dom);
+        Assert.Contains("alt=\"plot: bbox_accuracy", dom);
+        Assert.True(File.Exists(Path.Combine(experiment.Directory, "results", "report", "plots", "bar_pointing_game.svg")));
+        Assert.Contains("<th>bbox_accuracy ↑</th>", dom); // the paper-style table with its direction arrows
     }
 
     [GeneratedRegex("data-images-loaded=\"(\\d+)/(\\d+)\"")]
