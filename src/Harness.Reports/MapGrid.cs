@@ -5,15 +5,17 @@ namespace Harness.Reports;
 
 /// <summary>
 /// The images × methods picture that `mipin explain` and the HTML report show: each row is one model input followed
-/// by every method's map over it (<see cref="Heatmap.Overlay"/> in the given <see cref="HeatmapStyle"/>), with a
+/// by every method's map over it (<see cref="Heatmap.Overlay"/> in the given <see cref="HeatmapStyle"/>) or, with
+/// overlay off, beside it as a heat map alone (<see cref="Heatmap.Render"/>), with a
 /// colour bar below for each kind of map drawn (unsigned, signed).
 /// </summary>
 public static class MapGrid
 {
     /// <param name="images">Preprocessed inputs, N×3×H×W (any device).</param>
     /// <param name="maps">Per method, N×H×W maps (any device), in <paramref name="methodNames"/> order.</param>
+    /// <param name="overlay">Blend each map over the input (default), or draw it alone beside the input.</param>
     public static RgbImage Compose(Tensor images, PreprocessConfig preprocess, IReadOnlyList<string> rowTitles,
-        IReadOnlyList<string> methodNames, IReadOnlyList<Tensor> maps, double alpha = 0.75, HeatmapStyle? style = null)
+        IReadOnlyList<string> methodNames, IReadOnlyList<Tensor> maps, double alpha = 0.75, HeatmapStyle? style = null, bool overlay = true)
     {
         style ??= HeatmapStyle.Default;
         using var scope = torch.NewDisposeScope();
@@ -31,7 +33,8 @@ public static class MapGrid
                     anySigned |= signed;
                     anyUnsigned |= !signed;
                 }
-                cells.Add(Heatmap.Overlay(picture, values, picture.Width, picture.Height, alpha, style));
+                cells.Add(overlay ? Heatmap.Overlay(picture, values, picture.Width, picture.Height, alpha, style)
+                    : Heatmap.Render(values, picture.Width, picture.Height, style));
             }
             rows.Add(cells);
         }

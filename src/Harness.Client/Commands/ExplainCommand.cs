@@ -45,11 +45,12 @@ public static class ExplainCommand
             Description = "Each map's colours saturate at this percentile of its |values| (outliers clipped, as captum's visualize_image_attr); 100 scales by the maximum.",
             DefaultValueFactory = _ => 99,
         };
+        var beside = new Option<bool>("--beside") { Description = "Draw each map alone beside the input instead of blended over it." };
         var models = new ModelOptions();
 
         var command = new Command("explain", "Draw saliency maps of several methods for a few images (images × methods grid).")
         {
-            data, images, limit, methods, set, target, train, inverseDir, output, saveMaps, sign, clip,
+            data, images, limit, methods, set, target, train, inverseDir, output, saveMaps, sign, clip, beside,
         };
         models.AddTo(command);
         command.SetAction(parse =>
@@ -82,7 +83,7 @@ public static class ExplainCommand
 
             var rowTitles = batch.Records.Select((r, i) => $"{r.Id[^8..]} {Short(dataset.Mapping.Name((int)targets[i]))}").ToList();
             var style = new HeatmapStyle(parse.GetValue(sign), parse.GetValue(clip));
-            var grid = MapGrid.Compose(batch.Images, config, rowTitles, explainers.Select(m => m.Name).ToList(), maps, style: style);
+            var grid = MapGrid.Compose(batch.Images, config, rowTitles, explainers.Select(m => m.Name).ToList(), maps, style: style, overlay: !parse.GetValue(beside));
             var mapsDir = parse.GetValue(saveMaps)?.FullName;
             if (mapsDir is not null)
                 for (var m = 0; m < explainers.Count; m++)
