@@ -2,14 +2,15 @@
 # Installs what MipIn needs on a Debian bookworm machine and checks the .NET SDK.
 #   scripts/bootstrap.sh            packages to build and run
 #   scripts/bootstrap.sh --tests    also what the test suite uses (headless Chromium renders the HTML report;
-#                                   slurm-wlm + munge run the single-node cluster of the Slurm engine tests)
+#                                   slurm-wlm + munge run the single-node cluster of the Slurm engine tests;
+#                                   redis-server is the membership store of the standing-cluster tests)
 # As root, missing Debian packages are installed with apt-get; otherwise the script prints the command to run.
 set -euo pipefail
 
 # libfontconfig1 and libfreetype6: SkiaSharp's native library (report and explain pictures) links them.
 packages=(cmake g++ make libtorch-dev libturbojpeg0-dev libfontconfig1 libfreetype6)
 if [[ "${1:-}" == "--tests" ]]; then
-  packages+=(chromium slurm-wlm munge)
+  packages+=(chromium slurm-wlm munge redis-server)
 fi
 
 if ! command -v dotnet >/dev/null 2>&1; then

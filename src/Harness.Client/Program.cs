@@ -29,6 +29,7 @@ public static class Program
         root.Subcommands.Add(StatusCommand.Create());
         root.Subcommands.Add(ResumeCommand.Create());
         root.Subcommands.Add(CancelCommand.Create());
+        root.Subcommands.Add(SiloCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         return Run(root, args);
     }
@@ -57,6 +58,6 @@ public static class Program
     private static bool IsUserError(Exception e) => e is CommandLineException or Harness.Torch.TorchException
         or Harness.Torch.Serialization.CheckpointException or Harness.Data.DatasetException
         or Harness.Data.Imaging.ImageDecodeException or Harness.Models.UnknownLayerException
-        or Harness.Experiments.SpecException or Harness.Silo.GrainFailedException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException or FormatException
+        or Harness.Experiments.SpecException or Harness.Silo.GrainFailedException or Harness.Silo.Cluster.ClusterUnavailableException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException or FormatException
         or DllNotFoundException;
 }

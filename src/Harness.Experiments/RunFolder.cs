@@ -31,6 +31,12 @@ public sealed record ClusterOptions
     [JsonPropertyName("retries")] public int Retries { get; init; } = 2;
     [JsonPropertyName("extra_args")] public IReadOnlyList<string> ExtraArgs { get; init; } = Array.Empty<string>();
     [JsonPropertyName("setup")] public IReadOnlyList<string> Setup { get; init; } = Array.Empty<string>();
+
+    /// <summary>The standing Orleans cluster of the "cluster" engine, redis://HOST:PORT (its membership store).</summary>
+    [JsonPropertyName("cluster")] public string? Cluster { get; init; }
+
+    /// <summary>The file holding the cluster's secret (the Redis password), mode 0600; the secret itself is never stored.</summary>
+    [JsonPropertyName("secret_file")] public string? SecretFile { get; init; }
 }
 
 /// <summary>

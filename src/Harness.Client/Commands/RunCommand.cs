@@ -21,18 +21,32 @@ public static class RunCommand
         AllowMultipleArgumentsPerToken = true,
     };
 
+    public static Option<string?> ClusterOption() => new("--cluster")
+    {
+        Description = "Send the run to a standing Orleans cluster, redis://HOST:PORT (its membership store; silos join with `mipin silo --cluster`). Default: an embedded silo on this machine.",
+    };
+
+    public static Option<FileInfo?> SecretFileOption() => new("--secret-file")
+    {
+        Description = "The cluster's secret (the Redis password), one line, mode 0600. Without it a cluster with a secret refuses the client.",
+    };
+
     public static Command Create()
     {
         var config = ConfigArgument();
         var set = SetOption();
-        var command = new Command("run", "Run an experiment on this machine (embedded silo) and print its leaderboard.") { config, set };
-        command.SetAction(parse => Run(parse.GetValue(config)!.FullName, parse.GetValue(set) ?? Array.Empty<string>()));
+        var cluster = ClusterOption();
+        var secret = SecretFileOption();
+        var command = new Command("run", "Run an experiment (embedded silo, or a standing cluster with --cluster) and print its leaderboard.") { config, set, cluster, secret };
+        command.SetAction(parse => Run(parse.GetValue(config)!.FullName, parse.GetValue(set) ?? Array.Empty<string>(),
+            parse.GetValue(cluster), parse.GetValue(secret)?.FullName));
         return command;
     }
 
-    public static int Run(string configPath, IReadOnlyList<string> overrides)
+    public static int Run(string configPath, IReadOnlyList<string> overrides, string? cluster = null, string? secretFile = null)
     {
-        var run = RunController.Submit(configPath, overrides, new LocalEngine(), new ClusterOptions(), dryRun: false);
+        IEngine engine = cluster is null ? new LocalEngine() : new ClusterEngine();
+        var run = RunController.Submit(configPath, overrides, engine, new ClusterOptions { Cluster = cluster, SecretFile = secretFile }, dryRun: false);
         PrintResults(run.Spec!.ResultsDir);
         return 0;
     }

@@ -22,16 +22,7 @@ public sealed class LocalEngine : IEngine
         if (dryRun) return Array.Empty<RunJob>();
         var plan = run.Plan!;
         var devices = run.Spec!.Devices.Select(Device.Parse).ToList();
-        var progress = new Progress<SiloProgress>(p =>
-        {
-            var remaining = p.Total - p.Done;
-            var eta = p.Done > p.Skipped && p.Elapsed.TotalSeconds > 0
-                ? TimeSpan.FromSeconds(p.Elapsed.TotalSeconds / (p.Done - p.Skipped) * remaining) : (TimeSpan?)null;
-            var line = FormattableString.Invariant($"[{p.Elapsed:hh\\:mm\\:ss}] grains {p.Done}/{p.Total} ({p.Skipped} already done)  {p.ImagesPerSecond:F2} images/s");
-            if (eta is { } e) line += FormattableString.Invariant($"  ETA {e:hh\\:mm\\:ss}");
-            if (p.LastGrain.Length > 0) line += $"  finished {p.LastGrain}";
-            Console.Error.WriteLine(line);
-        });
+        var progress = ProgressPrinter();
         // The embedded Orleans silo runs the whole graph: the scheduler skips finished grains and orders the rest by dependency.
         var outcome = EmbeddedCluster.RunAsync(run.Manifest.Config, run.Manifest.Overrides, plan.All, plan.StatsDirectory, devices, Name,
             m => Console.Error.WriteLine(m), progress).GetAwaiter().GetResult();
@@ -39,6 +30,18 @@ public sealed class LocalEngine : IEngine
             Console.Error.WriteLine($"ran {outcome.Executed} grain(s) on {devices.Count} slot(s); models loaded {outcome.ModelLoads} time(s)");
         return Array.Empty<RunJob>();
     }
+
+    /// <summary>One progress line per finished grain on stderr: grains done, images/s, ETA, the grain.</summary>
+    public static IProgress<SiloProgress> ProgressPrinter() => new Progress<SiloProgress>(p =>
+    {
+        var remaining = p.Total - p.Done;
+        var eta = p.Done > p.Skipped && p.Elapsed.TotalSeconds > 0
+            ? TimeSpan.FromSeconds(p.Elapsed.TotalSeconds / (p.Done - p.Skipped) * remaining) : (TimeSpan?)null;
+        var line = FormattableString.Invariant($"[{p.Elapsed:hh\\:mm\\:ss}] grains {p.Done}/{p.Total} ({p.Skipped} already done)  {p.ImagesPerSecond:F2} images/s");
+        if (eta is { } e) line += FormattableString.Invariant($"  ETA {e:hh\\:mm\\:ss}");
+        if (p.LastGrain.Length > 0) line += $"  finished {p.LastGrain}";
+        Console.Error.WriteLine(line);
+    });
 
     public IReadOnlyDictionary<(string Stage, int Task), TaskState> Query(RunContext run) =>
         new Dictionary<(string, int), TaskState>();

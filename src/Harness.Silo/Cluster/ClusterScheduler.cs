@@ -84,7 +84,27 @@ public sealed class ClusterScheduler(IClusterClient client, Action<string> log)
                 lastRefresh = null;
                 continue;
             }
-            var done = await Task.WhenAny(running.Keys).ConfigureAwait(false);
+            // Wake up every refresh interval even when nothing finished: a call to a silo that died mid-grain is not
+            // answered (a gateway forwarded it; the client only learns of the death from membership), so check it.
+            var tick = Task.Delay(RefreshInterval);
+            var first = await Task.WhenAny(running.Keys.Cast<Task>().Append(tick)).ConfigureAwait(false);
+            if (first == tick)
+            {
+                var active = await ActiveSilosAsync().ConfigureAwait(false);
+                foreach (var (call, (lostGrain, lostSlot)) in running.Where(r => !active.Contains(r.Value.Slot.Silo)).ToList())
+                {
+                    log($"silo {lostSlot.Silo} left the cluster while running {lostGrain.Key}: running it again on another slot");
+                    running.Remove(call);
+                    busy.Remove(lostSlot.Key);
+                    foreach (var k in slots.Keys.Where(k => slots[k].Silo == lostSlot.Silo).ToList()) slots.Remove(k);
+                    pending.Insert(0, lostGrain);
+                    retried++;
+                    _ = call.ContinueWith(t => _ = t.Exception, TaskScheduler.Default); // never observed otherwise
+                }
+                lastRefresh = null;
+                continue;
+            }
+            var done = (Task<WorkResult>)first;
             var (doneGrain, doneSlot) = running[done];
             running.Remove(done);
             busy.Remove(doneSlot.Key);
@@ -134,10 +154,15 @@ public sealed class ClusterScheduler(IClusterClient client, Action<string> log)
     private static SlotInfo PreferEmpty(List<SlotInfo> free, Dictionary<string, HashSet<string>> held) =>
         free.FirstOrDefault(s => !held.ContainsKey(s.Key)) ?? free[0];
 
-    private async Task RefreshSlotsAsync(Dictionary<string, SlotInfo> slots)
+    private async Task<HashSet<string>> ActiveSilosAsync()
     {
         var hosts = await client.GetGrain<IManagementGrain>(0).GetDetailedHosts(onlyActive: true).ConfigureAwait(false);
-        var active = hosts.Where(h => h.Status == SiloStatus.Active).Select(h => h.SiloName).ToHashSet(StringComparer.Ordinal);
+        return hosts.Where(h => h.Status == SiloStatus.Active).Select(h => h.SiloName).ToHashSet(StringComparer.Ordinal);
+    }
+
+    private async Task RefreshSlotsAsync(Dictionary<string, SlotInfo> slots)
+    {
+        var active = await ActiveSilosAsync().ConfigureAwait(false);
         foreach (var k in slots.Keys.Where(k => !active.Contains(slots[k].Silo)).ToList()) slots.Remove(k);
         foreach (var name in active)
         {

@@ -1,0 +1,52 @@
+using System.CommandLine;
+using System.Net;
+using System.Runtime.InteropServices;
+using Harness.Silo.Cluster;
+using Harness.Torch;
+
+namespace Harness.Client.Commands;
+
+/// <summary>
+/// `mipin silo --cluster redis://HOST:PORT`: runs a silo of a standing cluster on this machine until SIGINT/SIGTERM,
+/// offering one device slot per --devices entry. Runs sent with `mipin run CONFIG --cluster redis://HOST:PORT` use it.
+/// The spec, data and results paths of those runs must be readable here under the same names (a shared file system).
+/// </summary>
+public static class SiloCommand
+{
+    public static Command Create()
+    {
+        var cluster = new Option<string>("--cluster") { Description = "The cluster's membership store, redis://HOST:PORT.", Required = true };
+        var devices = new Option<string>("--devices") { Description = "Device slots, comma-separated: cpu (repeat for several CPU slots) or cuda:N.", DefaultValueFactory = _ => "cpu" };
+        var name = new Option<string?>("--name") { Description = "The silo's name in the cluster (default HOST-PID); unique per cluster." };
+        var port = new Option<int>("--port") { Description = "Silo-to-silo TCP port (0: a free one).", DefaultValueFactory = _ => 11111 };
+        var gateway = new Option<int>("--gateway-port") { Description = "TCP port clients connect to (0: a free one).", DefaultValueFactory = _ => 30000 };
+        var advertise = new Option<string?>("--advertise") { Description = "Address other machines reach this silo at (default: loopback for a local Redis, else this host's first IPv4 address)." };
+        var secret = RunCommand.SecretFileOption();
+        var command = new Command("silo", "Run a silo of a standing cluster on this machine (until Ctrl+C).") { cluster, devices, name, port, gateway, advertise, secret };
+        command.SetAction(parse =>
+        {
+            ClusterAddress address;
+            try
+            {
+                address = ClusterAddress.Parse(parse.GetValue(cluster)!, parse.GetValue(secret)?.FullName);
+            }
+            catch (Exception e) when (e is FormatException or UnauthorizedAccessException or FileNotFoundException)
+            {
+                throw new CommandLineException(e.Message);
+            }
+            var slots = parse.GetValue(devices)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(Device.Parse).ToList();
+            foreach (var d in slots.Where(d => d.IsCuda))
+                if (d.Index >= torch.cuda.device_count())
+                    throw new CommandLineException($"--devices {d}: libtorch sees {torch.cuda.device_count()} CUDA device(s) on {Environment.MachineName}");
+            var identity = new SiloIdentity(parse.GetValue(name) ?? $"{Environment.MachineName}-{Environment.ProcessId}", slots);
+            var at = parse.GetValue(advertise) is { } a ? IPAddress.Parse(a) : StandingCluster.DefaultAdvertise(address);
+            using var stop = new CancellationTokenSource();
+            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
+            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
+            StandingCluster.RunSiloAsync(address, identity, at, parse.GetValue(port), parse.GetValue(gateway), m => Console.Error.WriteLine(m), stop.Token)
+                .GetAwaiter().GetResult();
+            return 0;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,100 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.InteropServices;
+using Harness.Grains;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Orleans.Configuration;
+using Orleans.Hosting;
+using StackExchange.Redis;
+
+namespace Harness.Silo.Cluster;
+
+/// <summary>
+/// A standing cluster: silo processes on worker machines that join through a Redis membership table
+/// (Microsoft.Orleans.Clustering.Redis), and clients that send runs to them. Several runs may share one cluster:
+/// each run's scheduler takes free slots as they come.
+/// </summary>
+public static class StandingCluster
+{
+    /// <summary>Runs a silo until SIGINT/SIGTERM: it offers <paramref name="identity"/>'s slots to the cluster.</summary>
+    /// <param name="advertise">The address other silos and clients reach this one at.</param>
+    /// <param name="siloPort">Silo-to-silo port (0: a free one).</param>
+    /// <param name="gatewayPort">Client port (0: a free one).</param>
+    public static async Task RunSiloAsync(ClusterAddress cluster, SiloIdentity identity, IPAddress advertise, int siloPort, int gatewayPort,
+        Action<string> log, CancellationToken stop)
+    {
+        siloPort = siloPort == 0 ? OrleansSetup.FreePort() : siloPort;
+        gatewayPort = gatewayPort == 0 ? OrleansSetup.FreePort() : gatewayPort;
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
+        builder.Services.AddSingleton<IHostLifetime, CallerOwnedLifetime>();
+        builder.UseOrleans(silo => silo
+            .UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(cluster.RedisConfiguration))
+            .Configure<ClusterOptions>(o => { o.ClusterId = OrleansSetup.ClusterId; o.ServiceId = OrleansSetup.ClusterId; })
+            .ConfigureEndpoints(advertise, siloPort, gatewayPort, listenOnAnyHostAddress: true)
+            .AddMipInSilo(identity, log));
+        using var host = builder.Build();
+        await host.StartAsync(stop).ConfigureAwait(false);
+        log($"silo {identity.Name} joined {cluster} at {advertise}:{siloPort} (gateway {gatewayPort}) with slots {string.Join(", ", identity.Devices)}");
+        try
+        {
+            await Task.Delay(Timeout.Infinite, stop).ConfigureAwait(false);
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        log($"silo {identity.Name} leaving the cluster (grains in flight are abandoned; their runs re-run them elsewhere)");
+        await host.StopAsync(CancellationToken.None).ConfigureAwait(false);
+    }
+
+    /// <summary>Sends a run to the cluster: this process is its coordinator until every grain is done.</summary>
+    public static async Task<ClusterScheduler.Outcome> RunAsync(ClusterAddress cluster, string specPath, IReadOnlyList<string> overrides,
+        IReadOnlyList<IWorkGrain> grains, string engine, Action<string> log, IProgress<SiloProgress>? progress)
+    {
+        using var interrupt = new CancellationTokenSource();
+        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; interrupt.Cancel(); });
+        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; interrupt.Cancel(); });
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton<IHostLifetime, CallerOwnedLifetime>();
+        builder.UseOrleansClient(client => client
+            .UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(cluster.RedisConfiguration))
+            .Configure<ClusterOptions>(o => { o.ClusterId = OrleansSetup.ClusterId; o.ServiceId = OrleansSetup.ClusterId; })
+            .Configure<ClientMessagingOptions>(o => o.ResponseTimeout = OrleansSetup.GrainCallTimeout));
+        using var host = builder.Build();
+        try
+        {
+            await host.StartAsync(interrupt.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            var root = e;
+            while (root.InnerException is not null) root = root.InnerException;
+            throw new ClusterUnavailableException($"cannot join the cluster at {cluster}: {root.Message} " +
+                "(is the Redis server up, is the secret file the cluster's, and has a silo joined? start one with `mipin silo --cluster URL`)", e);
+        }
+        try
+        {
+            var client = host.Services.GetRequiredService<IClusterClient>();
+            return await new ClusterScheduler(client, log).RunAsync(specPath, overrides, grains, engine, progress, interrupt.Token).ConfigureAwait(false);
+        }
+        finally
+        {
+            await host.StopAsync(CancellationToken.None).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>The address to advertise for a cluster: loopback when its Redis is local, else this host's first IPv4 address.</summary>
+    public static IPAddress DefaultAdvertise(ClusterAddress cluster)
+    {
+        if (cluster.Host is "localhost" || IPAddress.TryParse(cluster.Host, out var ip) && IPAddress.IsLoopback(ip)) return IPAddress.Loopback;
+        return Dns.GetHostAddresses(Dns.GetHostName()).FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a))
+               ?? IPAddress.Loopback;
+    }
+}
+
+/// <summary>The client could not join the cluster (Redis down, wrong secret, no gateway); the message says what to check.</summary>
+public sealed class ClusterUnavailableException(string message, Exception inner) : Exception(message, inner);

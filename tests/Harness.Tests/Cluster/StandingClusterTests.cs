@@ -1,0 +1,123 @@
+using System.Diagnostics;
+using System.Text;
+using Harness.Experiments;
+using Harness.Tests.Experiments;
+
+namespace Harness.Tests.Cluster;
+
+/// <summary>
+/// A real multi-process Orleans cluster on this machine: redis-server on a loopback port with a password (the run's
+/// secret, in a 0600 file) as the membership store, three `mipin silo` processes, and `mipin run --cluster` clients.
+/// A client without the secret is refused and nothing runs; a run whose silo is SIGKILLed mid-run finishes on the
+/// others with a leaderboard byte-identical to the embedded run and no duplicate rows.
+/// </summary>
+[Collection(SerialCollection.Name)]
+public sealed class StandingClusterTests : IDisposable
+{
+    private const string RedisServer = "/usr/bin/redis-server";
+    private readonly TempExperiment _experiment = new();
+    private readonly List<Process> _processes = new();
+    private readonly Dictionary<string, StringBuilder> _logs = new();
+
+    public void Dispose()
+    {
+        foreach (var p in _processes)
+        {
+            try { if (!p.HasExited) p.Kill(entireProcessTree: true); }
+            catch (InvalidOperationException) { }
+            p.Dispose();
+        }
+        _experiment.Dispose();
+    }
+
+    private static string Cli => Path.Combine(AppContext.BaseDirectory, "mipin.dll");
+
+    private Process Start(string name, string command, params string[] args)
+    {
+        var start = new ProcessStartInfo(command) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = TestPaths.RepoRoot };
+        foreach (var a in args) start.ArgumentList.Add(a);
+        start.Environment[Harness.Torch.IntraOpThreads.EnvironmentVariable] = "1";
+        var log = _logs[name] = new StringBuilder();
+        var p = Process.Start(start)!;
+        p.OutputDataReceived += (_, e) => { lock (log) log.AppendLine(e.Data); };
+        p.ErrorDataReceived += (_, e) => { lock (log) log.AppendLine(e.Data); };
+        p.BeginOutputReadLine();
+        p.BeginErrorReadLine();
+        _processes.Add(p);
+        return p;
+    }
+
+    private string Log(string name)
+    {
+        lock (_logs[name]) return _logs[name].ToString();
+    }
+
+    private void WaitFor(Func<bool> condition, TimeSpan timeout, string what)
+    {
+        var clock = Stopwatch.StartNew();
+        while (!condition())
+        {
+            if (clock.Elapsed > timeout)
+                throw new TimeoutException($"{what} did not happen within {timeout}; logs:\n" + string.Join("\n", _logs.Select(l => $"--- {l.Key}\n{Log(l.Key)}")));
+            Thread.Sleep(100);
+        }
+    }
+
+    [SkippableFact]
+    public void ClusterRefusesAClientWithoutTheSecretAndSurvivesASiloKill()
+    {
+        Skip.IfNot(OperatingSystem.IsLinux() && File.Exists(RedisServer), $"{RedisServer} is missing: run scripts/bootstrap.sh --tests (the README's test command does)");
+        var secret = Path.Combine(_experiment.Directory, "cluster.secret");
+        Harness.Silo.Cluster.ClusterAddress.CreateSecret(secret);
+        var password = File.ReadAllText(secret).Trim();
+        if (OperatingSystem.IsLinux()) Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(secret));
+        var port = Harness.Silo.Cluster.OrleansSetup.FreePort();
+        Start("redis", RedisServer, "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
+            "--save", "", "--appendonly", "no", "--requirepass", password);
+        var cluster = $"redis://127.0.0.1:{port}";
+        WaitFor(() => Log("redis").Contains("Ready to accept connections"), TimeSpan.FromSeconds(20), "redis-server start");
+        foreach (var s in new[] { "s1", "s2", "s3" })
+            Start(s, "dotnet", Cli, "silo", "--cluster", cluster, "--secret-file", secret, "--name", s, "--port", "0", "--gateway-port", "0");
+        foreach (var s in new[] { "s1", "s2", "s3" })
+            WaitFor(() => Log(s).Contains($"silo {s} joined"), TimeSpan.FromSeconds(60), $"silo {s} joining");
+
+        var spec = _experiment.WriteSpec("cluster", """
+            methods: [gradient, gradcam, center]
+            metrics: [bbox_accuracy, pointing_game, energy_pointing_game, class_sensitivity]
+            shard_size: 3
+            batch_size: 3
+            """);
+        const string limit = "dataset.limit=18";
+
+        // No secret: Redis refuses the client (NOAUTH), the run stops with a clear message and nothing is scored.
+        var refused = TestProcess.Run("dotnet", [Cli, "run", spec, "--set", limit, "--set", $"results={Path.Combine(_experiment.Directory, "refused")}", "--cluster", cluster],
+            TestPaths.RepoRoot, timeout: TimeSpan.FromMinutes(2));
+        Assert.NotEqual(0, refused.Code);
+        Assert.Contains("cannot join the cluster", refused.Stderr);
+        Assert.Contains("NOAUTH", refused.Stderr);
+        Assert.False(Directory.Exists(Path.Combine(_experiment.Directory, "refused", "cluster", "shards")));
+
+        // The embedded run is the reference.
+        TempExperiment.Run(spec, limit, $"results={Path.Combine(_experiment.Directory, "embedded")}");
+        var expected = File.ReadAllBytes(Path.Combine(_experiment.Directory, "embedded", "cluster", "leaderboard.csv"));
+
+        // With the secret, on the cluster; s2 is SIGKILLed once two shards are written.
+        var results = Path.Combine(_experiment.Directory, "clustered");
+        var client = Start("client", "dotnet", Cli, "run", spec, "--set", limit, "--set", $"results={results}", "--cluster", cluster, "--secret-file", secret);
+        var shards = Path.Combine(results, "cluster", "shards");
+        WaitFor(() => Directory.Exists(shards) && Directory.GetFiles(shards, "*.csv.json", SearchOption.AllDirectories).Length >= 2,
+            TimeSpan.FromMinutes(3), "two shards written");
+        var s2 = _processes[2];
+        s2.Kill(entireProcessTree: true); // SIGKILL
+        Assert.True(client.WaitForExit(TimeSpan.FromMinutes(5)), "the cluster run did not finish after a silo was killed:\n" + Log("client"));
+        Assert.True(client.ExitCode == 0, Log("client"));
+
+        Assert.Equal(expected, File.ReadAllBytes(Path.Combine(results, "cluster", "leaderboard.csv")));
+        var rows = ImageRow.Read(Path.Combine(results, "cluster", "images.csv"), ["bbox_accuracy", "pointing_game", "energy_pointing_game", "class_sensitivity"]);
+        Assert.Equal(rows.Count, rows.Select(r => (r.Method, r.ImageId)).Distinct().Count());
+        Assert.Equal(18 * 3, rows.Count);
+        var throughput = File.ReadAllLines(Path.Combine(results, "cluster", "throughput.csv"));
+        Assert.Contains("silo", throughput[0].Split(','));
+        Assert.True(throughput.Skip(1).Select(l => l.Split(',')[^2]).Distinct().Count() >= 2, "the grains ran on one silo only:\n" + string.Join("\n", throughput));
+    }
+}
