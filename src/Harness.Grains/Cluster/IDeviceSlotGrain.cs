@@ -12,6 +12,9 @@ public interface IDeviceSlotGrain : IGrainWithStringKey
 
     /// <summary>The model ids this slot holds loaded (the scheduler prefers sending their work here).</summary>
     Task<string[]> LoadedModels();
+
+    /// <summary>The name of the silo this slot's activation runs on (an empty call: placement checks, round trips).</summary>
+    Task<string> Silo();
 }
 
 /// <summary>A silo's directory of its own device slots, pinned to that silo (key: the silo's name).</summary>

@@ -7,8 +7,10 @@ namespace Harness.Silo.Cluster;
 /// Not reentrant: one grain at a time per slot. The work itself is done by the silo's <see cref="SlotWorkers"/>.
 /// </summary>
 [PinnedToSilo]
-public sealed class DeviceSlotGrain(SlotWorkers workers) : Grain, IDeviceSlotGrain
+public sealed class DeviceSlotGrain(SlotWorkers workers, SiloIdentity identity) : Grain, IDeviceSlotGrain
 {
+    public Task<string> Silo() => Task.FromResult(identity.Name);
+
     public Task<WorkResult> Run(WorkOrder order) => workers.RunAsync(this.GetPrimaryKeyString(), order);
 
     public Task<string[]> LoadedModels() => Task.FromResult(workers.LoadedModels(this.GetPrimaryKeyString()));

@@ -25,13 +25,12 @@ public static class EmbeddedCluster
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; interrupt.Cancel(); });
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; interrupt.Cancel(); });
 
-        var identity = new SiloIdentity("embedded", devices);
         var builder = Host.CreateApplicationBuilder();
         builder.Logging.ClearProviders();
         builder.Services.AddSingleton<IHostLifetime, CallerOwnedLifetime>();
         builder.UseOrleans(silo => silo
             .UseLocalhostClustering(OrleansSetup.FreePort(), OrleansSetup.FreePort(), serviceId: OrleansSetup.ClusterId, clusterId: OrleansSetup.ClusterId)
-            .AddMipInSilo(identity, log));
+            .AddMipInSilo(devices, "embedded", log));
         using var host = builder.Build();
         await host.StartAsync().ConfigureAwait(false);
         try

@@ -20,16 +20,18 @@ public static class OrleansSetup
     /// <summary>Grain calls wait this long; a slot call lasts as long as its grain.</summary>
     public static readonly TimeSpan GrainCallTimeout = TimeSpan.FromDays(7);
 
-    public static ISiloBuilder AddMipInSilo(this ISiloBuilder silo, SiloIdentity identity, Action<string> log)
+    /// <param name="devices">The silo's device slots.</param>
+    /// <param name="name">The silo's name in the cluster; null keeps the name the host gives it (e.g. a test cluster's).</param>
+    public static ISiloBuilder AddMipInSilo(this ISiloBuilder silo, IReadOnlyList<Harness.Torch.Device> devices, string? name, Action<string> log)
     {
-        silo.Configure<SiloOptions>(o => o.SiloName = identity.Name);
+        if (name is not null) silo.Configure<SiloOptions>(o => o.SiloName = name);
+        silo.Services.AddSingleton(sp => new SiloIdentity(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<SiloOptions>>().Value.SiloName, devices));
         silo.Configure<SiloMessagingOptions>(o =>
         {
             o.ResponseTimeout = GrainCallTimeout;
             o.SystemResponseTimeout = TimeSpan.FromSeconds(30);
         });
-        silo.Services.AddSingleton(identity);
-        silo.Services.AddSingleton(_ => new SlotWorkers(identity, log));
+        silo.Services.AddSingleton(sp => new SlotWorkers(sp.GetRequiredService<SiloIdentity>(), log));
         silo.Services.AddPlacementDirector<PinnedToSiloPlacement, PinnedToSiloDirector>();
         return silo;
     }

@@ -35,7 +35,7 @@ public static class StandingCluster
             .UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(cluster.RedisConfiguration))
             .Configure<ClusterOptions>(o => { o.ClusterId = OrleansSetup.ClusterId; o.ServiceId = OrleansSetup.ClusterId; })
             .ConfigureEndpoints(advertise, siloPort, gatewayPort, listenOnAnyHostAddress: true)
-            .AddMipInSilo(identity, log));
+            .AddMipInSilo(identity.Devices, identity.Name, log));
         using var host = builder.Build();
         await host.StartAsync(stop).ConfigureAwait(false);
         log($"silo {identity.Name} joined {cluster} at {advertise}:{siloPort} (gateway {gatewayPort}) with slots {string.Join(", ", identity.Devices)}");
