@@ -35,7 +35,8 @@ public static class StandingCluster
             .UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(cluster.RedisConfiguration))
             .Configure<ClusterOptions>(o => { o.ClusterId = OrleansSetup.ClusterId; o.ServiceId = OrleansSetup.ClusterId; })
             .ConfigureEndpoints(advertise, siloPort, gatewayPort, listenOnAnyHostAddress: true)
-            .AddMipInSilo(identity.Devices, identity.Name, log));
+            .AddMipInSilo(identity.Devices, identity.Name, log)
+            .UseClusterTls(cluster));
         using var host = builder.Build();
         await host.StartAsync(stop).ConfigureAwait(false);
         log($"silo {identity.Name} joined {cluster} at {advertise}:{siloPort} (gateway {gatewayPort}) with slots {string.Join(", ", identity.Devices)}");
@@ -63,7 +64,8 @@ public static class StandingCluster
         builder.UseOrleansClient(client => client
             .UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(cluster.RedisConfiguration))
             .Configure<ClusterOptions>(o => { o.ClusterId = OrleansSetup.ClusterId; o.ServiceId = OrleansSetup.ClusterId; })
-            .Configure<ClientMessagingOptions>(o => o.ResponseTimeout = OrleansSetup.GrainCallTimeout));
+            .Configure<ClientMessagingOptions>(o => o.ResponseTimeout = OrleansSetup.GrainCallTimeout)
+            .UseClusterTls(cluster));
         using var host = builder.Build();
         try
         {
@@ -93,6 +95,31 @@ public static class StandingCluster
         if (cluster.Host is "localhost" || IPAddress.TryParse(cluster.Host, out var ip) && IPAddress.IsLoopback(ip)) return IPAddress.Loopback;
         return Dns.GetHostAddresses(Dns.GetHostName()).FirstOrDefault(a => a.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(a))
                ?? IPAddress.Loopback;
+    }
+}
+
+/// <summary>Mutual TLS keyed by the cluster's secret (<see cref="ClusterTls"/>) on silos and clients; none without a secret.</summary>
+internal static class ClusterTlsHosting
+{
+    public static ISiloBuilder UseClusterTls(this ISiloBuilder silo, ClusterAddress cluster)
+    {
+        if (cluster.Password is not { } secret) return silo;
+        var tls = new ClusterTls(secret);
+        return silo.UseTls(tls.Certificate, o => Configure(o, tls));
+    }
+
+    public static IClientBuilder UseClusterTls(this IClientBuilder client, ClusterAddress cluster)
+    {
+        if (cluster.Password is not { } secret) return client;
+        var tls = new ClusterTls(secret);
+        return client.UseTls(tls.Certificate, o => Configure(o, tls));
+    }
+
+    private static void Configure(Orleans.Connections.Security.TlsOptions o, ClusterTls tls)
+    {
+        o.RemoteCertificateMode = Orleans.Connections.Security.RemoteCertificateMode.RequireCertificate;
+        o.ClientCertificateMode = Orleans.Connections.Security.RemoteCertificateMode.RequireCertificate;
+        o.RemoteCertificateValidation = (certificate, _, _) => tls.IsClusterPeer(certificate);
     }
 }
 
