@@ -156,7 +156,21 @@ public sealed class ClusterScheduler(IClusterClient client, Action<string> log)
 
     private async Task<HashSet<string>> ActiveSilosAsync()
     {
-        var hosts = await client.GetGrain<IManagementGrain>(0).GetDetailedHosts(onlyActive: true).ConfigureAwait(false);
+        MembershipEntry[] hosts;
+        try
+        {
+            hosts = await client.GetGrain<IManagementGrain>(0).GetDetailedHosts(onlyActive: true).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            // E.g. Redis restarted without its data: the membership table is gone and no silo can be trusted to be there.
+            var root = e;
+            while (root.InnerException is not null) root = root.InnerException;
+            throw new ClusterUnavailableException("the cluster's membership store stopped answering " +
+                $"({root.GetType().Name}: {root.Message}). Finished grains are kept; grains in flight finish or are redone. " +
+                "Restart the silos (`mipin silo --cluster ...`) once the membership store is back, then run the same command again " +
+                "(or `mipin resume RUN`): finished grains are skipped", e);
+        }
         return hosts.Where(h => h.Status == SiloStatus.Active).Select(h => h.SiloName).ToHashSet(StringComparer.Ordinal);
     }
 

@@ -122,6 +122,3 @@ internal static class ClusterTlsHosting
         o.RemoteCertificateValidation = (certificate, _, _) => tls.IsClusterPeer(certificate);
     }
 }
-
-/// <summary>The client could not join the cluster (Redis down, wrong secret, no gateway); the message says what to check.</summary>
-public sealed class ClusterUnavailableException(string message, Exception inner) : Exception(message, inner);

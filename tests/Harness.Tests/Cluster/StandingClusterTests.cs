@@ -9,7 +9,9 @@ namespace Harness.Tests.Cluster;
 /// A real multi-process Orleans cluster on this machine: redis-server on a loopback port with a password (the run's
 /// secret, in a 0600 file) as the membership store, three `mipin silo` processes, and `mipin run --cluster` clients.
 /// A client without the secret is refused and nothing runs; a run whose silo is SIGKILLed mid-run finishes on the
-/// others with a leaderboard byte-identical to the embedded run and no duplicate rows.
+/// others with a leaderboard byte-identical to the embedded run and no duplicate rows; a run whose Redis is restarted
+/// (without its data) stops with one message naming what to do, keeps its finished shards, and finishes after the
+/// silos are restarted.
 /// </summary>
 [Collection(SerialCollection.Name)]
 public sealed class StandingClusterTests : IDisposable
@@ -72,8 +74,9 @@ public sealed class StandingClusterTests : IDisposable
         var password = File.ReadAllText(secret).Trim();
         if (OperatingSystem.IsLinux()) Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(secret));
         var port = Harness.Silo.Cluster.OrleansSetup.FreePort();
-        Start("redis", RedisServer, "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
-            "--save", "", "--appendonly", "no", "--requirepass", password);
+        string[] redisArgs = ["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
+            "--save", "", "--appendonly", "no", "--requirepass", password];
+        var redis = Start("redis", RedisServer, redisArgs);
         var cluster = $"redis://127.0.0.1:{port}";
         WaitFor(() => Log("redis").Contains("Ready to accept connections"), TimeSpan.FromSeconds(20), "redis-server start");
         foreach (var s in new[] { "s1", "s2", "s3" })
@@ -119,5 +122,36 @@ public sealed class StandingClusterTests : IDisposable
         var throughput = File.ReadAllLines(Path.Combine(results, "cluster", "throughput.csv"));
         Assert.Contains("silo", throughput[0].Split(','));
         Assert.True(throughput.Skip(1).Select(l => l.Split(',')[^2]).Distinct().Count() >= 2, "the grains ran on one silo only:\n" + string.Join("\n", throughput));
+
+        // Redis restarted without its data mid-run: one clear message, finished shards kept, and after the silos are
+        // restarted the same command finishes the run with the same leaderboard.
+        var again = Path.Combine(_experiment.Directory, "redis-restart");
+        var shardsAgain = Path.Combine(again, "cluster", "shards");
+        var second = Start("client2", "dotnet", Cli, "run", spec, "--set", limit, "--set", $"results={again}", "--cluster", cluster, "--secret-file", secret);
+        WaitFor(() => Directory.Exists(shardsAgain) && Directory.GetFiles(shardsAgain, "*.csv.json", SearchOption.AllDirectories).Length >= 1,
+            TimeSpan.FromMinutes(3), "a shard written before the Redis restart");
+        redis.Kill(entireProcessTree: true);
+        redis.WaitForExit();
+        Start("redis2", RedisServer, redisArgs);
+        WaitFor(() => Log("redis2").Contains("Ready to accept connections"), TimeSpan.FromSeconds(20), "redis-server restart");
+        Assert.True(second.WaitForExit(TimeSpan.FromMinutes(3)), "the run did not stop after Redis lost the membership table:\n" + Log("client2"));
+        var kept = Directory.GetFiles(shardsAgain, "*.csv.json", SearchOption.AllDirectories);
+        if (second.ExitCode != 0)
+        {
+            Assert.Contains("membership store stopped answering", Log("client2"));
+            Assert.Contains("Restart the silos", Log("client2"));
+            Assert.NotEmpty(kept);
+            foreach (var p in _processes.Where(p => !p.HasExited && p != _processes.Last())) p.Kill(entireProcessTree: true);
+            foreach (var s in new[] { "s4", "s5" })
+                Start(s, "dotnet", Cli, "silo", "--cluster", cluster, "--secret-file", secret, "--name", s, "--port", "0", "--gateway-port", "0");
+            foreach (var s in new[] { "s4", "s5" })
+                WaitFor(() => Log(s).Contains($"silo {s} joined"), TimeSpan.FromSeconds(60), $"silo {s} joining");
+            var finish = TestProcess.Run("dotnet", [Cli, "run", spec, "--set", limit, "--set", $"results={again}", "--cluster", cluster, "--secret-file", secret],
+                TestPaths.RepoRoot, timeout: TimeSpan.FromMinutes(5));
+            Assert.True(finish.Code == 0, finish.Output);
+            Assert.Contains("already done", finish.Stderr);
+        }
+        foreach (var file in kept) Assert.True(File.Exists(file), $"{file} was lost");
+        Assert.Equal(expected, File.ReadAllBytes(Path.Combine(again, "cluster", "leaderboard.csv")));
     }
 }

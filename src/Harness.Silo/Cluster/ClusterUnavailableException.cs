@@ -1,0 +1,8 @@
+namespace Harness.Silo.Cluster;
+
+/// <summary>
+/// The cluster cannot be used: the client could not join it (Redis down, wrong secret, no gateway), or its membership
+/// store stopped answering mid-run (Redis restarted without its data). The message says what to do; finished outputs
+/// are always kept.
+/// </summary>
+public sealed class ClusterUnavailableException(string message, Exception inner) : Exception(message, inner);
