@@ -16,11 +16,17 @@ public static class StatusCommand
     {
         var run = RunArgument();
         var wait = new Option<bool>("--wait") { Description = "Poll until nothing is queued or running any more, printing each change." };
-        var interval = new Option<double>("--interval") { Description = "Seconds between polls with --wait.", DefaultValueFactory = _ => 10 };
-        var command = new Command("status", "Show what a submitted run is doing.") { run, wait, interval };
+        var interval = new Option<double>("--interval") { Description = "Seconds between polls with --wait (default 10) or --watch (default 2)." };
+        var watch = new Option<bool>("--watch")
+        {
+            Description = "Live view until the run finishes: grains and images done, images/s, ETA, and for a run on a standing cluster every silo's slots and the grain each runs.",
+        };
+        var command = new Command("status", "Show what a submitted run is doing.") { run, wait, interval, watch };
         command.SetAction(parse =>
         {
             var directory = Harness.Experiments.RunManifest.Resolve(parse.GetValue(run)!);
+            if (parse.GetValue(watch))
+                return RunWatch.Watch(directory, TimeSpan.FromSeconds(Math.Max(0.5, parse.GetValue(interval) is > 0 and var w ? w : 2)));
             var status = RunController.Status(directory);
             if (parse.GetValue(wait))
             {
@@ -31,7 +37,7 @@ public static class StatusCommand
                     if (summary != last) Console.Error.WriteLine($"[{DateTime.Now:HH:mm:ss}] {summary}");
                     last = summary;
                     if (status.IsSettled) break;
-                    Thread.Sleep(TimeSpan.FromSeconds(Math.Max(0.5, parse.GetValue(interval))));
+                    Thread.Sleep(TimeSpan.FromSeconds(Math.Max(0.5, parse.GetValue(interval) is > 0 and var i ? i : 10)));
                     status = RunController.Status(directory);
                 }
             }

@@ -1,3 +1,5 @@
+using Orleans.Concurrency;
+
 namespace Harness.Grains.Cluster;
 
 /// <summary>
@@ -11,10 +13,15 @@ public interface IDeviceSlotGrain : IGrainWithStringKey
     Task<WorkResult> Run(WorkOrder order);
 
     /// <summary>The model ids this slot holds loaded (the scheduler prefers sending their work here).</summary>
+    [AlwaysInterleave]
     Task<string[]> LoadedModels();
 
     /// <summary>The name of the silo this slot's activation runs on (an empty call: placement checks, round trips).</summary>
     Task<string> Silo();
+
+    /// <summary>What the slot is doing; answered while a grain runs (interleaved with <see cref="Run"/>).</summary>
+    [AlwaysInterleave]
+    Task<SlotActivity> Activity();
 }
 
 /// <summary>A silo's directory of its own device slots, pinned to that silo (key: the silo's name).</summary>

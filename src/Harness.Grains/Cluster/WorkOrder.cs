@@ -42,3 +42,23 @@ public sealed record SlotInfo(
     /// <summary>The silo name a slot or silo grain key starts with.</summary>
     public static string SiloOf(string key) => key.Split('|')[0];
 }
+
+/// <summary>What a slot is doing now, for `mipin status --watch`.</summary>
+/// <param name="Slot">The slot's key.</param>
+/// <param name="Silo">Its silo.</param>
+/// <param name="Device">Its device.</param>
+/// <param name="Grain">The grain it runs ("" when idle).</param>
+/// <param name="SpecPath">The spec of that grain's run ("" when idle).</param>
+/// <param name="Since">When the current grain started (UTC), or when the slot went idle.</param>
+/// <param name="Finished">Grains this slot has finished since its silo started.</param>
+/// <param name="Images">Images of those grains.</param>
+[GenerateSerializer, Immutable]
+public sealed record SlotActivity(
+    [property: Id(0)] string Slot,
+    [property: Id(1)] string Silo,
+    [property: Id(2)] string Device,
+    [property: Id(3)] string Grain,
+    [property: Id(4)] string SpecPath,
+    [property: Id(5)] DateTime Since,
+    [property: Id(6)] int Finished,
+    [property: Id(7)] long Images);

@@ -11,6 +11,8 @@ public sealed class DeviceSlotGrain(SlotWorkers workers, SiloIdentity identity) 
 {
     public Task<string> Silo() => Task.FromResult(identity.Name);
 
+    public Task<SlotActivity> Activity() => Task.FromResult(workers.Activity(this.GetPrimaryKeyString()));
+
     public Task<WorkResult> Run(WorkOrder order) => workers.RunAsync(this.GetPrimaryKeyString(), order);
 
     public Task<string[]> LoadedModels() => Task.FromResult(workers.LoadedModels(this.GetPrimaryKeyString()));

@@ -18,6 +18,11 @@ public sealed class SlotWorkers(SiloIdentity identity, Action<string> log) : IDi
 
     private sealed record PlanEntry(IReadOnlyDictionary<string, IWorkGrain> Grains, string StatsDirectory);
     private readonly CancellationTokenSource _stopping = new();
+    private readonly ConcurrentDictionary<string, SlotActivity> _activity = new(StringComparer.Ordinal);
+
+    /// <summary>What slot <paramref name="slot"/> is doing.</summary>
+    public SlotActivity Activity(string slot) => _activity.GetValueOrDefault(slot)
+        ?? new SlotActivity(slot, identity.Name, identity.DeviceOf(slot).ToString(), "", "", DateTime.UtcNow, 0, 0);
 
     /// <summary>Makes an in-memory plan known (the embedded silo plans once for both sides).</summary>
     public void Seed(string specPath, IReadOnlyList<string> overrides, IEnumerable<IWorkGrain> grains, string statsDirectory)
@@ -36,11 +41,20 @@ public sealed class SlotWorkers(SiloIdentity identity, Action<string> log) : IDi
         var plan = Plan(order);
         var grain = plan.Grains.TryGetValue(order.GrainKey, out var g) ? g
             : throw new InvalidOperationException($"grain {order.GrainKey} is not in the plan of {order.SpecPath} (the spec changed since the run was planned?)");
+        var before = Activity(slot);
+        _activity[slot] = before with { Grain = grain.Key, SpecPath = order.SpecPath, Since = DateTime.UtcNow };
         return Task.Factory.StartNew(() =>
         {
             var loadsBefore = context.ModelLoads;
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            new GrainRunner(order.Engine, plan.StatsDirectory).Execute(grain, context, identity.Name);
+            try
+            {
+                new GrainRunner(order.Engine, plan.StatsDirectory).Execute(grain, context, identity.Name);
+            }
+            finally
+            {
+                _activity[slot] = before with { Grain = "", SpecPath = "", Since = DateTime.UtcNow, Finished = before.Finished + 1, Images = before.Images + grain.Images };
+            }
             return new WorkResult(grain.Key, identity.Name, context.Device.ToString(), clock.Elapsed.TotalSeconds, grain.Images,
                 context.ModelLoads - loadsBefore);
         }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);

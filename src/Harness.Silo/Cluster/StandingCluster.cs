@@ -2,6 +2,8 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Harness.Grains;
+using Harness.Grains.Cluster;
+using Orleans.Runtime;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
@@ -58,26 +60,7 @@ public static class StandingCluster
         using var interrupt = new CancellationTokenSource();
         using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; interrupt.Cancel(); });
         using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; interrupt.Cancel(); });
-        var builder = Host.CreateApplicationBuilder();
-        builder.Logging.ClearProviders();
-        builder.Services.AddSingleton<IHostLifetime, CallerOwnedLifetime>();
-        builder.UseOrleansClient(client => client
-            .UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(cluster.RedisConfiguration))
-            .Configure<ClusterOptions>(o => { o.ClusterId = OrleansSetup.ClusterId; o.ServiceId = OrleansSetup.ClusterId; })
-            .Configure<ClientMessagingOptions>(o => o.ResponseTimeout = OrleansSetup.GrainCallTimeout)
-            .UseClusterTls(cluster));
-        using var host = builder.Build();
-        try
-        {
-            await host.StartAsync(interrupt.Token).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            var root = e;
-            while (root.InnerException is not null) root = root.InnerException;
-            throw new ClusterUnavailableException($"cannot join the cluster at {cluster}: {root.Message} " +
-                "(is the Redis server up, is the secret file the cluster's, and has a silo joined? start one with `mipin silo --cluster URL`)", e);
-        }
+        using var host = await ConnectAsync(cluster, interrupt.Token).ConfigureAwait(false);
         try
         {
             var client = host.Services.GetRequiredService<IClusterClient>();
@@ -87,6 +70,55 @@ public static class StandingCluster
         {
             await host.StopAsync(CancellationToken.None).ConfigureAwait(false);
         }
+    }
+
+    /// <summary>
+    /// A started Orleans client host connected to <paramref name="cluster"/> (the caller stops and disposes it).
+    /// </summary>
+    /// <exception cref="ClusterUnavailableException">Redis is down, the secret is wrong, or no silo answers.</exception>
+    public static async Task<IHost> ConnectAsync(ClusterAddress cluster, CancellationToken cancellation)
+    {
+        var builder = Host.CreateApplicationBuilder();
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton<IHostLifetime, CallerOwnedLifetime>();
+        builder.UseOrleansClient(client => client
+            .UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(cluster.RedisConfiguration))
+            .Configure<ClusterOptions>(o => { o.ClusterId = OrleansSetup.ClusterId; o.ServiceId = OrleansSetup.ClusterId; })
+            .Configure<ClientMessagingOptions>(o => o.ResponseTimeout = OrleansSetup.GrainCallTimeout)
+            .UseClusterTls(cluster));
+        var host = builder.Build();
+        try
+        {
+            await host.StartAsync(cancellation).ConfigureAwait(false);
+            return host;
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            host.Dispose();
+            var root = e;
+            while (root.InnerException is not null) root = root.InnerException;
+            throw new ClusterUnavailableException($"cannot join the cluster at {cluster}: {root.Message} " +
+                "(is the Redis server up, is the secret file the cluster's, and has a silo joined? start one with `mipin silo --cluster URL`)", e);
+        }
+    }
+
+    /// <summary>What every slot of the cluster is doing (silos that do not answer are left out).</summary>
+    public static async Task<IReadOnlyList<SlotActivity>> ActivityAsync(IClusterClient client)
+    {
+        var hosts = await client.GetGrain<IManagementGrain>(0).GetDetailedHosts(onlyActive: true).ConfigureAwait(false);
+        var all = new List<SlotActivity>();
+        foreach (var host in hosts.Where(h => h.Status == SiloStatus.Active).OrderBy(h => h.SiloName, StringComparer.Ordinal))
+        {
+            try
+            {
+                foreach (var slot in await client.GetGrain<ISiloSlotsGrain>(host.SiloName).Slots().ConfigureAwait(false))
+                    all.Add(await client.GetGrain<IDeviceSlotGrain>(slot.Key).Activity().ConfigureAwait(false));
+            }
+            catch (Exception e) when (ClusterScheduler.IsSiloLoss(e))
+            {
+            }
+        }
+        return all;
     }
 
     /// <summary>The address to advertise for a cluster: loopback when its Redis is local, else this host's first IPv4 address.</summary>

@@ -110,10 +110,17 @@ public sealed class StandingClusterTests : IDisposable
         var shards = Path.Combine(results, "cluster", "shards");
         WaitFor(() => Directory.Exists(shards) && Directory.GetFiles(shards, "*.csv.json", SearchOption.AllDirectories).Length >= 2,
             TimeSpan.FromMinutes(3), "two shards written");
+        // The live view: every silo's slots and the grain each runs, until the run is finished.
+        var watch = Start("watch", "dotnet", Cli, "status", Path.Combine(results, "cluster"), "--watch", "--interval", "1");
         var s2 = _processes[2];
         s2.Kill(entireProcessTree: true); // SIGKILL
         Assert.True(client.WaitForExit(TimeSpan.FromMinutes(5)), "the cluster run did not finish after a silo was killed:\n" + Log("client"));
         Assert.True(client.ExitCode == 0, Log("client"));
+        Assert.True(watch.WaitForExit(TimeSpan.FromMinutes(1)), "status --watch did not end with the run:\n" + Log("watch"));
+        Assert.Equal(0, watch.ExitCode);
+        Assert.Contains("silo  slot", Log("watch"));
+        Assert.Matches(@"s[13]\s+cpu\s+score/", Log("watch"));
+        Assert.Contains("grains 7/7, images", Log("watch"));
 
         Assert.Equal(expected, File.ReadAllBytes(Path.Combine(results, "cluster", "leaderboard.csv")));
         var rows = ImageRow.Read(Path.Combine(results, "cluster", "images.csv"), ["bbox_accuracy", "pointing_game", "energy_pointing_game", "class_sensitivity"]);
