@@ -29,6 +29,7 @@ public static class Program
         root.Subcommands.Add(StatusCommand.Create());
         root.Subcommands.Add(ResumeCommand.Create());
         root.Subcommands.Add(CancelCommand.Create());
+        root.Subcommands.Add(VerifyCommand.Create());
         root.Subcommands.Add(SiloCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         return Run(root, args);

@@ -48,6 +48,9 @@ public sealed class ExperimentPlan
     public string PlotsDirectory => Path.Combine(Spec.ResultsDir, "plots");
 
     /// <summary>Content hash of a model's checkpoint, read once per plan.</summary>
+    /// <summary>The checkpoint's size and write time (<see cref="ContentHash.StampOfFile"/>): what quick done-checks compare.</summary>
+    public string CheckpointStamp(ModelSpec model) => ContentHash.StampOfFile(model.Weights);
+
     public string CheckpointHash(ModelSpec model)
     {
         lock (_checkpointHashes)
