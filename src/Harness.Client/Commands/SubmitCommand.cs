@@ -35,7 +35,7 @@ public static class SubmitCommand
             var configPath = parse.GetValue(config)!.FullName;
             var overrides = parse.GetValue(set) ?? Array.Empty<string>();
             var chosen = EngineRegistry.Create(parse.GetValue(engine)!);
-            if (chosen is LocalEngine) return RunCommand.Run(configPath, overrides);
+            if (chosen is LocalEngine && !parse.GetValue(dryRun)) return RunCommand.Run(configPath, overrides);
             var spec = Harness.Experiments.SpecLoader.Load(configPath, overrides);
             var options = new ClusterOptions
             {
