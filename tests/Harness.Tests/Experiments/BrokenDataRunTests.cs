@@ -18,17 +18,7 @@ public sealed class BrokenDataRunTests : IDisposable
     [Fact]
     public void BrokenImagesAreCountedInImagesCsvAndTheLeaderboard()
     {
-        var sample = TestPaths.Repo("data", "imagenet-val-sample");
-        var root = Path.Combine(_experiment.Directory, "val");
-        Directory.CreateDirectory(Path.Combine(root, "images"));
-        Directory.CreateDirectory(Path.Combine(root, "boxes"));
-        File.Copy(Path.Combine(sample, "LOC_synset_mapping.txt"), Path.Combine(root, "LOC_synset_mapping.txt"));
-        var ids = Directory.GetFiles(Path.Combine(sample, "images")).Select(f => Path.GetFileNameWithoutExtension(f)!).Order(StringComparer.Ordinal).Take(6).ToArray();
-        foreach (var id in ids)
-        {
-            File.Copy(Path.Combine(sample, "images", id + ".JPEG"), Path.Combine(root, "images", id + ".JPEG"));
-            File.Copy(Path.Combine(sample, "boxes", id + ".xml"), Path.Combine(root, "boxes", id + ".xml"));
-        }
+        var (root, ids) = _experiment.CopySample(6);
         string Xml(int k) => Path.Combine(root, "boxes", ids[k] + ".xml");
         var wnid = System.Xml.Linq.XDocument.Load(Xml(0)).Descendants("name").First().Value;
         File.WriteAllText(Xml(0), File.ReadAllText(Xml(0)).Replace(wnid, "n00000001")); // unknown synset

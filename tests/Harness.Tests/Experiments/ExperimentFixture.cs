@@ -34,6 +34,27 @@ public sealed class TempExperiment : IDisposable
         return path;
     }
 
+    /// <summary>
+    /// A copy of the first <paramref name="count"/> sample images (by id) with their XML boxes and the synset mapping in
+    /// an ImageNet-val folder under the temporary folder, to damage or change; returns the folder and the ids.
+    /// </summary>
+    public (string Root, string[] Ids) CopySample(int count, string name = "val")
+    {
+        var sample = TestPaths.Repo("data", "imagenet-val-sample");
+        var root = Path.Combine(Directory, name);
+        System.IO.Directory.CreateDirectory(Path.Combine(root, "images"));
+        System.IO.Directory.CreateDirectory(Path.Combine(root, "boxes"));
+        File.Copy(Path.Combine(sample, "LOC_synset_mapping.txt"), Path.Combine(root, "LOC_synset_mapping.txt"));
+        var ids = System.IO.Directory.GetFiles(Path.Combine(sample, "images")).Select(f => Path.GetFileNameWithoutExtension(f)!)
+            .Order(StringComparer.Ordinal).Take(count).ToArray();
+        foreach (var id in ids)
+        {
+            File.Copy(Path.Combine(sample, "images", id + ".JPEG"), Path.Combine(root, "images", id + ".JPEG"));
+            File.Copy(Path.Combine(sample, "boxes", id + ".xml"), Path.Combine(root, "boxes", id + ".xml"));
+        }
+        return (root, ids);
+    }
+
     public static void Run(string specPath, params string[] overrides)
     {
         var spec = SpecLoader.Load(specPath, overrides);

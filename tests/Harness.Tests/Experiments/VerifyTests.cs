@@ -17,17 +17,7 @@ public sealed class VerifyTests : IDisposable
     [Fact]
     public void StampsAreTrustedAndVerifyRechecksContent()
     {
-        var sample = TestPaths.Repo("data", "imagenet-val-sample");
-        var root = Path.Combine(_experiment.Directory, "val");
-        Directory.CreateDirectory(Path.Combine(root, "images"));
-        Directory.CreateDirectory(Path.Combine(root, "boxes"));
-        File.Copy(Path.Combine(sample, "LOC_synset_mapping.txt"), Path.Combine(root, "LOC_synset_mapping.txt"));
-        var ids = Directory.GetFiles(Path.Combine(sample, "images")).Select(f => Path.GetFileNameWithoutExtension(f)!).Order(StringComparer.Ordinal).Take(4).ToArray();
-        foreach (var id in ids)
-        {
-            File.Copy(Path.Combine(sample, "images", id + ".JPEG"), Path.Combine(root, "images", id + ".JPEG"));
-            File.Copy(Path.Combine(sample, "boxes", id + ".xml"), Path.Combine(root, "boxes", id + ".xml"));
-        }
+        var (root, ids) = _experiment.CopySample(4);
         var spec = _experiment.WriteSpec("verify", """
             methods: [center]
             metrics: [pointing_game]
