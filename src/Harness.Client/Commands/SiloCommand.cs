@@ -22,7 +22,11 @@ public static class SiloCommand
         var gateway = new Option<int>("--gateway-port") { Description = "TCP port clients connect to (0: a free one).", DefaultValueFactory = _ => 30000 };
         var advertise = new Option<string?>("--advertise") { Description = "Address other machines reach this silo at (default: loopback for a local Redis, else this host's first IPv4 address)." };
         var secret = RunCommand.SecretFileOption();
-        var command = new Command("silo", "Run a silo of a standing cluster on this machine (until Ctrl+C).") { cluster, devices, name, port, gateway, advertise, secret };
+        var dashboard = new Option<int?>("--dashboard")
+        {
+            Description = "Serve the Orleans dashboard (grains, silos, call rates) on http://127.0.0.1:PORT/ (loopback only: it has no login; use an SSH tunnel).",
+        };
+        var command = new Command("silo", "Run a silo of a standing cluster on this machine (until Ctrl+C).") { cluster, devices, name, port, gateway, advertise, secret, dashboard };
         command.SetAction(parse =>
         {
             ClusterAddress address;
@@ -43,8 +47,8 @@ public static class SiloCommand
             using var stop = new CancellationTokenSource();
             using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
             using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
-            StandingCluster.RunSiloAsync(address, identity, at, parse.GetValue(port), parse.GetValue(gateway), m => Console.Error.WriteLine(m), stop.Token)
-                .GetAwaiter().GetResult();
+            StandingCluster.RunSiloAsync(address, identity, at, parse.GetValue(port), parse.GetValue(gateway), m => Console.Error.WriteLine(m), stop.Token,
+                parse.GetValue(dashboard)).GetAwaiter().GetResult();
             return 0;
         });
         return command;

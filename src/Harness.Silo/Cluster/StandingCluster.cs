@@ -2,6 +2,9 @@ using System.Net;
 using System.Net.Sockets;
 using System.Runtime.InteropServices;
 using Harness.Grains;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Orleans.Dashboard;
 using Harness.Grains.Cluster;
 using Orleans.Runtime;
 using Microsoft.Extensions.DependencyInjection;
@@ -24,24 +27,30 @@ public static class StandingCluster
     /// <param name="advertise">The address other silos and clients reach this one at.</param>
     /// <param name="siloPort">Silo-to-silo port (0: a free one).</param>
     /// <param name="gatewayPort">Client port (0: a free one).</param>
+    /// <param name="dashboardPort">Serve the Orleans dashboard on 127.0.0.1:PORT (null: none).</param>
     public static async Task RunSiloAsync(ClusterAddress cluster, SiloIdentity identity, IPAddress advertise, int siloPort, int gatewayPort,
-        Action<string> log, CancellationToken stop)
+        Action<string> log, CancellationToken stop, int? dashboardPort = null)
     {
         siloPort = siloPort == 0 ? OrleansSetup.FreePort() : siloPort;
         gatewayPort = gatewayPort == 0 ? OrleansSetup.FreePort() : gatewayPort;
-        var builder = Host.CreateApplicationBuilder();
+        // A web host only when the dashboard is asked for: it is served by ASP.NET Core in the silo process.
+        var builder = dashboardPort is null ? (IHostApplicationBuilder)Host.CreateApplicationBuilder() : WebApplication.CreateBuilder();
         builder.Logging.ClearProviders();
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
         builder.Services.AddSingleton<IHostLifetime, CallerOwnedLifetime>();
-        builder.UseOrleans(silo => silo
-            .UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(cluster.RedisConfiguration))
-            .Configure<ClusterOptions>(o => { o.ClusterId = OrleansSetup.ClusterId; o.ServiceId = OrleansSetup.ClusterId; })
-            .ConfigureEndpoints(advertise, siloPort, gatewayPort, listenOnAnyHostAddress: true)
-            .AddMipInSilo(identity.Devices, identity.Name, log)
-            .UseClusterTls(cluster));
-        using var host = builder.Build();
+        builder.UseOrleans(silo =>
+        {
+            silo.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(cluster.RedisConfiguration))
+                .Configure<ClusterOptions>(o => { o.ClusterId = OrleansSetup.ClusterId; o.ServiceId = OrleansSetup.ClusterId; })
+                .ConfigureEndpoints(advertise, siloPort, gatewayPort, listenOnAnyHostAddress: true)
+                .AddMipInSilo(identity.Devices, identity.Name, log)
+                .UseClusterTls(cluster);
+            if (dashboardPort is not null) silo.UseInMemoryReminderService().AddDashboard();
+        });
+        using var host = Build(builder, dashboardPort);
         await host.StartAsync(stop).ConfigureAwait(false);
-        log($"silo {identity.Name} joined {cluster} at {advertise}:{siloPort} (gateway {gatewayPort}) with slots {string.Join(", ", identity.Devices)}");
+        log($"silo {identity.Name} joined {cluster} at {advertise}:{siloPort} (gateway {gatewayPort}) with slots {string.Join(", ", identity.Devices)}" +
+            (dashboardPort is { } d ? $"; dashboard on http://127.0.0.1:{d}/" : ""));
         try
         {
             await Task.Delay(Timeout.Infinite, stop).ConfigureAwait(false);
@@ -51,6 +60,16 @@ public static class StandingCluster
         }
         log($"silo {identity.Name} leaving the cluster (grains in flight are abandoned; their runs re-run them elsewhere)");
         await host.StopAsync(CancellationToken.None).ConfigureAwait(false);
+    }
+
+    // The dashboard's web app listens on loopback only: it has no authentication (reach it through an SSH tunnel).
+    private static IHost Build(IHostApplicationBuilder builder, int? dashboardPort)
+    {
+        if (builder is not WebApplicationBuilder web) return ((HostApplicationBuilder)builder).Build();
+        web.WebHost.UseUrls($"http://127.0.0.1:{dashboardPort}");
+        var app = web.Build();
+        app.MapOrleansDashboard();
+        return app;
     }
 
     /// <summary>Sends a run to the cluster: this process is its coordinator until every grain is done.</summary>

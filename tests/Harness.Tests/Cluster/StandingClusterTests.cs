@@ -34,7 +34,9 @@ public sealed class StandingClusterTests : IDisposable
 
     private static string Cli => Path.Combine(AppContext.BaseDirectory, "mipin.dll");
 
-    private Process Start(string name, string command, params string[] args)
+    private Process Start(string name, string command, params string[] args) => Start(name, command, (IReadOnlyList<string>)args);
+
+    private Process Start(string name, string command, IReadOnlyList<string> args)
     {
         var start = new ProcessStartInfo(command) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = TestPaths.RepoRoot };
         foreach (var a in args) start.ArgumentList.Add(a);
@@ -79,8 +81,10 @@ public sealed class StandingClusterTests : IDisposable
         var redis = Start("redis", RedisServer, redisArgs);
         var cluster = $"redis://127.0.0.1:{port}";
         WaitFor(() => Log("redis").Contains("Ready to accept connections"), TimeSpan.FromSeconds(20), "redis-server start");
+        var dashboard = Harness.Silo.Cluster.OrleansSetup.FreePort();
         foreach (var s in new[] { "s1", "s2", "s3" })
-            Start(s, "dotnet", Cli, "silo", "--cluster", cluster, "--secret-file", secret, "--name", s, "--port", "0", "--gateway-port", "0");
+            Start(s, "dotnet", [Cli, "silo", "--cluster", cluster, "--secret-file", secret, "--name", s, "--port", "0", "--gateway-port", "0",
+                .. s == "s1" ? new[] { "--dashboard", dashboard.ToString(System.Globalization.CultureInfo.InvariantCulture) } : []]);
         foreach (var s in new[] { "s1", "s2", "s3" })
             WaitFor(() => Log(s).Contains($"silo {s} joined"), TimeSpan.FromSeconds(60), $"silo {s} joining");
 
@@ -91,6 +95,18 @@ public sealed class StandingClusterTests : IDisposable
             batch_size: 3
             """);
         const string limit = "dataset.limit=18";
+
+        // The Orleans dashboard of s1, rendered by headless Chromium: its page lists the silos and grains.
+        const string chromium = "/usr/bin/chromium";
+        if (File.Exists(chromium))
+        {
+            var page = TestProcess.Run(chromium, ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+                $"--user-data-dir={Path.Combine(_experiment.Directory, "chromium")}", "--virtual-time-budget=8000", "--dump-dom",
+                $"http://127.0.0.1:{dashboard}/"], timeout: TimeSpan.FromMinutes(2));
+            Assert.Contains("<title>Orleans Dashboard</title>", page.Stdout);
+            Assert.Contains("Silos", page.Stdout);
+            Assert.Contains("Grains", page.Stdout);
+        }
 
         // No secret: Redis refuses the client (NOAUTH), the run stops with a clear message and nothing is scored.
         var refused = TestProcess.Run("dotnet", [Cli, "run", spec, "--set", limit, "--set", $"results={Path.Combine(_experiment.Directory, "refused")}", "--cluster", cluster],
