@@ -59,6 +59,6 @@ public static class Program
     private static bool IsUserError(Exception e) => e is CommandLineException or Harness.Torch.TorchException
         or Harness.Torch.Serialization.CheckpointException or Harness.Data.DatasetException
         or Harness.Data.Imaging.ImageDecodeException or Harness.Models.UnknownLayerException
-        or Harness.Experiments.SpecException or Harness.Silo.GrainFailedException or Harness.Silo.Cluster.ClusterUnavailableException or FileNotFoundException or DirectoryNotFoundException or InvalidDataException or FormatException
+        or Harness.Experiments.SpecException or Harness.Silo.GrainFailedException or Harness.Silo.Cluster.ClusterUnavailableException or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException or InvalidDataException or FormatException
         or DllNotFoundException;
 }

@@ -12,8 +12,9 @@ namespace Harness.Silo;
 /// </summary>
 public sealed class GrainRunner(string engine, string? statsDirectory)
 {
+    /// <summary>Runs <paramref name="grain"/> and returns what was measured (also written when there is a stats directory).</summary>
     /// <param name="silo">The silo's name in the cluster (throughput.csv's silo column).</param>
-    public void Execute(IWorkGrain grain, GrainContext context, string silo = "")
+    public GrainStats Execute(IWorkGrain grain, GrainContext context, string silo = "")
     {
         var loadsBefore = context.ModelLoads;
         HostMemory.ReleaseFreedMemory();
@@ -22,11 +23,12 @@ public sealed class GrainRunner(string engine, string? statsDirectory)
         var clock = Stopwatch.StartNew();
         grain.Execute(context);
         clock.Stop();
-        if (statsDirectory is null) return;
         var slurmJob = Environment.GetEnvironmentVariable("SLURM_ARRAY_JOB_ID");
         var slurmTask = slurmJob is null ? "" : $"{slurmJob}_{Environment.GetEnvironmentVariable("SLURM_ARRAY_TASK_ID")}";
-        new GrainStats(grain.Key, grain.Stage, engine, Environment.MachineName, context.Device.ToString(), slurmTask,
+        var stats = new GrainStats(grain.Key, grain.Stage, engine, Environment.MachineName, context.Device.ToString(), slurmTask,
             Environment.GetEnvironmentVariable("CUDA_VISIBLE_DEVICES") ?? "", started, clock.Elapsed.TotalSeconds, grain.Images,
-            ProcessMemory.PeakResidentBytes() / (1024.0 * 1024.0), silo, context.ModelLoads - loadsBefore).Write(statsDirectory);
+            ProcessMemory.PeakResidentBytes() / (1024.0 * 1024.0), silo, context.ModelLoads - loadsBefore);
+        if (statsDirectory is not null) stats.Write(statsDirectory);
+        return stats;
     }
 }

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using System.Net;
-using System.Runtime.InteropServices;
 using Harness.Silo.Cluster;
 using Harness.Torch;
 
@@ -29,24 +28,14 @@ public static class SiloCommand
         var command = new Command("silo", "Run a silo of a standing cluster on this machine (until Ctrl+C).") { cluster, devices, name, port, gateway, advertise, secret, dashboard };
         command.SetAction(parse =>
         {
-            ClusterAddress address;
-            try
-            {
-                address = ClusterAddress.Parse(parse.GetValue(cluster)!, parse.GetValue(secret)?.FullName);
-            }
-            catch (Exception e) when (e is FormatException or UnauthorizedAccessException or FileNotFoundException)
-            {
-                throw new CommandLineException(e.Message);
-            }
+            var address = ClusterAddress.Parse(parse.GetValue(cluster)!, parse.GetValue(secret)?.FullName);
             var slots = parse.GetValue(devices)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(Device.Parse).ToList();
             foreach (var d in slots.Where(d => d.IsCuda))
                 if (d.Index >= torch.cuda.device_count())
                     throw new CommandLineException($"--devices {d}: libtorch sees {torch.cuda.device_count()} CUDA device(s) on {Environment.MachineName}");
             var identity = new SiloIdentity(parse.GetValue(name) ?? $"{Environment.MachineName}-{Environment.ProcessId}", slots);
             var at = parse.GetValue(advertise) is { } a ? IPAddress.Parse(a) : StandingCluster.DefaultAdvertise(address);
-            using var stop = new CancellationTokenSource();
-            using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; stop.Cancel(); });
-            using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; stop.Cancel(); });
+            using var stop = new Interruption();
             StandingCluster.RunSiloAsync(address, identity, at, parse.GetValue(port), parse.GetValue(gateway), m => Console.Error.WriteLine(m), stop.Token,
                 parse.GetValue(dashboard)).GetAwaiter().GetResult();
             return 0;

@@ -18,14 +18,7 @@ public sealed class ClusterEngine : IEngine
     public void Validate(ExperimentSpec spec, ClusterOptions options)
     {
         if (options.Cluster is null) throw new CommandLineException("the cluster engine needs --cluster redis://HOST:PORT");
-        try
-        {
-            ClusterAddress.Parse(options.Cluster, options.SecretFile);
-        }
-        catch (Exception e) when (e is FormatException or UnauthorizedAccessException or FileNotFoundException)
-        {
-            throw new CommandLineException(e.Message);
-        }
+        ClusterAddress.Parse(options.Cluster, options.SecretFile); // a bad URL or secret file fails here, before anything is written
     }
 
     public IReadOnlyList<RunJob> Start(RunContext run, IReadOnlyList<StageWork> work, bool dryRun)

@@ -47,11 +47,20 @@ public sealed class ClusterScheduler(IClusterClient client, Action<string> log)
         var heldModels = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
         var running = new Dictionary<Task<WorkResult>, (IWorkGrain Grain, SlotInfo Slot)>();
         var loadsPerSilo = new Dictionary<string, int>(StringComparer.Ordinal);
-        int executed = 0, retried = 0, loads = 0;
+        int executed = 0, retried = 0;
         long images = 0;
         Exception? failure = null;
         TimeSpan? lastRefresh = null; // null: refresh before the next dispatch
         var overrideArray = overrides.ToArray();
+
+        // A grain whose silo is gone runs again elsewhere (its output, if any, is atomic); the silo's slots leave the pool.
+        void RunAgain(IWorkGrain grain, SlotInfo slot, string why)
+        {
+            log($"silo {slot.Silo} {why} while running {grain.Key}: running it again on another slot");
+            foreach (var k in slots.Keys.Where(k => slots[k].Silo == slot.Silo).ToList()) slots.Remove(k);
+            pending.Insert(0, grain);
+            retried++;
+        }
 
         while (pending.Count > 0 || running.Count > 0)
         {
@@ -90,18 +99,16 @@ public sealed class ClusterScheduler(IClusterClient client, Action<string> log)
             var first = await Task.WhenAny(running.Keys.Cast<Task>().Append(tick)).ConfigureAwait(false);
             if (first == tick)
             {
-                var active = await ActiveSilosAsync().ConfigureAwait(false);
+                // One membership query serves both: drop lost silos' calls and refresh the slot pool.
+                var active = await RefreshSlotsAsync(slots).ConfigureAwait(false);
+                lastRefresh = clock.Elapsed;
                 foreach (var (call, (lostGrain, lostSlot)) in running.Where(r => !active.Contains(r.Value.Slot.Silo)).ToList())
                 {
-                    log($"silo {lostSlot.Silo} left the cluster while running {lostGrain.Key}: running it again on another slot");
                     running.Remove(call);
                     busy.Remove(lostSlot.Key);
-                    foreach (var k in slots.Keys.Where(k => slots[k].Silo == lostSlot.Silo).ToList()) slots.Remove(k);
-                    pending.Insert(0, lostGrain);
-                    retried++;
+                    RunAgain(lostGrain, lostSlot, "left the cluster");
                     _ = call.ContinueWith(t => _ = t.Exception, TaskScheduler.Default); // never observed otherwise
                 }
-                lastRefresh = null;
                 continue;
             }
             var done = (Task<WorkResult>)first;
@@ -110,11 +117,7 @@ public sealed class ClusterScheduler(IClusterClient client, Action<string> log)
             busy.Remove(doneSlot.Key);
             if (done.IsFaulted && IsSiloLoss(done.Exception!.InnerException!))
             {
-                // The slot's silo is gone: drop its slots, run the grain again elsewhere (its output, if any, is atomic).
-                log($"silo {doneSlot.Silo} lost while running {doneGrain.Key} ({done.Exception!.InnerException!.GetType().Name}): running it again on another slot");
-                foreach (var k in slots.Keys.Where(k => slots[k].Silo == doneSlot.Silo).ToList()) slots.Remove(k);
-                pending.Insert(0, doneGrain);
-                retried++;
+                RunAgain(doneGrain, doneSlot, $"lost ({done.Exception!.InnerException!.GetType().Name})");
                 lastRefresh = null;
                 continue;
             }
@@ -129,7 +132,6 @@ public sealed class ClusterScheduler(IClusterClient client, Action<string> log)
             finished.Add(doneGrain.Key);
             executed++;
             images += doneGrain.Images;
-            loads += result.ModelLoads;
             loadsPerSilo[result.Silo] = loadsPerSilo.GetValueOrDefault(result.Silo) + result.ModelLoads;
             if (ModelOf(doneGrain) is { } model)
             {
@@ -140,7 +142,7 @@ public sealed class ClusterScheduler(IClusterClient client, Action<string> log)
         }
         if (failure is not null) throw failure;
         cancellation.ThrowIfCancellationRequested();
-        return new Outcome(executed, skipped, retried, loads, loadsPerSilo);
+        return new Outcome(executed, skipped, retried, loadsPerSilo.Values.Sum(), loadsPerSilo);
     }
 
     /// <summary>The model id a grain works on: the second part of "train/MODEL/..." and "score/MODEL/..." keys.</summary>
@@ -150,7 +152,7 @@ public sealed class ClusterScheduler(IClusterClient client, Action<string> log)
         return parts.Length >= 3 && parts[0] is "train" or "score" ? parts[1] : null;
     }
 
-    // A slot without models first, so a new model does not evict nothing useful... and spreads models over slots.
+    // For a grain whose model no free slot holds: a slot that holds no model yet, so models spread over the slots.
     private static SlotInfo PreferEmpty(List<SlotInfo> free, Dictionary<string, HashSet<string>> held) =>
         free.FirstOrDefault(s => !held.ContainsKey(s.Key)) ?? free[0];
 
@@ -164,8 +166,7 @@ public sealed class ClusterScheduler(IClusterClient client, Action<string> log)
         catch (Exception e) when (e is not OperationCanceledException)
         {
             // E.g. Redis restarted without its data: the membership table is gone and no silo can be trusted to be there.
-            var root = e;
-            while (root.InnerException is not null) root = root.InnerException;
+            var root = ClusterUnavailableException.RootCause(e);
             throw new ClusterUnavailableException("the cluster's membership store stopped answering " +
                 $"({root.GetType().Name}: {root.Message}). Finished grains are kept; grains in flight finish or are redone. " +
                 "Restart the silos (`mipin silo --cluster ...`) once the membership store is back, then run the same command again " +
@@ -174,7 +175,8 @@ public sealed class ClusterScheduler(IClusterClient client, Action<string> log)
         return hosts.Where(h => h.Status == SiloStatus.Active).Select(h => h.SiloName).ToHashSet(StringComparer.Ordinal);
     }
 
-    private async Task RefreshSlotsAsync(Dictionary<string, SlotInfo> slots)
+    // Drops the slots of silos that left, adds those of silos that joined; returns the active silos' names.
+    private async Task<HashSet<string>> RefreshSlotsAsync(Dictionary<string, SlotInfo> slots)
     {
         var active = await ActiveSilosAsync().ConfigureAwait(false);
         foreach (var k in slots.Keys.Where(k => !active.Contains(slots[k].Silo)).ToList()) slots.Remove(k);
@@ -190,6 +192,7 @@ public sealed class ClusterScheduler(IClusterClient client, Action<string> log)
                 log($"silo {name} did not answer ({e.GetType().Name}); leaving it out");
             }
         }
+        return active;
     }
 
     /// <summary>Whether an exception from a slot call means its silo is gone (the grain did not fail by itself).</summary>

@@ -5,4 +5,12 @@ namespace Harness.Silo.Cluster;
 /// store stopped answering mid-run (Redis restarted without its data). The message says what to do; finished outputs
 /// are always kept.
 /// </summary>
-public sealed class ClusterUnavailableException(string message, Exception inner) : Exception(message, inner);
+public sealed class ClusterUnavailableException(string message, Exception inner) : Exception(message, inner)
+{
+    /// <summary>The innermost exception of <paramref name="e"/>: what Redis or Orleans actually said, under their wrappers.</summary>
+    public static Exception RootCause(Exception e)
+    {
+        while (e.InnerException is not null) e = e.InnerException;
+        return e;
+    }
+}

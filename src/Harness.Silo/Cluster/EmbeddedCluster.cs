@@ -1,4 +1,3 @@
-using System.Runtime.InteropServices;
 using Harness.Grains;
 using Harness.Torch;
 using Microsoft.Extensions.DependencyInjection;
@@ -21,13 +20,9 @@ public static class EmbeddedCluster
         string statsDirectory, IReadOnlyList<Device> devices, string engine, Action<string> log, IProgress<SiloProgress>? progress,
         IReadOnlyCollection<string>? finishedElsewhere = null)
     {
-        using var interrupt = new CancellationTokenSource();
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; interrupt.Cancel(); });
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; interrupt.Cancel(); });
+        using var interrupt = new Interruption();
 
-        var builder = Host.CreateApplicationBuilder();
-        builder.Logging.ClearProviders();
-        builder.Services.AddSingleton<IHostLifetime, CallerOwnedLifetime>();
+        var builder = Host.CreateApplicationBuilder().AsMipInHost();
         builder.UseOrleans(silo => silo
             .UseLocalhostClustering(OrleansSetup.FreePort(), OrleansSetup.FreePort(), serviceId: OrleansSetup.ClusterId, clusterId: OrleansSetup.ClusterId)
             .AddMipInSilo(devices, "embedded", log));

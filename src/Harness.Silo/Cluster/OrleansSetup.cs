@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
 using Orleans.Hosting;
 
@@ -34,6 +35,17 @@ public static class OrleansSetup
         silo.Services.AddSingleton(sp => new SlotWorkers(sp.GetRequiredService<SiloIdentity>(), log));
         silo.Services.AddPlacementDirector<PinnedToSiloPlacement, PinnedToSiloDirector>();
         return silo;
+    }
+
+    /// <summary>
+    /// A host as every MipIn silo and client runs it: no default log providers (Orleans is chatty; callers add what
+    /// they want) and the <see cref="CallerOwnedLifetime"/>, so SIGINT/SIGTERM reach <see cref="Interruption"/>.
+    /// </summary>
+    public static TBuilder AsMipInHost<TBuilder>(this TBuilder builder) where TBuilder : IHostApplicationBuilder
+    {
+        builder.Logging.ClearProviders();
+        builder.Services.AddSingleton<IHostLifetime, CallerOwnedLifetime>();
+        return builder;
     }
 
     /// <summary>A free TCP port on the loopback interface (for the embedded silo's two endpoints).</summary>

@@ -45,18 +45,16 @@ public sealed class SlotWorkers(SiloIdentity identity, Action<string> log) : IDi
         _activity[slot] = before with { Grain = grain.Key, SpecPath = order.SpecPath, Since = DateTime.UtcNow };
         return Task.Factory.StartNew(() =>
         {
-            var loadsBefore = context.ModelLoads;
-            var clock = System.Diagnostics.Stopwatch.StartNew();
+            GrainStats stats;
             try
             {
-                new GrainRunner(order.Engine, plan.StatsDirectory).Execute(grain, context, identity.Name);
+                stats = new GrainRunner(order.Engine, plan.StatsDirectory).Execute(grain, context, identity.Name);
             }
             finally
             {
                 _activity[slot] = before with { Grain = "", SpecPath = "", Since = DateTime.UtcNow, Finished = before.Finished + 1, Images = before.Images + grain.Images };
             }
-            return new WorkResult(grain.Key, identity.Name, context.Device.ToString(), clock.Elapsed.TotalSeconds, grain.Images,
-                context.ModelLoads - loadsBefore);
+            return new WorkResult(grain.Key, identity.Name, stats.Device, stats.Seconds, stats.Images, stats.ModelLoads);
         }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 

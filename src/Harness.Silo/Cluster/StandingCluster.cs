@@ -1,6 +1,5 @@
 using System.Net;
 using System.Net.Sockets;
-using System.Runtime.InteropServices;
 using Harness.Grains;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -34,17 +33,13 @@ public static class StandingCluster
         siloPort = siloPort == 0 ? OrleansSetup.FreePort() : siloPort;
         gatewayPort = gatewayPort == 0 ? OrleansSetup.FreePort() : gatewayPort;
         // A web host only when the dashboard is asked for: it is served by ASP.NET Core in the silo process.
-        var builder = dashboardPort is null ? (IHostApplicationBuilder)Host.CreateApplicationBuilder() : WebApplication.CreateBuilder();
-        builder.Logging.ClearProviders();
+        var builder = (dashboardPort is null ? (IHostApplicationBuilder)Host.CreateApplicationBuilder() : WebApplication.CreateBuilder()).AsMipInHost();
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
-        builder.Services.AddSingleton<IHostLifetime, CallerOwnedLifetime>();
         builder.UseOrleans(silo =>
         {
-            silo.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(cluster.RedisConfiguration))
-                .Configure<ClusterOptions>(o => { o.ClusterId = OrleansSetup.ClusterId; o.ServiceId = OrleansSetup.ClusterId; })
+            silo.JoinCluster(cluster)
                 .ConfigureEndpoints(advertise, siloPort, gatewayPort, listenOnAnyHostAddress: true)
-                .AddMipInSilo(identity.Devices, identity.Name, log)
-                .UseClusterTls(cluster);
+                .AddMipInSilo(identity.Devices, identity.Name, log);
             if (dashboardPort is not null) silo.UseInMemoryReminderService().AddDashboard();
         });
         using var host = Build(builder, dashboardPort);
@@ -76,9 +71,7 @@ public static class StandingCluster
     public static async Task<ClusterScheduler.Outcome> RunAsync(ClusterAddress cluster, string specPath, IReadOnlyList<string> overrides,
         IReadOnlyList<IWorkGrain> grains, string engine, Action<string> log, IProgress<SiloProgress>? progress)
     {
-        using var interrupt = new CancellationTokenSource();
-        using var sigint = PosixSignalRegistration.Create(PosixSignal.SIGINT, c => { c.Cancel = true; interrupt.Cancel(); });
-        using var sigterm = PosixSignalRegistration.Create(PosixSignal.SIGTERM, c => { c.Cancel = true; interrupt.Cancel(); });
+        using var interrupt = new Interruption();
         using var host = await ConnectAsync(cluster, interrupt.Token).ConfigureAwait(false);
         try
         {
@@ -97,14 +90,10 @@ public static class StandingCluster
     /// <exception cref="ClusterUnavailableException">Redis is down, the secret is wrong, or no silo answers.</exception>
     public static async Task<IHost> ConnectAsync(ClusterAddress cluster, CancellationToken cancellation)
     {
-        var builder = Host.CreateApplicationBuilder();
-        builder.Logging.ClearProviders();
-        builder.Services.AddSingleton<IHostLifetime, CallerOwnedLifetime>();
+        var builder = Host.CreateApplicationBuilder().AsMipInHost();
         builder.UseOrleansClient(client => client
-            .UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(cluster.RedisConfiguration))
-            .Configure<ClusterOptions>(o => { o.ClusterId = OrleansSetup.ClusterId; o.ServiceId = OrleansSetup.ClusterId; })
-            .Configure<ClientMessagingOptions>(o => o.ResponseTimeout = OrleansSetup.GrainCallTimeout)
-            .UseClusterTls(cluster));
+            .JoinCluster(cluster)
+            .Configure<ClientMessagingOptions>(o => o.ResponseTimeout = OrleansSetup.GrainCallTimeout));
         var host = builder.Build();
         try
         {
@@ -114,9 +103,7 @@ public static class StandingCluster
         catch (Exception e) when (e is not OperationCanceledException)
         {
             host.Dispose();
-            var root = e;
-            while (root.InnerException is not null) root = root.InnerException;
-            throw new ClusterUnavailableException($"cannot join the cluster at {cluster}: {root.Message} " +
+            throw new ClusterUnavailableException($"cannot join the cluster at {cluster}: {ClusterUnavailableException.RootCause(e).Message} " +
                 "(is the Redis server up, is the secret file the cluster's, and has a silo joined? start one with `mipin silo --cluster URL`)", e);
         }
     }
@@ -149,24 +136,37 @@ public static class StandingCluster
     }
 }
 
-/// <summary>Mutual TLS keyed by the cluster's secret (<see cref="ClusterTls"/>) on silos and clients; none without a secret.</summary>
-internal static class ClusterTlsHosting
+/// <summary>
+/// How silos and clients join a standing cluster: the Redis membership table (its password is the cluster's secret),
+/// MipIn's cluster id, and mutual TLS keyed by the secret (<see cref="ClusterTls"/>; none without a secret).
+/// </summary>
+internal static class StandingClusterMembership
 {
-    public static ISiloBuilder UseClusterTls(this ISiloBuilder silo, ClusterAddress cluster)
+    public static ISiloBuilder JoinCluster(this ISiloBuilder silo, ClusterAddress cluster)
     {
+        silo.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(cluster.RedisConfiguration))
+            .Configure<ClusterOptions>(Identify);
         if (cluster.Password is not { } secret) return silo;
         var tls = new ClusterTls(secret);
-        return silo.UseTls(tls.Certificate, o => Configure(o, tls));
+        return silo.UseTls(tls.Certificate, o => RequirePeer(o, tls));
     }
 
-    public static IClientBuilder UseClusterTls(this IClientBuilder client, ClusterAddress cluster)
+    public static IClientBuilder JoinCluster(this IClientBuilder client, ClusterAddress cluster)
     {
+        client.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(cluster.RedisConfiguration))
+            .Configure<ClusterOptions>(Identify);
         if (cluster.Password is not { } secret) return client;
         var tls = new ClusterTls(secret);
-        return client.UseTls(tls.Certificate, o => Configure(o, tls));
+        return client.UseTls(tls.Certificate, o => RequirePeer(o, tls));
     }
 
-    private static void Configure(Orleans.Connections.Security.TlsOptions o, ClusterTls tls)
+    private static void Identify(ClusterOptions o)
+    {
+        o.ClusterId = OrleansSetup.ClusterId;
+        o.ServiceId = OrleansSetup.ClusterId;
+    }
+
+    private static void RequirePeer(Orleans.Connections.Security.TlsOptions o, ClusterTls tls)
     {
         o.RemoteCertificateMode = Orleans.Connections.Security.RemoteCertificateMode.RequireCertificate;
         o.ClientCertificateMode = Orleans.Connections.Security.RemoteCertificateMode.RequireCertificate;
