@@ -42,6 +42,12 @@ public sealed class ExperimentGrains
     public ExperimentData Data => Plan.Data;
     public IReadOnlyList<IWorkGrain> All { get; }
 
+    /// <summary>
+    /// Whether <paramref name="grain"/> has nothing left to do: its output is done, or, for the aggregate (which always
+    /// re-runs when scheduled), the leaderboard is newer than every shard.
+    /// </summary>
+    public static bool IsFinished(IWorkGrain grain) => grain is AggregateGrain a ? a.IsUpToDate() : grain.IsDone();
+
     /// <summary>Per-grain measurements (<see cref="GrainStats"/>), written by the silo that ran the grain.</summary>
     public string StatsDirectory => Plan.StatsDirectory;
 }

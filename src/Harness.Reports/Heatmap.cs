@@ -41,12 +41,7 @@ public static class Heatmap
     public static double Percentile(float[] values, double percentile)
     {
         ArgumentNullException.ThrowIfNull(values);
-        if (values.Length == 0) return 0;
-        var sorted = values.Select(v => (double)v).Order().ToArray();
-        var position = percentile / 100 * (sorted.Length - 1);
-        var below = (int)Math.Floor(position);
-        var above = Math.Min(below + 1, sorted.Length - 1);
-        return sorted[below] + (position - below) * (sorted[above] - sorted[below]);
+        return values.Length == 0 ? 0 : Metrics.Percentile.OfSorted(values.Select(v => (double)v).Order().ToArray(), percentile);
     }
 
     /// <summary>

@@ -20,7 +20,7 @@ public static class RunWatch
         var run = RunController.Load(directory, withPlan: true);
         var plan = run.Plan!;
         IHost? host = null;
-        var finishedAtStart = plan.All.All(g => g is AggregateGrain a ? a.IsUpToDate() : g.IsDone());
+        var finishedAtStart = plan.All.All(ExperimentGrains.IsFinished);
         if (!finishedAtStart && run.Manifest.Engine == "cluster" && run.Manifest.Options.Cluster is { } url)
         {
             try
@@ -36,8 +36,7 @@ public static class RunWatch
         {
             while (true)
             {
-                // The aggregate always re-runs (IsDone is false); it is finished when the leaderboard is newer than every shard.
-                var done = plan.All.Where(g => g is AggregateGrain a ? a.IsUpToDate() : g.IsDone()).ToList();
+                var done = plan.All.Where(ExperimentGrains.IsFinished).ToList();
                 Console.WriteLine(Line(plan, done, run.Manifest.CreatedUtc));
                 if (host is not null)
                 {

@@ -169,6 +169,6 @@ public static class RunController
     private static bool IsDone(RunContext run, IReadOnlyList<string> keys)
     {
         var byKey = run.Plan!.All.ToDictionary(g => g.Key, StringComparer.Ordinal);
-        return keys.All(k => byKey[k] is AggregateGrain a ? a.IsUpToDate() : byKey[k].IsDone());
+        return keys.All(k => ExperimentGrains.IsFinished(byKey[k]));
     }
 }

@@ -30,15 +30,6 @@ public static class PairedBootstrap
             means[b] = sum / n;
         }
         Array.Sort(means);
-        return (Percentile(means, 2.5), Percentile(means, 97.5));
-    }
-
-    /// <summary>numpy.percentile's default ("linear"): the value at position q/100·(len − 1) of the sorted array.</summary>
-    public static double Percentile(double[] sorted, double q)
-    {
-        var position = q / 100 * (sorted.Length - 1);
-        var below = (int)Math.Floor(position);
-        var above = Math.Min(below + 1, sorted.Length - 1);
-        return sorted[below] + (position - below) * (sorted[above] - sorted[below]);
+        return (Percentile.OfSorted(means, 2.5), Percentile.OfSorted(means, 97.5));
     }
 }

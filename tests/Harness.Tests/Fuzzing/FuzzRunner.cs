@@ -38,6 +38,20 @@ public static class FuzzRunner
     public static PCG Source(uint stream, int iteration) => new(stream, BaseSeed * 0x9E37_79B9_7F4A_7C15UL + (ulong)iteration);
 
     /// <summary>
+    /// Runs <paramref name="iterations"/> cases: a warm-up (at most <paramref name="warmUp"/>, at most half), then the
+    /// rest between two <see cref="MemoryProbe"/>s, and asserts that memory did not grow over them (what = the reader).
+    /// </summary>
+    public static void RunWithoutGrowth<T>(string test, uint stream, Gen<T> gen, Action<T> property, int iterations, int warmUp,
+        Func<T, string> describe, string what, ITestOutputHelper output)
+    {
+        warmUp = Math.Min(warmUp, iterations / 2);
+        Run(test, stream, gen, property, 0, warmUp, describe);
+        var before = MemoryProbe.Measure();
+        Run(test, stream, gen, property, warmUp, iterations, describe);
+        MemoryProbe.Measure().AssertNoGrowthSince(before, what, iterations - warmUp, output);
+    }
+
+    /// <summary>
     /// Runs <paramref name="property"/> on the cases of iterations [<paramref name="from"/>, <paramref name="to"/>).
     /// Any exception it lets out fails the test with the case; the property decides which exceptions are documented.
     /// </summary>

@@ -373,14 +373,9 @@ public sealed class UnpicklerFuzzTests
         const string test = nameof(UnpicklerFuzzTests) + "-pth";
         string Describe(CheckpointCase c) => $"{c}; input saved as {FuzzRunner.SaveFailingInput(test, Build(c), ".pth")}";
         var iterations = FuzzRunner.Iterations(CheckpointIterations);
-        var warmUp = Math.Min(WarmUpIterations, iterations / 2);
-        FuzzRunner.Run(test, 4, CheckpointCases, Property, 0, warmUp, Describe);
-        var before = MemoryProbe.Measure();
-        FuzzRunner.Run(test, 4, CheckpointCases, Property, warmUp, iterations, Describe);
-        var after = MemoryProbe.Measure();
+        FuzzRunner.RunWithoutGrowth(test, 4, CheckpointCases, Property, iterations, WarmUpIterations, Describe, "PthFile.Read", _output);
 
         _output.WriteLine($"PthFile.Read, {iterations} mutated checkpoints from {CheckpointSeeds.Length} seeds: {outcomes}");
-        after.AssertNoGrowthSince(before, "PthFile.Read", iterations - warmUp, _output);
         Assert.True(outcomes["loaded"] > 0 && outcomes["CheckpointException"] > 0, $"the mutations should produce both loadable and refused files: {outcomes}");
     }
 
@@ -449,14 +444,9 @@ public sealed class UnpicklerFuzzTests
         const string test = nameof(UnpicklerFuzzTests) + "-pickle";
         string Describe(PickleCase c) => $"{c} (seed {seeds[c.Seed].Name}); input saved as {FuzzRunner.SaveFailingInput(test, Build(c), ".pkl")}";
         var iterations = FuzzRunner.Iterations(PickleIterations);
-        var warmUp = Math.Min(WarmUpIterations, iterations / 2);
-        FuzzRunner.Run(test, 5, cases, Property, 0, warmUp, Describe);
-        var before = MemoryProbe.Measure();
-        FuzzRunner.Run(test, 5, cases, Property, warmUp, iterations, Describe);
-        var after = MemoryProbe.Measure();
+        FuzzRunner.RunWithoutGrowth(test, 5, cases, Property, iterations, WarmUpIterations, Describe, "RestrictedUnpickler.Load", _output);
 
         _output.WriteLine($"RestrictedUnpickler.Load, {iterations} mutated pickles from {seeds.Length} seeds: {outcomes}");
-        after.AssertNoGrowthSince(before, "RestrictedUnpickler.Load", iterations - warmUp, _output);
         Assert.True(outcomes["unpickled"] > 0 && outcomes["CheckpointException"] > 0, $"the mutations should produce both readable and refused pickles: {outcomes}");
     }
     // ---- Inputs the fuzzer found, kept as plain regression tests (the fuzz cases move when the generators change) ----
