@@ -7,10 +7,12 @@ namespace Harness.Silo.Cluster;
 /// </summary>
 public sealed class ClusterUnavailableException(string message, Exception inner) : Exception(message, inner)
 {
-    /// <summary>The innermost exception of <paramref name="e"/>: what Redis or Orleans actually said, under their wrappers.</summary>
-    public static Exception RootCause(Exception e)
+    /// <summary><paramref name="e"/> and its inner exceptions, outermost first.</summary>
+    public static IEnumerable<Exception> Chain(Exception e)
     {
-        while (e.InnerException is not null) e = e.InnerException;
-        return e;
+        for (Exception? x = e; x is not null; x = x.InnerException) yield return x;
     }
+
+    /// <summary>The innermost exception of <paramref name="e"/>: what Redis or Orleans actually said, under their wrappers.</summary>
+    public static Exception RootCause(Exception e) => Chain(e).Last();
 }

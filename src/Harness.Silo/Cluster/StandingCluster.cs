@@ -103,6 +103,13 @@ public static class StandingCluster
         catch (Exception e) when (e is not OperationCanceledException)
         {
             host.Dispose();
+            // StackExchange.Redis reports a refused password at different depths (a timeout "in the backlog" whose text
+            // names the AuthenticationFailure, or the NOAUTH error itself), depending on timing: look through the chain.
+            var refused = ClusterUnavailableException.Chain(e).Any(x => x.Message.Contains("NOAUTH", StringComparison.Ordinal)
+                || x.Message.Contains("WRONGPASS", StringComparison.Ordinal) || x.Message.Contains("AuthenticationFailure", StringComparison.Ordinal));
+            if (refused)
+                throw new ClusterUnavailableException($"cannot join the cluster at {cluster}: Redis refused this client's credentials " +
+                    "(NOAUTH/WRONGPASS): pass the cluster's secret with --secret-file", e);
             throw new ClusterUnavailableException($"cannot join the cluster at {cluster}: {ClusterUnavailableException.RootCause(e).Message} " +
                 "(is the Redis server up, is the secret file the cluster's, and has a silo joined? start one with `mipin silo --cluster URL`)", e);
         }
