@@ -51,6 +51,15 @@ public sealed class StandingClusterTests : IDisposable
         return p;
     }
 
+    // WaitForExit with a timeout does not wait for the asynchronous output handlers; the plain call then drains them,
+    // so Log() holds every line the process wrote.
+    private static bool Exited(Process process, TimeSpan timeout)
+    {
+        if (!process.WaitForExit(timeout)) return false;
+        process.WaitForExit();
+        return true;
+    }
+
     private string Log(string name)
     {
         lock (_logs[name]) return _logs[name].ToString();
@@ -111,9 +120,9 @@ public sealed class StandingClusterTests : IDisposable
         // No secret: Redis refuses the client (NOAUTH), the run stops with a clear message and nothing is scored.
         var refused = TestProcess.Run("dotnet", [Cli, "run", spec, "--set", limit, "--set", $"results={Path.Combine(_experiment.Directory, "refused")}", "--cluster", cluster],
             TestPaths.RepoRoot, timeout: TimeSpan.FromMinutes(2));
-        Assert.NotEqual(0, refused.Code);
-        Assert.Contains("cannot join the cluster", refused.Stderr);
-        Assert.Contains("NOAUTH", refused.Stderr);
+        Assert.True(refused.Code != 0, refused.Output);
+        Assert.True(refused.Stderr.Contains("cannot join the cluster", StringComparison.Ordinal), refused.Stderr);
+        Assert.True(refused.Stderr.Contains("NOAUTH", StringComparison.Ordinal), refused.Stderr);
         Assert.False(Directory.Exists(Path.Combine(_experiment.Directory, "refused", "cluster", "shards")));
 
         // The embedded run is the reference.
@@ -130,9 +139,9 @@ public sealed class StandingClusterTests : IDisposable
         var watch = Start("watch", "dotnet", Cli, "status", Path.Combine(results, "cluster"), "--watch", "--interval", "1");
         var s2 = _processes[2];
         s2.Kill(entireProcessTree: true); // SIGKILL
-        Assert.True(client.WaitForExit(TimeSpan.FromMinutes(5)), "the cluster run did not finish after a silo was killed:\n" + Log("client"));
+        Assert.True(Exited(client, TimeSpan.FromMinutes(5)), "the cluster run did not finish after a silo was killed:\n" + Log("client"));
         Assert.True(client.ExitCode == 0, Log("client"));
-        Assert.True(watch.WaitForExit(TimeSpan.FromMinutes(1)), "status --watch did not end with the run:\n" + Log("watch"));
+        Assert.True(Exited(watch, TimeSpan.FromMinutes(1)), "status --watch did not end with the run:\n" + Log("watch"));
         Assert.Equal(0, watch.ExitCode);
         Assert.Contains("silo  slot", Log("watch"));
         Assert.Matches(@"s[13]\s+cpu\s+score/", Log("watch"));
@@ -157,7 +166,7 @@ public sealed class StandingClusterTests : IDisposable
         redis.WaitForExit();
         Start("redis2", RedisServer, redisArgs);
         WaitFor(() => Log("redis2").Contains("Ready to accept connections"), TimeSpan.FromSeconds(20), "redis-server restart");
-        Assert.True(second.WaitForExit(TimeSpan.FromMinutes(3)), "the run did not stop after Redis lost the membership table:\n" + Log("client2"));
+        Assert.True(Exited(second, TimeSpan.FromMinutes(3)), "the run did not stop after Redis lost the membership table:\n" + Log("client2"));
         var kept = Directory.GetFiles(shardsAgain, "*.csv.json", SearchOption.AllDirectories);
         if (second.ExitCode != 0)
         {
