@@ -30,6 +30,7 @@ public static class StandingCluster
     public static async Task RunSiloAsync(ClusterAddress cluster, SiloIdentity identity, IPAddress advertise, int siloPort, int gatewayPort,
         Action<string> log, CancellationToken stop, int? dashboardPort = null)
     {
+        await RedisCredentialsCheck.EnsureAcceptedAsync(cluster, stop).ConfigureAwait(false);
         siloPort = siloPort == 0 ? OrleansSetup.FreePort() : siloPort;
         gatewayPort = gatewayPort == 0 ? OrleansSetup.FreePort() : gatewayPort;
         // A web host only when the dashboard is asked for: it is served by ASP.NET Core in the silo process.
@@ -90,6 +91,7 @@ public static class StandingCluster
     /// <exception cref="ClusterUnavailableException">Redis is down, the secret is wrong, or no silo answers.</exception>
     public static async Task<IHost> ConnectAsync(ClusterAddress cluster, CancellationToken cancellation)
     {
+        await RedisCredentialsCheck.EnsureAcceptedAsync(cluster, cancellation).ConfigureAwait(false);
         var builder = Host.CreateApplicationBuilder().AsMipInHost();
         builder.UseOrleansClient(client => client
             .JoinCluster(cluster)
@@ -103,13 +105,6 @@ public static class StandingCluster
         catch (Exception e) when (e is not OperationCanceledException)
         {
             host.Dispose();
-            // StackExchange.Redis reports a refused password at different depths (a timeout "in the backlog" whose text
-            // names the AuthenticationFailure, or the NOAUTH error itself), depending on timing: look through the chain.
-            var refused = ClusterUnavailableException.Chain(e).Any(x => x.Message.Contains("NOAUTH", StringComparison.Ordinal)
-                || x.Message.Contains("WRONGPASS", StringComparison.Ordinal) || x.Message.Contains("AuthenticationFailure", StringComparison.Ordinal));
-            if (refused)
-                throw new ClusterUnavailableException($"cannot join the cluster at {cluster}: Redis refused this client's credentials " +
-                    "(NOAUTH/WRONGPASS): pass the cluster's secret with --secret-file", e);
             throw new ClusterUnavailableException($"cannot join the cluster at {cluster}: {ClusterUnavailableException.RootCause(e).Message} " +
                 "(is the Redis server up, is the secret file the cluster's, and has a silo joined? start one with `mipin silo --cluster URL`)", e);
         }

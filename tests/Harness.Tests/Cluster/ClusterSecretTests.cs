@@ -58,4 +58,33 @@ public sealed class ClusterSecretTests : IDisposable
         Assert.Equal("head:6390,abortConnect=false,connectTimeout=5000,password=s3cret", address.RedisConfiguration);
         Assert.Equal("redis://head:6390", address.ToString()); // never the password
     }
+
+    [SkippableFact]
+    public async Task RedisSaysWhetherItAcceptsTheSecret()
+    {
+        const string redisServer = "/usr/bin/redis-server";
+        Skip.IfNot(OperatingSystem.IsLinux() && File.Exists(redisServer), $"{redisServer} is missing: run scripts/bootstrap.sh --tests (the README's test command does)");
+        var port = OrleansSetup.FreePort();
+        var start = new System.Diagnostics.ProcessStartInfo(redisServer) { RedirectStandardOutput = true };
+        foreach (var a in new[] { "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--requirepass", "right" })
+            start.ArgumentList.Add(a);
+        using var redis = System.Diagnostics.Process.Start(start)!;
+        try
+        {
+            while (await redis.StandardOutput.ReadLineAsync() is { } line && !line.Contains("Ready to accept connections", StringComparison.Ordinal)) { }
+            await RedisCredentialsCheck.EnsureAcceptedAsync(new ClusterAddress("127.0.0.1", port, "right"), CancellationToken.None);
+            var none = await Assert.ThrowsAsync<ClusterUnavailableException>(() => RedisCredentialsCheck.EnsureAcceptedAsync(new ClusterAddress("127.0.0.1", port, null), CancellationToken.None));
+            Assert.Contains("NOAUTH", none.Message);
+            Assert.Contains("--secret-file", none.Message);
+            var wrong = await Assert.ThrowsAsync<ClusterUnavailableException>(() => RedisCredentialsCheck.EnsureAcceptedAsync(new ClusterAddress("127.0.0.1", port, "wrong"), CancellationToken.None));
+            Assert.Contains("WRONGPASS", wrong.Message);
+        }
+        finally
+        {
+            redis.Kill();
+            await redis.WaitForExitAsync();
+        }
+        var down = await Assert.ThrowsAsync<ClusterUnavailableException>(() => RedisCredentialsCheck.EnsureAcceptedAsync(new ClusterAddress("127.0.0.1", port, "right"), CancellationToken.None));
+        Assert.Contains("does not answer", down.Message);
+    }
 }
