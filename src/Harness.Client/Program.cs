@@ -16,7 +16,7 @@ public static class Program
         }
         catch (ArgumentException e)
         {
-            Console.Error.WriteLine($"mipin: {e.Message}");
+            Console.Error.WriteLine($"mipin: error: {e.Message}");
             return 1;
         }
         var root = new RootCommand("MipIn: faithfulness benchmarks for saliency methods (MIP-IN, gradient, Grad-CAM, ...) on image classifiers.");
@@ -31,6 +31,7 @@ public static class Program
         root.Subcommands.Add(CancelCommand.Create());
         root.Subcommands.Add(VerifyCommand.Create());
         root.Subcommands.Add(SiloCommand.Create());
+        root.Subcommands.Add(CoordinateCommand.Create());
         root.Subcommands.Add(BenchCommand.Create());
         return Run(root, args);
     }
@@ -51,7 +52,7 @@ public static class Program
         }
         catch (Exception e) when (IsUserError(e))
         {
-            Console.Error.WriteLine($"mipin: {e.Message}");
+            Console.Error.WriteLine($"mipin: error: {e.Message}");
             return 1;
         }
     }
@@ -59,6 +60,6 @@ public static class Program
     private static bool IsUserError(Exception e) => e is CommandLineException or Harness.Torch.TorchException
         or Harness.Torch.Serialization.CheckpointException or Harness.Data.DatasetException
         or Harness.Data.Imaging.ImageDecodeException or Harness.Models.UnknownLayerException
-        or Harness.Experiments.SpecException or Harness.Silo.GrainFailedException or Harness.Silo.Cluster.ClusterUnavailableException or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException or InvalidDataException or FormatException
+        or Harness.Experiments.SpecException or Harness.Silo.GrainFailedException or Harness.Silo.DeviceUnavailableException or Harness.Silo.Cluster.ClusterUnavailableException or FileNotFoundException or DirectoryNotFoundException or UnauthorizedAccessException or InvalidDataException or FormatException
         or DllNotFoundException;
 }

@@ -5,13 +5,13 @@ using Harness.Experiments;
 
 namespace Harness.Experiments;
 
-/// <summary>One stage of a run: its grains in task order, grouped as cluster engines hand them out (one group per array task).</summary>
+/// <summary>One stage of a run: its grains in plan order (one grain per task).</summary>
 public sealed record RunStage(
     [property: JsonPropertyName("name")] string Name,
     [property: JsonPropertyName("tasks")] IReadOnlyList<IReadOnlyList<string>> Tasks,
     [property: JsonPropertyName("depends_on")] IReadOnlyList<string> DependsOn);
 
-/// <summary>One submitted job (a Slurm job array, say): which stage and task indices it covers.</summary>
+/// <summary>One submitted job (a Slurm job, say): the stage and task indices it was submitted for ("run": the whole plan).</summary>
 public sealed record RunJob(
     [property: JsonPropertyName("stage")] string Stage,
     [property: JsonPropertyName("job_id")] string JobId,
@@ -27,7 +27,15 @@ public sealed record ClusterOptions
     [JsonPropertyName("gpus_per_silo")] public int GpusPerSilo { get; init; }
     [JsonPropertyName("cpus_per_silo")] public int CpusPerSilo { get; init; } = 1;
     [JsonPropertyName("mem")] public string? Memory { get; init; }
-    [JsonPropertyName("max_parallel")] public int? MaxParallel { get; init; }
+
+    /// <summary>Slurm: nodes of the run's job.</summary>
+    [JsonPropertyName("nodes")] public int Nodes { get; init; } = 1;
+
+    /// <summary>Slurm: silo processes per node (each owns <see cref="GpusPerSilo"/> of the node's GPUs).</summary>
+    [JsonPropertyName("silos_per_node")] public int SilosPerNode { get; init; } = 1;
+
+    /// <summary>Slurm: the redis-server the job starts on its first node as the run's membership store.</summary>
+    [JsonPropertyName("redis_server")] public string RedisServer { get; init; } = "redis-server";
     [JsonPropertyName("retries")] public int Retries { get; init; } = 2;
     [JsonPropertyName("extra_args")] public IReadOnlyList<string> ExtraArgs { get; init; } = Array.Empty<string>();
     [JsonPropertyName("setup")] public IReadOnlyList<string> Setup { get; init; } = Array.Empty<string>();

@@ -23,8 +23,9 @@ public sealed class GrainRunner(string engine, string? statsDirectory)
         var clock = Stopwatch.StartNew();
         grain.Execute(context);
         clock.Stop();
-        var slurmJob = Environment.GetEnvironmentVariable("SLURM_ARRAY_JOB_ID");
-        var slurmTask = slurmJob is null ? "" : $"{slurmJob}_{Environment.GetEnvironmentVariable("SLURM_ARRAY_TASK_ID")}";
+        // Inside a Slurm job: JOBID_RANK of the silo task (srun's SLURM_PROCID) that ran the grain.
+        var slurmJob = Environment.GetEnvironmentVariable("SLURM_JOB_ID");
+        var slurmTask = slurmJob is null ? "" : $"{slurmJob}_{Environment.GetEnvironmentVariable("SLURM_PROCID") ?? "0"}";
         var stats = new GrainStats(grain.Key, grain.Stage, engine, Environment.MachineName, context.Device.ToString(), slurmTask,
             Environment.GetEnvironmentVariable("CUDA_VISIBLE_DEVICES") ?? "", started, clock.Elapsed.TotalSeconds, grain.Images,
             ProcessMemory.PeakResidentBytes() / (1024.0 * 1024.0), silo, context.ModelLoads - loadsBefore);

@@ -21,11 +21,14 @@ public static class RunWatch
         var plan = run.Plan!;
         IHost? host = null;
         var finishedAtStart = plan.All.All(ExperimentGrains.IsFinished);
-        if (!finishedAtStart && run.Manifest.Engine == "cluster" && run.Manifest.Options.Cluster is { } url)
+        // The cluster a run's coordinator uses: a standing cluster's is in the manifest, a Slurm job's in its coordinator lease.
+        var lease = RunCoordinator.Live(directory);
+        var (url, secret) = lease is null ? (run.Manifest.Options.Cluster, run.Manifest.Options.SecretFile) : (lease.Cluster, lease.SecretFile);
+        if (!finishedAtStart && run.Manifest.Engine != "local" && url is not null)
         {
             try
             {
-                host = StandingCluster.ConnectAsync(ClusterAddress.Parse(url, run.Manifest.Options.SecretFile), CancellationToken.None).GetAwaiter().GetResult();
+                host = StandingCluster.ConnectAsync(ClusterAddress.Parse(url, secret), CancellationToken.None).GetAwaiter().GetResult();
             }
             catch (ClusterUnavailableException e)
             {

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Net;
+using Harness.Silo;
 using Harness.Silo.Cluster;
 using Harness.Torch;
 
@@ -29,10 +30,7 @@ public static class SiloCommand
         command.SetAction(parse =>
         {
             var address = ClusterAddress.Parse(parse.GetValue(cluster)!, parse.GetValue(secret)?.FullName);
-            var slots = parse.GetValue(devices)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).Select(Device.Parse).ToList();
-            foreach (var d in slots.Where(d => d.IsCuda))
-                if (d.Index >= torch.cuda.device_count())
-                    throw new CommandLineException($"--devices {d}: libtorch sees {torch.cuda.device_count()} CUDA device(s) on {Environment.MachineName}");
+            var slots = SiloDevices.Parse(parse.GetValue(devices)!, Environment.GetEnvironmentVariable("CUDA_VISIBLE_DEVICES"), torch.cuda.device_count);
             var identity = new SiloIdentity(parse.GetValue(name) ?? $"{Environment.MachineName}-{Environment.ProcessId}", slots);
             var at = parse.GetValue(advertise) is { } a ? IPAddress.Parse(a) : StandingCluster.DefaultAdvertise(address);
             using var stop = new Interruption();

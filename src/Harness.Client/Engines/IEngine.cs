@@ -40,7 +40,7 @@ public sealed record RunContext(string Directory, RunManifest Manifest, Experime
 /// <summary>The tasks of one stage to start now.</summary>
 public sealed record StageWork(RunStage Stage, IReadOnlyList<int> Tasks);
 
-public enum TaskPhase { Done, Running, Pending, Blocked, Failed, Cancelled, Lost }
+public enum TaskPhase { Done, Running, Pending, Failed, Cancelled, Lost }
 
 /// <summary>What an engine knows about one task: its phase, the job holding it, and a detail (reason, error, log path).</summary>
 public sealed record TaskState(TaskPhase Phase, string JobId, string Detail);

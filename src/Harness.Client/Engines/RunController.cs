@@ -77,13 +77,6 @@ public static class RunController
         if (live > 0)
             throw new CommandLineException($"{runDirectory}: {live} task(s) are still queued or running; wait for them " +
                                            $"(`mipin status {runDirectory} --wait`) or `mipin cancel {runDirectory}` first");
-        // Tasks waiting on a failed stage would never start: cancel them, they are resubmitted below.
-        var blocked = states.Values.Where(s => s.Phase == TaskPhase.Blocked).Select(s => s.JobId).Distinct().ToList();
-        if (blocked.Count > 0 && !dryRun)
-        {
-            engine.Cancel(run, blocked);
-            Console.Error.WriteLine($"cancelled job(s) {string.Join(", ", blocked)}: they waited on a stage that did not finish");
-        }
         return Start(run, engine, dryRun);
     }
 
@@ -100,9 +93,8 @@ public static class RunController
                 var keys = stage.Tasks[t];
                 TaskState state;
                 engineStates.TryGetValue((stage.Name, t), out var known);
-                // A task still running may already have written its outputs (the aggregate writes several files).
-                if (known is { Phase: TaskPhase.Running or TaskPhase.Pending }) state = known;
-                else if (IsDone(run, keys)) state = new TaskState(TaskPhase.Done, known?.JobId ?? "", "");
+                // Outputs are atomic and marked last (the aggregate's marker follows its files): present means done.
+                if (IsDone(run, keys)) state = new TaskState(TaskPhase.Done, known?.JobId ?? "", "");
                 else if (known is not null && known.Phase != TaskPhase.Done) state = known;
                 else state = new TaskState(TaskPhase.Lost, known?.JobId ?? "", run.Manifest.Engine == "local"
                     ? "not finished (the local run was interrupted or has not reached it)"

@@ -3,8 +3,8 @@ using Harness.Client.Commands;
 
 namespace Harness.Client.Engines;
 
-/// <summary>One array task as Slurm reports it: job id, task index, state (PENDING, RUNNING, COMPLETED ...) and reason.</summary>
-public sealed record SlurmTaskInfo(string JobId, int Task, string State, string Reason);
+/// <summary>One job as Slurm reports it: job id, state (PENDING, RUNNING, COMPLETED ...) and reason.</summary>
+public sealed record SlurmJobInfo(string JobId, string State, string Reason);
 
 /// <summary>
 /// The Slurm client commands MipIn uses (sbatch, squeue, sacct, scancel), run as child processes. SLURM_CONF and the
@@ -24,26 +24,26 @@ public sealed class SlurmCli
     }
 
     /// <summary>
-    /// The array tasks of <paramref name="jobIds"/> that squeue still knows (pending, running, and recently finished
-    /// ones, kept for MinJobAge), completed by sacct where accounting is enabled.
+    /// The jobs of <paramref name="jobIds"/> that squeue still knows (pending, running, and recently finished ones,
+    /// kept for MinJobAge), completed by sacct where accounting is enabled.
     /// </summary>
-    public IReadOnlyList<SlurmTaskInfo> Query(IReadOnlyCollection<string> jobIds)
+    public IReadOnlyList<SlurmJobInfo> Query(IReadOnlyCollection<string> jobIds)
     {
-        if (jobIds.Count == 0) return Array.Empty<SlurmTaskInfo>();
-        var tasks = new Dictionary<(string, int), SlurmTaskInfo>();
-        var (code, stdout, stderr) = Run("squeue", new[] { "--noheader", "--array", "--states=all", $"--jobs={string.Join(",", jobIds)}", "--format=%i|%T|%r" });
+        if (jobIds.Count == 0) return Array.Empty<SlurmJobInfo>();
+        var jobs = new Dictionary<string, SlurmJobInfo>(StringComparer.Ordinal);
+        var (code, stdout, stderr) = Run("squeue", new[] { "--noheader", "--states=all", $"--jobs={string.Join(",", jobIds)}", "--format=%i|%T|%r" });
         if (code != 0 && !stderr.Contains("Invalid job id", StringComparison.OrdinalIgnoreCase))
             throw new CommandLineException($"squeue failed (exit {code}): {stderr.Trim()}");
-        foreach (var info in ParseLines(stdout)) tasks[(info.JobId, info.Task)] = info;
+        foreach (var info in ParseLines(stdout)) jobs[info.JobId] = info;
         // sacct remembers jobs squeue has forgotten; where accounting is disabled it fails and squeue is all there is.
         var (acode, aout, _) = Run("sacct", new[] { "--noheader", "--parsable2", "--allocations", $"--jobs={string.Join(",", jobIds)}", "--format=JobID,State,Reason" });
         if (acode == 0)
             foreach (var info in ParseLines(aout))
-                tasks.TryAdd((info.JobId, info.Task), info);
-        return tasks.Values.ToList();
+                jobs.TryAdd(info.JobId, info);
+        return jobs.Values.ToList();
     }
 
-    /// <summary>Cancels jobs (all their array tasks).</summary>
+    /// <summary>Cancels jobs.</summary>
     public void Cancel(IReadOnlyCollection<string> jobIds)
     {
         if (jobIds.Count == 0) return;
@@ -52,19 +52,17 @@ public sealed class SlurmCli
             throw new CommandLineException($"scancel failed (exit {code}): {stderr.Trim()}");
     }
 
-    /// <summary>Parses "JOBID_TASK|STATE|REASON" lines (squeue %i|%T|%r, sacct JobID|State|Reason); other ids are ignored.</summary>
-    public static IEnumerable<SlurmTaskInfo> ParseLines(string text)
+    /// <summary>Parses "JOBID|STATE|REASON" lines (squeue %i|%T|%r, sacct JobID|State|Reason); steps and array elements are ignored.</summary>
+    public static IEnumerable<SlurmJobInfo> ParseLines(string text)
     {
         foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
             var parts = line.Split('|');
-            if (parts.Length < 2) continue;
-            var id = parts[0].Split('_');
-            // Array elements are JOB_TASK; a pending range ("JOB_[0-3]") is listed per task because of --array.
-            if (id.Length != 2 || !int.TryParse(id[1], out var task)) continue;
+            // Steps are JOB.batch, JOB.0 ...; array elements JOB_TASK: MipIn submits neither as its own job.
+            if (parts.Length < 2 || parts[0].Length == 0 || !parts[0].All(char.IsDigit)) continue;
             // sacct writes "CANCELLED by 0"; keep the state word.
             var state = parts[1].Split(' ')[0].TrimEnd('+');
-            yield return new SlurmTaskInfo(id[0], task, state, parts.Length > 2 ? parts[2] : "");
+            yield return new SlurmJobInfo(parts[0], state, parts.Length > 2 ? parts[2] : "");
         }
     }
 

@@ -68,16 +68,20 @@ public static class StandingCluster
         return app;
     }
 
-    /// <summary>Sends a run to the cluster: this process is its coordinator until every grain is done.</summary>
+    /// <summary>
+    /// Sends a run to the cluster: this process is its coordinator until every grain is done, or until SIGINT/SIGTERM or
+    /// <paramref name="cancel"/> (then it starts no new grain, waits for those in flight, and throws OperationCanceledException).
+    /// </summary>
     public static async Task<ClusterScheduler.Outcome> RunAsync(ClusterAddress cluster, string specPath, IReadOnlyList<string> overrides,
-        IReadOnlyList<IWorkGrain> grains, string engine, Action<string> log, IProgress<SiloProgress>? progress)
+        IReadOnlyList<IWorkGrain> grains, string engine, Action<string> log, IProgress<SiloProgress>? progress, CancellationToken cancel = default)
     {
         using var interrupt = new Interruption();
-        using var host = await ConnectAsync(cluster, interrupt.Token).ConfigureAwait(false);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(interrupt.Token, cancel);
+        using var host = await ConnectAsync(cluster, stop.Token).ConfigureAwait(false);
         try
         {
             var client = host.Services.GetRequiredService<IClusterClient>();
-            return await new ClusterScheduler(client, log).RunAsync(specPath, overrides, grains, engine, progress, interrupt.Token).ConfigureAwait(false);
+            return await new ClusterScheduler(client, log).RunAsync(specPath, overrides, grains, engine, progress, stop.Token).ConfigureAwait(false);
         }
         finally
         {

@@ -80,7 +80,7 @@ public sealed class ProjectLayeringTests
     [InlineData("Harness.Experiments")]
     [InlineData("Harness.Reports")]
     [InlineData("Harness.Grains")]
-    [InlineData("mipin-silo")]
+    [InlineData("Harness.Silo")]
     [InlineData("mipin")]
     public void NoAssemblyAboveAttributionNamesMipInTypes(string assembly)
     {

@@ -3,63 +3,71 @@ using Harness.Client.Engines;
 using Harness.Data;
 using Harness.Experiments;
 using Harness.Grains;
-using Harness.Silo;
 using Harness.Tests.Experiments;
 using Harness.Torch;
 
 namespace Harness.Tests.Cluster;
 
 /// <summary>
-/// Experiments through `mipin submit --engine slurm` on the real single-node cluster that scripts/test.sh starts
-/// (two fake GPUs): the leaderboard equals the local run's byte for byte, also after a silo is SIGKILLed and a task is
-/// scancelled mid-shard and the run is resumed; per-grain stats show where each grain ran.
+/// `mipin submit --engine slurm` on the real single-node cluster that scripts/test.sh starts (two fake GPUs): the run is
+/// one job that starts Redis, two silos through srun (distinct ports, one fake GPU each) and the coordinator. Its
+/// leaderboard equals the embedded run's byte for byte, also after a silo is SIGKILLed, the job is requeued, and the
+/// job is cancelled and resumed; finished grains are never computed again.
 /// </summary>
 [Collection(SerialCollection.Name)]
 public sealed class SlurmClusterTests
 {
     private static readonly TimeSpan Patience = TimeSpan.FromMinutes(10);
+    private static readonly Dictionary<string, string?> OneThread = new() { [IntraOpThreads.EnvironmentVariable] = "1" };
 
     [SlurmFact]
-    public void QuickstartOnSlurmEqualsTheLocalRun()
+    [System.Runtime.Versioning.SupportedOSPlatform("linux")]
+    public void QuickstartAsOneJobOfTwoSilosEqualsTheEmbeddedRun()
     {
         using var experiment = new TempExperiment();
         var local = Path.Combine(experiment.Directory, "local");
         var cluster = Path.Combine(experiment.Directory, "slurm");
         var config = TestPaths.Repo("configs", "quickstart.yaml");
 
-        // Each Slurm task gets one CPU (--cpus-per-silo 1), so one libtorch thread; the local run must use the same count
+        // Each silo gets one CPU (--cpus-per-silo 1), so one libtorch thread; the embedded run must use the same count
         // for the same digits (parallel reductions add in another order).
-        Cli(TestPaths.RepoRoot, new Dictionary<string, string?> { [IntraOpThreads.EnvironmentVariable] = "1" }, "run", config, "--set", $"results={local}");
-        Cli(TestPaths.RepoRoot, "submit", config, "--set", $"results={cluster}", "--engine", "slurm", "--gpus-per-silo", "1");
+        Cli(OneThread, "run", config, "--set", $"results={local}");
+        Cli(null, "submit", config, "--set", $"results={cluster}", "--engine", "slurm", "--silos-per-node", "2", "--gpus-per-silo", "1");
         var runDirectory = Path.Combine(cluster, "quickstart", "run");
         var status = WaitUntilSettled(runDirectory);
         Assert.True(status.IsFinished, Describe(status));
-
         Assert.Equal(File.ReadAllBytes(Path.Combine(local, "quickstart", "leaderboard.csv")),
                      File.ReadAllBytes(Path.Combine(cluster, "quickstart", "leaderboard.csv")));
 
-        // train (1 task) → score (4 shards) → aggregate, chained by afterok.
+        // One job for the whole plan: one sbatch, no stage chaining.
         var manifest = RunManifest.Load(runDirectory);
-        Assert.Equal(new[] { "train", "score", "aggregate" }, manifest.Jobs.Select(j => j.Stage));
+        var job = Assert.Single(manifest.Jobs);
+        Assert.Equal("run", job.Stage);
         var submitLog = File.ReadAllText(Path.Combine(runDirectory, "submit.log"));
-        Assert.Contains($"--dependency=afterok:{manifest.Jobs[0].JobId}' '--array=0-3'", submitLog);
-        Assert.Contains($"--dependency=afterok:{manifest.Jobs[1].JobId}' '--array=0'", submitLog);
+        Assert.Single(submitLog.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        Assert.DoesNotContain("--dependency", submitLog + File.ReadAllText(Path.Combine(runDirectory, "run.sbatch")));
+        // The run's secret and Redis configuration are the owner's only.
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(runDirectory, "cluster.secret")));
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(Path.Combine(runDirectory, "redis.conf")));
 
-        // One stats row per train/score grain, from Slurm array tasks that each held one of the two fake GPUs.
+        // Two silos on the one node, on distinct ports, each holding one of the two fake GPUs.
+        var joined = Enumerable.Range(0, 2).Select(i => File.ReadAllLines(Path.Combine(runDirectory, "logs", $"silo-{i}.log"))
+            .Single(l => l.StartsWith($"silo localhost-{i} joined", StringComparison.Ordinal))).ToList();
+        Assert.NotEqual(PortsOf(joined[0]), PortsOf(joined[1]));
         var (header, rows) = CsvTable.Read(Path.Combine(cluster, "quickstart", "throughput.csv"));
         Assert.Equal(GrainStats.CsvHeader, header);
-        Assert.Equal(5, rows.Count);
+        Assert.Equal(5, rows.Count); // train + 4 shards
         string Col(string[] r, string name) => r[Array.IndexOf(header, name)];
         Assert.All(rows, r =>
         {
             Assert.Equal("slurm", Col(r, "engine"));
             Assert.Equal("cpu", Col(r, "device"));
-            Assert.Matches(@"^\d+_\d+$", Col(r, "slurm_task"));
-            Assert.True(double.Parse(Col(r, "peak_rss_mb"), System.Globalization.CultureInfo.InvariantCulture) > 100);
+            Assert.Matches($@"^{job.JobId}_[01]$", Col(r, "slurm_task"));
+            Assert.Equal(Col(r, "slurm_task")[^1..], Col(r, "assigned_gpus")); // silo of rank i holds fake GPU i
         });
-        Assert.Equal(new[] { "0", "1" }, rows.Select(r => Col(r, "assigned_gpus")).Distinct().Order());
-        Assert.All(rows.Where(r => Col(r, "stage") == "score"), r =>
-            Assert.True(double.Parse(Col(r, "images_per_s"), System.Globalization.CultureInfo.InvariantCulture) > 0));
+        // The model stays loaded on each silo: at most one load per silo for the train grain and four shards.
+        Assert.All(rows.GroupBy(r => Col(r, "silo")), g => Assert.True(g.Sum(r => int.Parse(Col(r, "model_loads"), System.Globalization.CultureInfo.InvariantCulture)) <= 1));
+        Assert.Equal(2, rows.Select(r => Col(r, "silo")).Distinct().Count());
     }
 
     private const string FaultBody = """
@@ -67,82 +75,76 @@ public sealed class SlurmClusterTests
         method_options:
           gradcam: { layer: features.18 }
         metrics: [bbox_accuracy, pointing_game, energy_pointing_game]
-        shard_size: 8
+        shard_size: 4
         batch_size: 2
         """;
 
     [SlurmFact]
-    public void KilledCancelledAndRequeuedTasksResumeToTheSameLeaderboard()
+    public void KilledSiloRequeuedJobAndCancelledJobResumeToTheSameLeaderboard()
     {
         using var experiment = new TempExperiment();
         var spec = experiment.WriteSpec("fault", FaultBody);
-        var limit = "dataset.limit=24";
-        TempExperiment.Run(spec, limit, $"results={Path.Combine(experiment.Directory, "local")}");
+        var limit = "dataset.limit=48";
+        Cli(OneThread, "run", spec, "--set", limit, "--set", $"results={Path.Combine(experiment.Directory, "local")}");
         var expected = File.ReadAllBytes(Path.Combine(experiment.Directory, "local", "fault", "leaderboard.csv"));
 
         var resultsDir = Path.Combine(experiment.Directory, "slurm", "fault");
         var shards = Path.Combine(resultsDir, "shards", "mobilenet_v2_mobilenet_v2_coral");
-        Cli(TestPaths.RepoRoot, "submit", spec, "--set", limit, "--set", $"results={Path.Combine(experiment.Directory, "slurm")}",
-            "--engine", "slurm", "--gpus-per-silo", "1", "--retries", "1");
+        Cli(null, "submit", spec, "--set", limit, "--set", $"results={Path.Combine(experiment.Directory, "slurm")}",
+            "--engine", "slurm", "--silos-per-node", "2", "--retries", "1");
         var runDirectory = Path.Combine(resultsDir, "run");
-        var scoreJob = RunManifest.Load(runDirectory).Jobs.Single(j => j.Stage == "score").JobId;
+        int Written() => Directory.Exists(shards) ? Directory.GetFiles(shards, "*.csv").Length : 0;
 
-        // Three score tasks, two at a time (two fake GPUs). Once each silo has started its shard: SIGKILL the silo of
-        // task 0 (its batch script retries in the same allocation), scancel task 1 (nothing retries it), and requeue
-        // task 2 the way preemption does (Slurm starts it again; within the retry limit it runs).
-        WaitForSiloStart(runDirectory, "score", 0);
-        WaitForSiloStart(runDirectory, "score", 1);
-        Assert.False(File.Exists(Path.Combine(shards, "0000.csv")), "shard 0 finished before the kill");
-        Assert.False(File.Exists(Path.Combine(shards, "0001.csv")), "shard 1 finished before the cancel");
-        KillSilo(runDirectory, "score", 0);
-        Run("scancel", $"{scoreJob}_1");
-        WaitForSiloStart(runDirectory, "score", 2);
-        Assert.False(File.Exists(Path.Combine(shards, "0002.csv")), "shard 2 finished before the requeue");
-        Run("scontrol", "requeue", $"{scoreJob}_2");
-
+        // Twelve shards on two silos. After the first shard: SIGKILL silo 1 (its grain in flight runs again on silo 0).
+        WaitFor(runDirectory, () => Written() >= 1, "the first shard");
+        KillSilo(runDirectory, rank: 1);
+        // Then requeue the job the way preemption does: Slurm starts it again, the coordinator skips finished shards.
+        WaitFor(runDirectory, () => Written() >= 2, "a second shard");
+        var firstJob = RunManifest.Load(runDirectory).Jobs.Single().JobId;
+        Run("scontrol", "requeue", firstJob);
+        WaitFor(runDirectory, () => File.ReadAllText(Path.Combine(runDirectory, "logs", "job.log")).Contains("(requeue 1)", StringComparison.Ordinal), "the requeued job's start");
+        // Then cancel it once more shards are written, and resume.
+        var before = Written();
+        WaitFor(runDirectory, () => Written() > before, "a shard after the requeue");
+        Cli(null, "cancel", runDirectory);
         var status = WaitUntilSettled(runDirectory);
-        Assert.False(status.IsFinished);
-        var byTask = status.Tasks.ToDictionary(t => (t.Stage, t.Task), t => t.State.Phase);
-        Assert.Equal(TaskPhase.Done, byTask[("score", 0)]);
-        Assert.Equal(TaskPhase.Cancelled, byTask[("score", 1)]);
-        Assert.Equal(TaskPhase.Done, byTask[("score", 2)]);
-        Assert.Equal(TaskPhase.Blocked, byTask[("aggregate", 0)]); // afterok can no longer be satisfied
-        var log0 = File.ReadAllText(Path.Combine(runDirectory, "logs", "score-0.log"));
-        Assert.Contains("attempt 1 failed with exit status 137", log0);
-        Assert.Contains("score task 0 attempt 2", log0);
-        Assert.Contains("score task 2 attempt 1 (requeue 1)", File.ReadAllText(Path.Combine(runDirectory, "logs", "score-2.log")));
+        Assert.False(status.IsFinished, "the run finished before the cancel");
+        Assert.Contains(status.Tasks, t => t.State.Phase == TaskPhase.Cancelled);
+        var finished = Directory.GetFiles(shards, "*.csv").ToDictionary(f => f, File.GetLastWriteTimeUtc);
 
-        Cli(TestPaths.RepoRoot, "resume", runDirectory);
+        Cli(null, "resume", runDirectory);
         status = WaitUntilSettled(runDirectory);
         Assert.True(status.IsFinished, Describe(status));
-        var resubmitted = RunManifest.Load(runDirectory).Jobs.Skip(2).ToList();
-        Assert.Equal(new[] { ("score", "1"), ("aggregate", "0") }, resubmitted.Select(j => (j.Stage, string.Join(",", j.Tasks))));
-
+        Assert.Equal(2, RunManifest.Load(runDirectory).Jobs.Count);
         Assert.Equal(expected, File.ReadAllBytes(Path.Combine(resultsDir, "leaderboard.csv")));
+        foreach (var (file, written) in finished) Assert.Equal(written, File.GetLastWriteTimeUtc(file)); // not computed again
         var rows = ImageRow.Read(Path.Combine(resultsDir, "images.csv"), new[] { "bbox_accuracy", "pointing_game", "energy_pointing_game" });
-        Assert.Equal(24 * 4, rows.Count);
+        Assert.Equal(48 * 4, rows.Count);
         Assert.Equal(rows.Count, rows.Select(r => (r.Method, r.ImageId)).Distinct().Count());
         Assert.Empty(Directory.GetFiles(resultsDir, "*.tmp", SearchOption.AllDirectories));
     }
 
     [SlurmFact]
-    public void GrainNeedingAGpuTheSiloCannotUseFailsClearly()
+    public void SilosThatCannotUseTheirGpuFailTheJobClearly()
     {
         // The fake GPUs are only unusable with a CPU-only libtorch.
-        Skip.If(Harness.Torch.torch.cuda.device_count() > 0, "a CUDA device is present: the fake GPUs would be usable");
+        Skip.If(torch.cuda.device_count() > 0, "a CUDA device is present: the fake GPUs would be usable");
         using var experiment = new TempExperiment();
         var spec = experiment.WriteSpec("gpu", "methods: [gradient]\nmetrics: [bbox_accuracy]\nshard_size: 4\ndevices: [cuda]\n");
-        Cli(TestPaths.RepoRoot, "submit", spec, "--set", "dataset.limit=4", "--engine", "slurm", "--gpus-per-silo", "1");
+        Cli(null, "submit", spec, "--set", "dataset.limit=4", "--engine", "slurm", "--gpus-per-silo", "1", "--retries", "0");
         var runDirectory = Path.Combine(experiment.Directory, "results", "gpu", "run");
         var status = WaitUntilSettled(runDirectory, TimeSpan.FromMinutes(3));
         var score = status.Tasks.Single(t => t.Stage == "score");
         Assert.Equal(TaskPhase.Failed, score.State.Phase);
         Assert.Contains("libtorch sees 0 CUDA device(s)", score.State.Detail);
-        Assert.Contains(Path.Combine(runDirectory, "logs", "score-0.log"), score.State.Detail);
-        Assert.Contains("after 1 attempt(s)", score.State.Detail); // exit 3: not retried
-        Assert.Equal(TaskPhase.Blocked, status.Tasks.Single(t => t.Stage == "aggregate").State.Phase);
-        Cli(TestPaths.RepoRoot, "cancel", runDirectory);
-        Assert.Equal(TaskPhase.Cancelled, RunController.Status(runDirectory).Tasks.Single(t => t.Stage == "aggregate").State.Phase);
+        Assert.Contains(Path.Combine(runDirectory, "logs", "job.log"), score.State.Detail);
+    }
+
+    private static (string Silo, string Gateway) PortsOf(string joinedLine)
+    {
+        var m = System.Text.RegularExpressions.Regex.Match(joinedLine, @":(\d+) \(gateway (\d+)\)");
+        Assert.True(m.Success, joinedLine);
+        return (m.Groups[1].Value, m.Groups[2].Value);
     }
 
     private static RunStatus WaitUntilSettled(string runDirectory, TimeSpan? patience = null)
@@ -157,43 +159,52 @@ public sealed class SlurmClusterTests
         }
     }
 
-    private static string Describe(RunStatus status) =>
-        string.Join("; ", status.Tasks.Select(t => $"{t.Stage}[{t.Task}]={t.State.Phase} {t.State.Detail}"));
-
-    private static void WaitForSiloStart(string runDirectory, string stage, int task)
+    // Waits for a condition of a running job; fails at once, with the job's log, when the job ended first.
+    private static void WaitFor(string runDirectory, Func<bool> condition, string what)
     {
-        var log = Path.Combine(runDirectory, "logs", $"{stage}-{task}.log");
         var clock = Stopwatch.StartNew();
-        while (!(File.Exists(log) && File.ReadAllText(log).Contains($"{stage} task {task}: ", StringComparison.Ordinal)))
+        var polls = 0;
+        while (!condition())
         {
-            if (clock.Elapsed > Patience) throw new TimeoutException($"{log}: the silo did not start");
+            string Log() => File.ReadAllText(Path.Combine(runDirectory, "logs", "job.log"));
+            if (clock.Elapsed > Patience) throw new TimeoutException($"{what} did not happen within {Patience}; job log:\n{Log()}");
+            if (++polls % 20 == 0 && RunController.Status(runDirectory) is { IsSettled: true } settled)
+                throw new InvalidOperationException($"the job ended before {what}: {Describe(settled)}; job log:\n{Log()}");
             Thread.Sleep(100);
         }
     }
 
-    /// <summary>SIGKILLs the silo process of one task (found by its command line).</summary>
-    private static void KillSilo(string runDirectory, string stage, int task)
+    private static string Describe(RunStatus status) =>
+        string.Join("; ", status.Tasks.Select(t => $"{t.Stage}[{t.Task}]={t.State.Phase} {t.State.Detail}"));
+
+    /// <summary>SIGKILLs the silo of srun rank <paramref name="rank"/> of the run's job (found by its command line and environment).</summary>
+    private static void KillSilo(string runDirectory, int rank)
     {
         foreach (var process in Process.GetProcesses())
         {
-            string commandLine;
-            try { commandLine = File.ReadAllText($"/proc/{process.Id}/cmdline").Replace('\0', ' '); }
-            catch (IOException) { continue; }
-            if (commandLine.Contains("mipin-silo.dll task", StringComparison.Ordinal) &&
-                commandLine.Contains($"{runDirectory} {stage} {task} ", StringComparison.Ordinal))
+            string commandLine, environment;
+            try
+            {
+                commandLine = File.ReadAllText($"/proc/{process.Id}/cmdline").Replace('\0', ' ');
+                environment = File.ReadAllText($"/proc/{process.Id}/environ");
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                continue;
+            }
+            if (commandLine.Contains("mipin.dll silo ", StringComparison.Ordinal) && commandLine.Contains(runDirectory, StringComparison.Ordinal)
+                && environment.Contains($"\0SLURM_PROCID={rank}\0", StringComparison.Ordinal))
             {
                 process.Kill(); // SIGKILL
                 return;
             }
         }
-        throw new InvalidOperationException($"no silo process for {stage} task {task}");
+        throw new InvalidOperationException($"no silo process of rank {rank} for {runDirectory}");
     }
 
-    private static void Cli(string workingDirectory, params string[] args) => Cli(workingDirectory, null, args);
-
-    private static void Cli(string workingDirectory, IReadOnlyDictionary<string, string?>? environment, params string[] args)
+    private static void Cli(IReadOnlyDictionary<string, string?>? environment, params string[] args)
     {
-        var r = TestProcess.Run("dotnet", new[] { Path.Combine(AppContext.BaseDirectory, "mipin.dll") }.Concat(args), workingDirectory, environment);
+        var r = TestProcess.Run("dotnet", new[] { Path.Combine(AppContext.BaseDirectory, "mipin.dll") }.Concat(args), TestPaths.RepoRoot, environment);
         Assert.True(r.Code == 0, $"mipin {string.Join(" ", args)} exited {r.Code}:\n{r.Output}");
     }
 

@@ -42,7 +42,7 @@ public sealed class IntraOpThreadsTests
         Assert.Contains("submit", help.Stdout);
         var info = Cli("info", "MIPIN_NATIVE_LIB", missing);
         Assert.Equal(1, info.Code);
-        Assert.Contains($"mipin: MIPIN_NATIVE_LIB points to '{missing}', which does not exist", info.Stderr);
+        Assert.Contains($"mipin: error: MIPIN_NATIVE_LIB points to '{missing}', which does not exist", info.Stderr);
         Assert.DoesNotContain("Unhandled exception", info.Stderr);
     }
 
