@@ -18,7 +18,8 @@ public static class ResumeCommand
         {
             var directory = Harness.Experiments.RunManifest.Resolve(parse.GetValue(run)!);
             var resumed = RunController.Resume(directory, parse.GetValue(dryRun));
-            if (resumed.Manifest.Engine == "local") RunCommand.PrintResults(Path.GetDirectoryName(directory)!);
+            // Local and standing-cluster runs ran in the foreground; a Slurm job is queued.
+            if (resumed.Manifest.Engine is "local" or "cluster") RunCommand.PrintResults(Path.GetDirectoryName(directory)!);
             else Console.WriteLine($"follow: mipin status {directory} --wait");
             return 0;
         });

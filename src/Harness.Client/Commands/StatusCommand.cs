@@ -65,6 +65,8 @@ public static class StatusCommand
             return (IReadOnlyList<string>)new[] { stage.Name, tasks.Count.ToString(), tasks.Sum(t => t.Grains.Count).ToString() }
                 .Concat(Phases.Select(p => tasks.Count(t => t.State.Phase == p).ToString())).ToList();
         }).ToList();
+        if (RunCoordinator.Live(status.Directory) is { } lease)
+            Console.WriteLine($"coordinated by process {lease.Pid} on {lease.Host} since {lease.StartedUtc.ToLocalTime():yyyy-MM-dd HH:mm:ss}, cluster {lease.Cluster}");
         TextTable.Print(new[] { "stage", "tasks", "grains" }.Concat(Phases.Select(p => p.ToString().ToLowerInvariant())).ToList(), rows);
         foreach (var t in status.Tasks.Where(t => t.State.Phase is not (TaskPhase.Done or TaskPhase.Pending or TaskPhase.Running)))
             Console.WriteLine($"{t.State.Phase.ToString().ToLowerInvariant()}: {t.Stage} task {t.Task} ({string.Join(", ", t.Grains)})" +

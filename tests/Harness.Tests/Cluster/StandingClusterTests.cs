@@ -155,6 +155,37 @@ public sealed class StandingClusterTests : IDisposable
         Assert.Contains("silo", throughput[0].Split(','));
         Assert.True(throughput.Skip(1).Select(l => l.Split(',')[^2]).Distinct().Count() >= 2, "the grains ran on one silo only:\n" + string.Join("\n", throughput));
 
+        // `mipin cancel` on a cluster run: its coordinator starts no new grain and exits; a coordinator SIGKILLed later
+        // loses nothing; `mipin resume` finishes without computing a finished shard again.
+        var stopped = Path.Combine(_experiment.Directory, "cancelled");
+        var stoppedRun = Path.Combine(stopped, "cluster", "run");
+        var stoppedShards = Path.Combine(stopped, "cluster", "shards");
+        int Shards() => Directory.Exists(stoppedShards) ? Directory.GetFiles(stoppedShards, "*.csv.json", SearchOption.AllDirectories).Length : 0;
+        var third = Start("client3", "dotnet", Cli, "run", spec, "--set", "dataset.limit=36", "--set", $"results={stopped}", "--cluster", cluster, "--secret-file", secret);
+        WaitFor(() => Shards() >= 1, TimeSpan.FromMinutes(3), "a shard of the run to cancel");
+        var live = TestProcess.Run("dotnet", [Cli, "status", stoppedRun], TestPaths.RepoRoot);
+        Assert.True(live.Code == 2, live.Output); // still running
+        Assert.Contains($"coordinated by process {third.Id}", live.Stdout + Log("client3"), StringComparison.Ordinal);
+        var cancel = TestProcess.Run("dotnet", [Cli, "cancel", stoppedRun], TestPaths.RepoRoot);
+        Assert.True(cancel.Code == 0, cancel.Output);
+        Assert.True(Exited(third, TimeSpan.FromMinutes(2)), "the coordinator did not stop after mipin cancel:\n" + Log("client3"));
+        Assert.NotEqual(0, third.ExitCode);
+        Assert.Contains("cancelled by `mipin cancel`", Log("client3"));
+        Assert.True(Shards() < 12, "every shard finished before the cancel");
+        var resumed = Start("client4", "dotnet", Cli, "resume", stoppedRun);
+        var beforeKill = Shards();
+        WaitFor(() => Shards() > beforeKill, TimeSpan.FromMinutes(3), "a shard after the resume");
+        resumed.Kill(entireProcessTree: true); // SIGKILL of the coordinator
+        Exited(resumed, TimeSpan.FromSeconds(30));
+        var written = Directory.GetFiles(stoppedShards, "*.csv", SearchOption.AllDirectories).ToDictionary(f => f, File.GetLastWriteTimeUtc);
+        var finished = TestProcess.Run("dotnet", [Cli, "resume", stoppedRun], TestPaths.RepoRoot, timeout: TimeSpan.FromMinutes(5));
+        Assert.True(finished.Code == 0, finished.Output);
+        Assert.Contains("already done", finished.Stderr);
+        foreach (var (file, time) in written) Assert.Equal(time, File.GetLastWriteTimeUtc(file)); // not computed again
+        var stoppedRows = ImageRow.Read(Path.Combine(stopped, "cluster", "images.csv"), ["bbox_accuracy", "pointing_game", "energy_pointing_game", "class_sensitivity"]);
+        Assert.Equal(36 * 3, stoppedRows.Count);
+        Assert.Equal(stoppedRows.Count, stoppedRows.Select(r => (r.Method, r.ImageId)).Distinct().Count());
+
         // Redis restarted without its data mid-run: one clear message, finished shards kept, and after the silos are
         // restarted the same command finishes the run with the same leaderboard.
         var again = Path.Combine(_experiment.Directory, "redis-restart");
