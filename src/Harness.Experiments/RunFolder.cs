@@ -66,6 +66,12 @@ public sealed record RunManifest
     [JsonPropertyName("options")] public ClusterOptions Options { get; init; } = new();
     [JsonPropertyName("jobs")] public IReadOnlyList<RunJob> Jobs { get; init; } = Array.Empty<RunJob>();
 
+    /// <summary>
+    /// Per grain key, the file its grain writes last (IWorkGrain.DoneFile), recorded at submit: `mipin status` reads
+    /// the run's progress from these alone, without re-planning (empty in manifests written before it existed).
+    /// </summary>
+    [JsonPropertyName("done_files")] public IReadOnlyDictionary<string, string> DoneFiles { get; init; } = new Dictionary<string, string>();
+
     public const string FileName = "run.json";
 
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };

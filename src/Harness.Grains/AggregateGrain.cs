@@ -16,6 +16,9 @@ public sealed class AggregateGrain(ExperimentPlan plan, IReadOnlyList<string> de
     public IReadOnlyList<string> DependsOn => dependsOn;
     public int Images => 0;
     public string LeaderboardPath => plan.LeaderboardPath;
+
+    /// <summary>The leaderboard, written last; done when it is newer than every shard (see <see cref="IsUpToDate"/>).</summary>
+    public string DoneFile => LeaderboardPath;
     public string ReportPath => plan.ReportPath;
     public string ThroughputPath => plan.ThroughputPath;
 

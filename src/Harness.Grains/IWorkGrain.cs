@@ -9,8 +9,7 @@ public interface IWorkGrain
     /// <summary>Identity, e.g. "train/mobilenet_v2@coral/features.18", "score/mobilenet_v2@coral/0003", "aggregate/quickstart".</summary>
     string Key { get; }
 
-    /// <summary>The stage the grain belongs to: the first part of its key ("train", "score", "aggregate"). Cluster
-    /// engines submit one job array per stage.</summary>
+    /// <summary>The stage the grain belongs to: the first part of its key ("train", "score", "aggregate").</summary>
     string Stage => Key[..Key.IndexOf('/')];
 
     /// <summary>Keys of grains that must finish first.</summary>
@@ -21,6 +20,13 @@ public interface IWorkGrain
 
     /// <summary>True when the output exists and was made from the same inputs.</summary>
     bool IsDone();
+
+    /// <summary>
+    /// The file written last when the grain finishes (a shard's marker, a trained state, the leaderboard). The run
+    /// manifest records it at submit, so `mipin status` trusts its presence without re-planning or stat-ing inputs;
+    /// `mipin verify` is the full re-check.
+    /// </summary>
+    string DoneFile { get; }
 
     /// <summary>Does the work and writes the output atomically.</summary>
     void Execute(GrainContext context);

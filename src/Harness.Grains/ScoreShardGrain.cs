@@ -14,6 +14,8 @@ public sealed class ScoreShardGrain(ExperimentPlan plan, ModelSpec model, int sh
     /// <summary>The marker written last: the key and the hash and stamp of the inputs the output was made from.</summary>
     public string MarkerPath => OutputPath + ".json";
 
+    public string DoneFile => MarkerPath;
+
     private string? _inputHash;
     private string? _inputStamp;
 

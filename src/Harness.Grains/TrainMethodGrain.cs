@@ -13,11 +13,17 @@ public sealed class TrainMethodGrain(ExperimentPlan plan, ModelSpec model, Metho
     public IReadOnlyList<string> DependsOn => Array.Empty<string>();
     public int Images => plan.Data.Training.Count;
 
-    public bool IsDone()
+    public bool IsDone() => File.Exists(DoneFile);
+
+    /// <summary>The method's saved state, named by a hash of its inputs (the training set among them).</summary>
+    public string DoneFile
     {
-        var training = AttributionMethods.Training(method.Name);
-        var options = new ConfigOptions(method.Name, method.Options);
-        return File.Exists(training.TrainedStatePath(model.Architecture, model.NumClasses, options, plan.TrainingSetFor(model, Torch.Device.CPU, null)));
+        get
+        {
+            var training = AttributionMethods.Training(method.Name);
+            var options = new ConfigOptions(method.Name, method.Options);
+            return training.TrainedStatePath(model.Architecture, model.NumClasses, options, plan.TrainingSetFor(model, Torch.Device.CPU, null));
+        }
     }
 
     public void Execute(GrainContext context)

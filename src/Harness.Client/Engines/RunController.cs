@@ -61,6 +61,7 @@ public static class RunController
             Engine = engine.Name, Experiment = spec.Name, Config = snapshot, SourceConfig = Path.GetFullPath(configPath),
             Overrides = overrides.ToList(), WorkingDirectory = workingDirectory, CreatedUtc = DateTime.UtcNow,
             Stages = StagesOf(plan.All, engine.GrainsPerTask(spec, options)), Options = options,
+            DoneFiles = DoneFilesOf(plan),
         };
         var run = new RunContext(runDirectory, manifest, spec, plan);
         manifest.Save(runDirectory);
@@ -80,10 +81,15 @@ public static class RunController
         return Start(run, engine, dryRun);
     }
 
-    /// <summary>The state of each task: done from its grains' outputs, otherwise what the engine reports.</summary>
+    /// <summary>
+    /// The state of each task: done from its grains' outputs, otherwise what the engine reports. A manifest that records
+    /// its grains' done files is answered from them alone (a finished grain's marker is trusted: nothing is re-planned
+    /// and no input is read; `mipin verify` re-checks); an older one is re-planned.
+    /// </summary>
     public static RunStatus Status(string runDirectory)
     {
-        var run = Load(runDirectory, withPlan: true);
+        var manifest = RunManifest.Load(runDirectory);
+        var run = manifest.DoneFiles.Count > 0 ? new RunContext(runDirectory, manifest) : Load(runDirectory, withPlan: true);
         var engine = EngineRegistry.Create(run.Manifest.Engine);
         var engineStates = engine.Query(run);
         var reports = new List<TaskReport>();
@@ -120,7 +126,11 @@ public static class RunController
             work.Add(new StageWork(stage, tasks));
         }
         var jobs = engine.Start(run, work, dryRun);
-        var manifest = run.Manifest with { Jobs = run.Manifest.Jobs.Concat(jobs).ToList() };
+        var manifest = run.Manifest with
+        {
+            Jobs = run.Manifest.Jobs.Concat(jobs).ToList(),
+            DoneFiles = DoneFilesOf(run.Plan!), // also fills in older manifests
+        };
         manifest.Save(run.Directory);
         return run with { Manifest = manifest };
     }
@@ -158,9 +168,24 @@ public static class RunController
             group.SelectMany(g => g.DependsOn).Select(d => stageOf[d]).Where(s => s != group.Key).Distinct().ToList())).ToList();
     }
 
+    private static Dictionary<string, string> DoneFilesOf(ExperimentGrains plan) =>
+        plan.All.ToDictionary(g => g.Key, g => g.DoneFile, StringComparer.Ordinal);
+
     private static bool IsDone(RunContext run, IReadOnlyList<string> keys)
     {
-        var byKey = run.Plan!.All.ToDictionary(g => g.Key, StringComparer.Ordinal);
+        if (run.Plan is null) return keys.All(k => IsDoneByFile(run.Manifest, k));
+        var byKey = run.Plan.All.ToDictionary(g => g.Key, StringComparer.Ordinal);
         return keys.All(k => ExperimentGrains.IsFinished(byKey[k]));
+    }
+
+    // The quick check: the grain's done file exists; the aggregate's (the leaderboard) must also be newer than every
+    // other grain's, as AggregateGrain.IsUpToDate asks of the shards it summarises.
+    private static bool IsDoneByFile(RunManifest manifest, string key)
+    {
+        if (!manifest.DoneFiles.TryGetValue(key, out var file) || !File.Exists(file)) return false;
+        if (!key.StartsWith("aggregate/", StringComparison.Ordinal)) return true;
+        var written = File.GetLastWriteTimeUtc(file);
+        return manifest.DoneFiles.Where(p => !p.Key.StartsWith("aggregate/", StringComparison.Ordinal))
+            .All(p => File.Exists(p.Value) && File.GetLastWriteTimeUtc(p.Value) <= written);
     }
 }

@@ -14,6 +14,7 @@ public sealed class GrainRunnerTests
         public IReadOnlyList<string> DependsOn => Array.Empty<string>();
         public int Images => 1;
         public bool IsDone() => false;
+        public string DoneFile => "";
         public void Execute(GrainContext context) { }
     }
 

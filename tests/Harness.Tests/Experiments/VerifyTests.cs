@@ -5,7 +5,8 @@ namespace Harness.Tests.Experiments;
 /// <summary>
 /// Finished shards are trusted by the stamps of their inputs (size and write time: nothing is read), and
 /// `mipin verify` re-checks their content: an image changed in place with its old time restored still looks done,
-/// verify finds it stale and removes the marker, and a changed write time is noticed without verify.
+/// verify finds it stale and removes the marker, and a changed write time is noticed without verify. `mipin status`
+/// trusts the markers alone, without re-planning.
 /// </summary>
 [Collection(SerialCollection.Name)]
 public sealed class VerifyTests : IDisposable
@@ -30,6 +31,8 @@ public sealed class VerifyTests : IDisposable
         var shards = plan.All.OfType<ScoreShardGrain>().ToList();
         Assert.Equal(2, shards.Count);
         Assert.All(shards, s => Assert.True(s.IsDone() && s.IsVerified()));
+        var finished = TestProcess.Run("dotnet", [cli, "status", Path.Combine(_experiment.Directory, "results", "verify")], TestPaths.RepoRoot);
+        Assert.True(finished.Code == 0, finished.Output);
 
         // Same size, same write time, other content: the stamp cannot tell, the content hash can.
         var image = Path.Combine(root, "images", ids[1] + ".JPEG"); // not ids[0]: the plan hashes the first image as its (empty) training set
@@ -48,6 +51,16 @@ public sealed class VerifyTests : IDisposable
         Assert.Contains("1 shard(s) verified, 1 stale", verify.Stdout);
         Assert.False(fresh[0].IsDone());
         Assert.True(fresh[1].IsDone());
+
+        // `mipin status` reads the done files run.json records: it never re-plans (it answers with the dataset moved
+        // away) and sees the shard whose marker verify removed as missing.
+        var runDirectory = Path.Combine(_experiment.Directory, "results", "verify", "run");
+        Directory.Move(root, root + ".away");
+        var status = TestProcess.Run("dotnet", [cli, "status", runDirectory], TestPaths.RepoRoot);
+        Directory.Move(root + ".away", root);
+        Assert.True(status.Code == 1, status.Output);
+        Assert.Contains($"lost: score task 0 ({fresh[0].Key})", status.Stdout);
+        Assert.Contains("to run what is missing: mipin resume", status.Stdout);
 
         // A new write time is seen by the quick check itself.
         File.SetLastWriteTimeUtc(Path.Combine(root, "images", ids[3] + ".JPEG"), time.AddMinutes(1));
