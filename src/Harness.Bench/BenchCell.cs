@@ -35,7 +35,7 @@ public sealed record BenchSettings
 
     /// <summary>
     /// Layout our models run in (null: <see cref="Models.ModelZoo.DefaultMemoryFormat"/>, channels-last on the CPU). The
-    /// PyTorch baseline always runs torchvision's default contiguous layout, as pytorch-grad-cam and captum users do.
+    /// tuned PyTorch baseline runs channels-last, the untuned one torchvision's default contiguous layout.
     /// </summary>
     public MemoryFormat? MemoryFormat { get; init; }
 
@@ -61,12 +61,21 @@ public sealed record BenchSettings
 public sealed record BenchMeasurement(double ImagesPerSecond, double MedianSeconds, int Iterations, long? PeakRssBytes,
     bool PeakIsSinceStart = false, long? PeakCudaBytes = null);
 
-/// <summary>One table row: the cell, both sides' figures (null when a side did not run) and a note.</summary>
+/// <summary>
+/// One table row: the cell, the figures of each side (null when a side did not run) and a note. <see cref="PyTorch"/>
+/// is the tuned baseline (the headline); <see cref="PyTorchUntuned"/> PyTorch as users run it.
+/// </summary>
 public sealed record BenchRow(BenchCell Cell, int Threads, BenchMeasurement? MipIn, BenchMeasurement? PyTorch, string Note)
 {
+    /// <summary>The untuned baseline (contiguous, hooks, glibc defaults), or null.</summary>
+    public BenchMeasurement? PyTorchUntuned { get; init; }
+
+    /// <summary>MipIn images/s divided by the untuned baseline's, or null.</summary>
+    public double? RatioUntuned => MipIn is { } m && PyTorchUntuned is { } p && p.ImagesPerSecond > 0 ? m.ImagesPerSecond / p.ImagesPerSecond : null;
+
     /// <summary>Machine-wide CPU idleness just before our side and the PyTorch side ran (with --wait-idle), or null.</summary>
     public (double? MipIn, double? PyTorch) IdleBefore { get; init; }
 
-    /// <summary>MipIn images/s divided by PyTorch's (higher is better for MipIn), or null.</summary>
+    /// <summary>MipIn images/s divided by the tuned baseline's (higher is better for MipIn), or null.</summary>
     public double? Ratio => MipIn is { } m && PyTorch is { } p && p.ImagesPerSecond > 0 ? m.ImagesPerSecond / p.ImagesPerSecond : null;
 }

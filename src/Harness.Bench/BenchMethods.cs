@@ -28,9 +28,9 @@ public static class BenchMethods
     public static string BaselineDescription(string method) => method switch
     {
         Gradient => "captum Saliency: forward + autograd.grad w.r.t. the input",
-        GradCam => "pytorch-grad-cam: forward hook + tensor hook on the layer, loss.backward()",
+        GradCam => "tuned: no-grad body, then head + autograd.grad w.r.t. the layer's activation; untuned: pytorch-grad-cam (forward hook + tensor hook, loss.backward())",
         Fused => "the three methods run separately (Saliency, GradCAM, InputXGradient): 3 forwards + 3 backwards",
-        MipInExplain => "the same MIP-IN inversion in plain PyTorch (no-grad forward, inverse head)",
+        MipInExplain => "the same MIP-IN inversion in plain PyTorch (no-grad forward (tuned: folded, channels_last), inverse head)",
         MipInTrain => "the same one-epoch layer-wise training in plain PyTorch (torch.optim.Adam)",
         _ => throw new ArgumentException($"unknown bench method '{method}'. Known methods: {string.Join(", ", Names)}", nameof(method)),
     };

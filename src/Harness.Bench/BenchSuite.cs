@@ -4,7 +4,8 @@ namespace Harness.Bench;
 
 /// <summary>
 /// Runs the cells of a benchmark table in a fixed order (model, device, method, batch size) so each model is built
-/// once per side, and interleaves the sides per cell: our measurement, then the same cell in the PyTorch child.
+/// once per side, and interleaves the sides per cell: our measurement, then the same cell in the tuned PyTorch child,
+/// then in the untuned one.
 /// A cell that fails on one side (e.g. out of memory) is reported in its note and the run goes on.
 /// </summary>
 public static class BenchSuite
@@ -25,8 +26,10 @@ public static class BenchSuite
     public static double IdleThreshold(BenchSettings settings) =>
         0.9 * Math.Min(1.0, (double)settings.Threads / Environment.ProcessorCount);
 
-    public static IReadOnlyList<BenchRow> Run(IReadOnlyList<BenchCell> cells, BenchSettings settings, PyTorchBaseline? baseline,
-        Action<int, BenchRow>? progress = null)
+    /// <param name="tuned">The headline baseline (null: none).</param>
+    /// <param name="untuned">The as-users-run-it baseline (null: none).</param>
+    public static IReadOnlyList<BenchRow> Run(IReadOnlyList<BenchCell> cells, BenchSettings settings, PyTorchBaseline? tuned,
+        PyTorchBaseline? untuned = null, Action<int, BenchRow>? progress = null)
     {
         var rows = new List<BenchRow>();
         using var runner = new BenchRunner(settings);
@@ -34,7 +37,7 @@ public static class BenchSuite
         {
             var cell = cells[i];
             var notes = new List<string>();
-            BenchMeasurement? ours = null, theirs = null;
+            BenchMeasurement? ours = null;
             double? idleOurs = null, idleTheirs = null;
             double? WaitIdle() => settings.WaitIdleSeconds > 0 ? CpuIdle.WaitUntilIdle(IdleThreshold(settings), TimeSpan.FromSeconds(settings.WaitIdleSeconds)) : null;
             try
@@ -46,27 +49,38 @@ public static class BenchSuite
             {
                 notes.Add($"mipin failed: {e.Message}");
             }
-            if (baseline is null) { }
-            else if (!BenchMethods.BaselineModels.Contains(cell.Model, StringComparer.Ordinal))
-                notes.Add($"no PyTorch baseline for {cell.Model} (bench.py mirrors {string.Join(", ", BenchMethods.BaselineModels)})");
-            else if (cell.Device.IsCuda && !baseline.CudaAvailable)
-                notes.Add("PyTorch sees no CUDA device");
-            else
+            BenchMeasurement? Baseline(PyTorchBaseline? baseline, string which)
             {
+                if (baseline is null) return null;
+                if (!BenchMethods.BaselineModels.Contains(cell.Model, StringComparer.Ordinal))
+                {
+                    notes.Add($"no PyTorch baseline for {cell.Model} (bench.py mirrors {string.Join(", ", BenchMethods.BaselineModels)})");
+                    return null;
+                }
+                if (cell.Device.IsCuda && !baseline.CudaAvailable)
+                {
+                    notes.Add("PyTorch sees no CUDA device");
+                    return null;
+                }
                 try
                 {
-                    idleTheirs = WaitIdle();
-                    theirs = baseline.Measure(cell, settings);
+                    var idle = WaitIdle();
+                    idleTheirs = idleTheirs is { } before && idle is { } now ? Math.Min(before, now) : idle ?? idleTheirs;
+                    return baseline.Measure(cell, settings);
                 }
                 catch (BaselineException e)
                 {
-                    notes.Add($"pytorch failed: {e.Message}");
+                    notes.Add($"pytorch ({which}) failed: {e.Message}");
+                    return null;
                 }
             }
+            var theirs = Baseline(tuned, "tuned");
+            var theirsUntuned = cell.Device.IsCuda ? null : Baseline(untuned, "untuned"); // on CUDA bench.py has one (tuned) setting
             if (ours?.PeakIsSinceStart == true || theirs?.PeakIsSinceStart == true) notes.Add("peak memory since process start");
             if (idleOurs < IdleThreshold(settings) || idleTheirs < IdleThreshold(settings))
                 notes.Add("machine was busy before this cell (see the cpu_idle columns)");
-            var row = new BenchRow(cell, settings.Threads, ours, theirs, string.Join("; ", notes)) { IdleBefore = (idleOurs, idleTheirs) };
+            var row = new BenchRow(cell, settings.Threads, ours, theirs, string.Join("; ", notes.Distinct()))
+                { IdleBefore = (idleOurs, idleTheirs), PyTorchUntuned = theirsUntuned };
             rows.Add(row);
             progress?.Invoke(i, row);
         }

@@ -7,7 +7,7 @@ namespace Harness.Bench;
 public static class BenchTable
 {
     private static readonly string[] Columns =
-        { "model", "method", "batch", "device", "mipin img/s", "pytorch img/s", "ratio", "mipin peak MB", "pytorch peak MB" };
+        { "model", "method", "batch", "device", "mipin img/s", "pytorch tuned img/s", "ratio", "untuned img/s", "ratio untuned", "mipin peak MB", "pytorch peak MB" };
 
     public static string Format(IReadOnlyList<BenchRow> rows, IEnumerable<string>? header = null)
     {
@@ -15,7 +15,7 @@ public static class BenchTable
         {
             r.Cell.Model, r.Cell.Method, r.Cell.BatchSize.ToString(CultureInfo.InvariantCulture), r.Cell.Device.ToString(),
             Rate(r.MipIn?.ImagesPerSecond), Rate(r.PyTorch?.ImagesPerSecond),
-            r.Ratio is { } x ? x.ToString("0.00", CultureInfo.InvariantCulture) + "×" : "-",
+            Ratio(r.Ratio), Rate(r.PyTorchUntuned?.ImagesPerSecond), Ratio(r.RatioUntuned),
             r.MipIn?.PeakRssBytes is { } a ? BenchCsv.Mb(a).Split('.')[0] : "-",
             r.PyTorch?.PeakRssBytes is { } b ? BenchCsv.Mb(b).Split('.')[0] : "-",
         }).ToList();
@@ -42,6 +42,8 @@ public static class BenchTable
         }
         return text.ToString();
     }
+
+    private static string Ratio(double? v) => v is { } x ? x.ToString("0.00", CultureInfo.InvariantCulture) + "×" : "-";
 
     private static string Rate(double? v) => v switch
     {

@@ -5,7 +5,7 @@ using System.Text.Json.Nodes;
 namespace Harness.Bench;
 
 /// <summary>
-/// The PyTorch eager baseline as a child process of this one: <c>python3 tools/reference/bench.py --serve</c>, driven
+/// A PyTorch eager baseline (tuned or untuned, see <see cref="TryStart"/>) as a child process of this one: <c>python3 tools/reference/bench.py --serve</c>, driven
 /// one cell at a time over JSON lines (stdin → request, stdout → result), so each of our cells and the same cell in
 /// PyTorch run back to back in one process tree and never at the same time. The child measures its own images/s
 /// and its own peak RSS (see the script).
@@ -39,18 +39,22 @@ public sealed class PyTorchBaseline : IDisposable
 
     public string TorchVersion => Hello["torch"]?.GetValue<string>() ?? "?";
 
+    /// <summary>Whether this child runs the tuned workloads (see <see cref="TryStart"/>).</summary>
+    public bool Tuned { get; private init; }
+
     public bool CudaAvailable => Hello["cuda"]?.GetValue<bool>() ?? false;
 
     /// <summary>
     /// Starts the baseline, or returns null with the reason (interpreter or script missing, torch not importable,
     /// with the install command) so the caller can go on with our side only.
     /// </summary>
-    /// <param name="keepFreedMemory">
-    /// Start the child with glibc told to keep freed memory (MALLOC_MMAP_MAX_=0, MALLOC_TRIM_THRESHOLD_), as
-    /// <see cref="Harness.Torch.HostMemory.KeepFreedMemory"/> does for our process; off by default, so the baseline is
-    /// what a user gets from plain `python3`.
+    /// <param name="tuned">
+    /// The tuned baseline: bench.py's tuned workloads (channels_last, conv+BN folded with torch.fx, Grad-CAM from the
+    /// layer with no graph below it) in a child whose glibc keeps freed memory (MALLOC_MMAP_MAX_=0,
+    /// MALLOC_TRIM_THRESHOLD_), as <see cref="Harness.Torch.HostMemory.KeepFreedMemory"/> does for our process.
+    /// Otherwise the untuned baseline, as users run it: contiguous layout, hooks, glibc's defaults.
     /// </param>
-    public static PyTorchBaseline? TryStart(string python, string script, out string? whyNot, bool keepFreedMemory = false)
+    public static PyTorchBaseline? TryStart(string python, string script, out string? whyNot, bool tuned)
     {
         whyNot = null;
         if (!File.Exists(script))
@@ -68,7 +72,7 @@ public sealed class PyTorchBaseline : IDisposable
         info.ArgumentList.Add("-u");
         info.ArgumentList.Add(script);
         info.ArgumentList.Add("--serve");
-        if (keepFreedMemory)
+        if (tuned)
         {
             info.Environment["MALLOC_MMAP_MAX_"] = "0";
             info.Environment["MALLOC_TRIM_THRESHOLD_"] = int.MaxValue.ToString(System.Globalization.CultureInfo.InvariantCulture);
@@ -114,7 +118,7 @@ public sealed class PyTorchBaseline : IDisposable
                 : $"the baseline did not start ({(text.Length > 0 ? text : first ?? "no output")}); it needs {InstallHint}";
             return null;
         }
-        return new PyTorchBaseline(process, hello, tail);
+        return new PyTorchBaseline(process, hello, tail) { Tuned = tuned };
     }
 
     /// <summary>Runs one cell in the child; the error message of a cell that failed there comes back as an exception.</summary>
@@ -132,6 +136,7 @@ public sealed class PyTorchBaseline : IDisposable
             ["threads"] = settings.Threads,
             ["seed"] = settings.Seed,
             ["image_size"] = settings.ImageSize,
+            ["tuned"] = Tuned,
         };
         string? line;
         try

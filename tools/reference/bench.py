@@ -23,13 +23,21 @@ The same workloads as the C# side, written the way the usual Python libraries do
 Both sides freeze the model (parameters do not require grad), so neither computes weight gradients; the random
 weights come from torchvision's constructors after torch.manual_seed(seed).
 
+Two tunings (the request's "tuned" field; `mipin bench` runs both, the tuned one as its headline):
+- untuned ("as users run it"): torchvision's contiguous layout, hooks the way pytorch-grad-cam and captum register
+  them; `mipin bench` starts this child with glibc's malloc defaults.
+- tuned, the way PyTorch's CPU performance guide says: channels_last model and input, conv+BN folded with torch.fx
+  (torch.fx.experimental.optimization.fuse), Grad-CAM (and MIP-IN's body) computed from layer k with no autograd graph
+  below it (the body runs under no_grad, the activation is the leaf); `mipin bench` starts this child with glibc told
+  to keep freed memory, the setting our process uses. mipin-train is the same in both.
+
 Two ways to run it:
     /usr/bin/python3 tools/reference/bench.py --serve            # what `mipin bench` starts: JSON lines on stdin/stdout
     /usr/bin/python3 tools/reference/bench.py --models mobilenet_v2 --methods gradient --batch-sizes 8 --threads 2
 The second prints one JSON object per cell.
 
 Serve protocol: the script first prints {"ready": true, "torch": ..., "cuda": bool, ...}; then for each request line
-{"model", "method", "batch", "device", "warmup", "iterations", "max_seconds", "threads", "seed", "image_size"} it prints one line
+{"model", "method", "batch", "device", "warmup", "iterations", "max_seconds", "threads", "seed", "image_size", "tuned"} it prints one line
 {"images_per_s", "median_s", "iterations", "peak_rss_bytes", "peak_since_start", "error"}. An empty line or EOF ends it.
 """
 import argparse
@@ -227,10 +235,59 @@ def body(model, name, x):
     return model.features(x)  # mobilenet_v2 (features.18 is its last), vgg19 (features.36 is its last)
 
 
-def mipin_explain(model, name, head, x, t):
+class _Body(torch.nn.Module):
+    """The forward up to layer k as one module, so torch.fx can trace and fold it."""
+
+    def __init__(self, model, name):
+        super().__init__()
+        self.model, self.name = model, name
+
+    def forward(self, x):
+        return body(self.model, self.name, x)
+
+
+class _Head(torch.nn.Module):
+    """The stages above layer k (torchvision's forward after it)."""
+
+    def __init__(self, model, name):
+        super().__init__()
+        self.stages = torch.nn.ModuleList([m if m is not None else torch.nn.Flatten(1) for _, m in head_stages(model, name)])
+
+    def forward(self, a):
+        for m in self.stages:
+            a = m(a)
+        return a
+
+
+class Tuned:
+    """A model tuned per PyTorch's CPU performance guide: conv+BN folded by torch.fx, channels_last; split at layer k."""
+
+    def __init__(self, model, name):
+        from torch.fx.experimental.optimization import fuse
+
+        def prepare(m):
+            return fuse(m).to(memory_format=torch.channels_last).eval().requires_grad_(False)
+        self.name = name
+        self.full = prepare(model)
+        self.body = prepare(_Body(model, name))
+        self.head = _Head(model, name).eval().requires_grad_(False)
+
+
+def gradcam_from_layer(tuned, x, t):
+    """Grad-CAM with no graph below layer k: the body under no_grad, the activation A_k the autograd leaf."""
+    with torch.no_grad():
+        a = tuned.body(x)
+    a.requires_grad_(True)
+    out = tuned.head(a)
+    g, = torch.autograd.grad(out.gather(1, t[:, None]).sum(), a)
+    cam = F.relu((g.mean((2, 3), keepdim=True) * a.detach()).sum(1, keepdim=True))
+    return F.interpolate(cam, size=x.shape[2:], mode="bilinear", align_corners=False)[:, 0]
+
+
+def mipin_explain(model, name, head, x, t, body_of=None):
     """One forward pass (body, then the head keeping every stage output), then the inversion of y_c e_c."""
     with torch.no_grad():
-        acts = head.forward(body(model, name, x))
+        acts = head.forward(body_of(x) if body_of is not None else body(model, name, x))
         logits = acts[-1]
         onehot = F.one_hot(t, logits.shape[1]).to(logits.dtype)
         s = head.source(logits * onehot, acts, layer_is_rectified(name))
@@ -289,12 +346,26 @@ def targets_for(batch, classes, device):
     return torch.tensor([(97 * b + 13) % classes for b in range(batch)], dtype=torch.long, device=device)
 
 
-def make_step(model, name, method, x_host, t, device, seed):
-    """A function running one iteration of the workload, and a cleanup function."""
+def make_step(model, name, method, x_host, t, device, seed, tuned=None):
+    """A function running one iteration of the workload, and a cleanup function (tuned: a Tuned model, or None)."""
     cuda = device.type == "cuda"
 
     def upload():
         return x_host.to(device, non_blocking=True) if cuda else x_host
+
+    if tuned is not None and method != "mipin-train":
+        if method == "gradient":
+            return (lambda: saliency(tuned.full, upload(), t)), (lambda: None)
+        if method == "gradcam":
+            return (lambda: gradcam_from_layer(tuned, upload(), t)), (lambda: None)
+        if method == "fused":
+            def fused_tuned():
+                x = upload()
+                return saliency(tuned.full, x, t), gradcam_from_layer(tuned, x, t), input_x_gradient(tuned.full, x, t)
+            return fused_tuned, (lambda: None)
+        if method == "mipin-explain":
+            head = InverseHead(model, name)
+            return (lambda: mipin_explain(model, name, head, upload(), t, tuned.body)), (lambda: None)
 
     if method == "gradient":
         return (lambda: saliency(model, upload(), t)), (lambda: None)
@@ -320,16 +391,18 @@ class Runner:
     def __init__(self):
         self.key = None
         self.model = None
+        self.tuned = None
 
-    def model_for(self, name, device, seed):
-        key = (name, str(device), seed)
+    def model_for(self, name, device, seed, tuned):
+        key = (name, str(device), seed, tuned)
         if self.key != key:
-            self.model = None  # free the previous model before building the next
+            self.model = self.tuned = None  # free the previous model before building the next
             self.model = build_model(name, seed, device)
             if device.type == "cuda":
                 self.model = self.model.to(memory_format=torch.channels_last)
+            self.tuned = Tuned(self.model, name) if tuned and device.type == "cpu" else None
             self.key = key
-        return self.model
+        return self.model, self.tuned
 
     def run(self, req):
         name, method, batch = req["model"], req["method"], int(req["batch"])
@@ -340,7 +413,8 @@ class Runner:
             raise ValueError(f"unknown model '{name}'. Known models: {', '.join(LAYERS)}")
         if method not in METHODS:
             raise ValueError(f"unknown method '{method}'. Known methods: {', '.join(METHODS)}")
-        model = self.model_for(name, device, seed)
+        tuned_request = bool(req.get("tuned", False))
+        model, tuned = self.model_for(name, device, seed, tuned_request)
         gen = torch.Generator().manual_seed(seed)
         size = int(req.get("image_size", 224))
         x_host = torch.randn(batch, 3, size, size, generator=gen)
@@ -349,8 +423,10 @@ class Runner:
             # model was converted in model_for), pinned host memory for the upload.
             torch.backends.cudnn.benchmark = True
             x_host = x_host.contiguous(memory_format=torch.channels_last).pin_memory()
+        elif tuned is not None:
+            x_host = x_host.contiguous(memory_format=torch.channels_last)
         t = targets_for(batch, 1000, device)
-        step, close = make_step(model, name, method, x_host, t, device, seed)
+        step, close = make_step(model, name, method, x_host, t, device, seed, tuned)
         sync = (lambda: torch.cuda.synchronize(device)) if device.type == "cuda" else (lambda: None)
         release_freed_memory()
         resettable = reset_peak()
@@ -378,6 +454,30 @@ class Runner:
         if device.type == "cuda":
             result["peak_cuda_bytes"] = torch.cuda.max_memory_allocated(device)
         return result
+
+
+def check_tuned(models, size, seed):
+    """The tuned workloads compute the same maps as the untuned ones (folding BN changes float32 rounding only)."""
+    torch.set_num_threads(1)
+    for name in models:
+        model = build_model(name, seed, torch.device("cpu"))
+        tuned = Tuned(model, name)
+        x = torch.randn(2, 3, size, size, generator=torch.Generator().manual_seed(seed))
+        xc = x.contiguous(memory_format=torch.channels_last)
+        t = targets_for(2, 1000, x.device)
+        cam = GradCam(model, target_module(model, name))
+        pairs = {"gradient": (saliency(model, x, t), saliency(tuned.full, xc, t)),
+                 "gradcam": (cam(x, t), gradcam_from_layer(tuned, xc, t)),
+                 "input_x_gradient": (input_x_gradient(model, x, t), input_x_gradient(tuned.full, xc, t))}
+        cam.close()
+        head = InverseHead(model, name)
+        pairs["mipin-explain"] = (mipin_explain(model, name, head, x, t), mipin_explain(model, name, head, xc, t, tuned.body))
+        for method, (a, b) in pairs.items():
+            # Relative L2: a few ReLU gates at exactly-zero pre-activations may flip with another summation order
+            # (channels_last convolutions), which moves single pixels of an input gradient, not the map.
+            rel = ((a - b).norm() / a.norm().clamp_min(1e-30)).item()
+            worst = ((a - b).abs().max() / a.abs().max().clamp_min(1e-30)).item()
+            print(json.dumps({"model": name, "method": method, "relative_l2": rel, "max_relative_to_peak": worst, "ok": rel < 1e-2}), flush=True)
 
 
 def hello():
@@ -412,7 +512,13 @@ def main():
     p.add_argument("--threads", type=int, default=os.cpu_count())
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--image-size", type=int, default=224)
+    p.add_argument("--tuned", action="store_true", help="channels_last, conv+BN folded, Grad-CAM from layer k (see above)")
+    p.add_argument("--check-tuned", action="store_true",
+                   help="check that the tuned workloads give the untuned maps (to float32 rounding) and exit")
     a = p.parse_args()
+    if a.check_tuned:
+        check_tuned(a.models.split(","), a.image_size, a.seed)
+        return
     if a.serve:
         serve()
         return
@@ -423,7 +529,7 @@ def main():
                 for device in a.devices.split(","):
                     req = {"model": model, "method": method, "batch": int(batch), "device": device, "warmup": a.warmup,
                            "iterations": a.iterations, "max_seconds": a.max_seconds, "threads": a.threads, "seed": a.seed,
-                           "image_size": a.image_size}
+                           "image_size": a.image_size, "tuned": a.tuned}
                     out = dict(req, **runner.run(req))
                     print(json.dumps(out), flush=True)
 

@@ -12,8 +12,8 @@ namespace Harness.Client.Commands;
 
 /// <summary>
 /// `mipin bench`: images/s and peak memory of the attribution workloads (<see cref="BenchMethods"/>) on random-weight
-/// models, side by side with a PyTorch eager baseline (tools/reference/bench.py) that this command starts as a child
-/// process and drives cell by cell. Writes DIR/bench.csv and DIR/bench.txt and prints the table; `--soak N` instead
+/// models, side by side with PyTorch eager (tools/reference/bench.py) tuned per its CPU performance guide (the ratio) and
+/// as users run it (ratio untuned), two child processes this command drives cell by cell. Writes DIR/bench.csv and DIR/bench.txt and prints the table; `--soak N` instead
 /// runs N images through one workload and reports whether memory stays flat (DIR/soak.csv). See docs/bench.md.
 /// </summary>
 public static class BenchCommand
@@ -33,14 +33,14 @@ public static class BenchCommand
         var seed = new Option<ulong>("--seed") { Description = "Seed of the random weights and inputs.", DefaultValueFactory = _ => 0UL };
         var waitIdle = new Option<double>("--wait-idle") { Description = "Before each side of each cell, wait up to this many seconds until 90% of the CPU time of --threads cores is idle (for shared machines; 0 = never wait).", DefaultValueFactory = _ => 0.0 };
         var noPyTorch = new Option<bool>("--no-pytorch") { Description = "Measure our side only (no baseline child process)." };
-        var pytorchKeep = new Option<bool>("--pytorch-keep-freed-memory") { Description = "Start the PyTorch child with glibc keeping freed memory (as this process does) instead of glibc's defaults." };
+        var noUntuned = new Option<bool>("--no-untuned") { Description = "Run only the tuned PyTorch baseline (the headline), not the untuned one as users run it (contiguous, hooks, glibc defaults)." };
         var python = new Option<string>("--python") { Description = "Interpreter with torch and torchvision for the baseline.", DefaultValueFactory = _ => "/usr/bin/python3" };
         var output = new Option<DirectoryInfo>("--output") { Description = "Folder for bench.csv, bench.txt (and soak.csv).", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("results", "bench")) };
         var soak = new Option<long?>("--soak") { Description = "Instead of the table: run N images through the first model/method/device at the largest batch size and report RSS at the start and end of steady state." };
 
         var command = new Command("bench", "Measure images/s and peak memory of the attribution workloads, side by side with PyTorch eager.")
         {
-            models, methods, batchSizes, devices, warmup, iterations, maxSeconds, threads, imageSize, seed, memoryFormat, waitIdle, noPyTorch, pytorchKeep, python, output, soak,
+            models, methods, batchSizes, devices, warmup, iterations, maxSeconds, threads, imageSize, seed, memoryFormat, waitIdle, noPyTorch, noUntuned, python, output, soak,
         };
         command.SetAction(parse =>
         {
@@ -75,30 +75,36 @@ public static class BenchCommand
             if (parse.GetValue(soak) is { } n)
                 return Soak(new BenchCell(modelList[0], methodList[0], batchList.Max(), deviceList[0]), n, settings, outDir);
 
-            PyTorchBaseline? baseline = null;
-            string pytorchLine;
-            if (parse.GetValue(noPyTorch)) pytorchLine = "pytorch      not run (--no-pytorch)";
+            PyTorchBaseline? tuned = null, untuned = null;
+            var pytorchLines = new List<string>();
+            if (parse.GetValue(noPyTorch)) pytorchLines.Add("pytorch      not run (--no-pytorch)");
             else
             {
                 var script = PyTorchBaseline.FindScript();
-                var keep = parse.GetValue(pytorchKeep);
-                baseline = script is null ? null : PyTorchBaseline.TryStart(parse.GetValue(python)!, script, out var why, keep)
-                    ?? WarnNull(why!);
                 if (script is null) Console.Error.WriteLine("bench: tools/reference/bench.py not found; measuring our side only");
-                pytorchLine = baseline is null ? "pytorch      not available (our side only)"
-                    : $"pytorch      {baseline.TorchVersion} eager, child process {baseline.Hello["pid"]}, tools/reference/bench.py, " +
-                      (keep ? "glibc keeps freed memory (--pytorch-keep-freed-memory)" : "glibc malloc defaults");
+                PyTorchBaseline? Start(bool isTuned) => script is null ? null
+                    : PyTorchBaseline.TryStart(parse.GetValue(python)!, script, out var why, isTuned) ?? WarnNull(why!);
+                tuned = Start(true);
+                untuned = tuned is null || parse.GetValue(noUntuned) ? null : Start(false);
+                pytorchLines.Add(tuned is null ? "pytorch      not available (our side only)"
+                    : $"pytorch      {tuned.TorchVersion} eager, child processes {tuned.Hello["pid"]}" + (untuned is null ? "" : $" and {untuned.Hello["pid"]}") +
+                      ", tools/reference/bench.py");
+                if (tuned is not null)
+                    pytorchLines.Add("  tuned      channels_last, conv+BN folded with torch.fx, Grad-CAM from the layer without a graph below it, glibc keeps freed memory (the ratio)");
+                if (untuned is not null)
+                    pytorchLines.Add("  untuned    as users run it: contiguous, hooks as pytorch-grad-cam and captum register them, glibc malloc defaults (ratio untuned)");
             }
-            using (baseline)
+            using (tuned)
+            using (untuned)
             {
-                var header = MachineLines(settings).Append(pytorchLine).Concat(skipped.Select(s => "note         " + s)).ToList();
+                var header = MachineLines(settings).Concat(pytorchLines).Concat(skipped.Select(s => "note         " + s)).ToList();
                 foreach (var line in header) Console.Error.WriteLine(line);
                 var cells = BenchSuite.Plan(modelList, methodList, batchList, deviceList);
-                var rows = BenchSuite.Run(cells, settings, baseline, (i, row) => Console.Error.WriteLine(Progress(i, cells.Count, row)));
+                var rows = BenchSuite.Run(cells, settings, tuned, untuned, (i, row) => Console.Error.WriteLine(Progress(i, cells.Count, row)));
                 Directory.CreateDirectory(outDir);
                 var csv = Path.Combine(outDir, "bench.csv");
                 BenchCsv.Write(csv, rows);
-                var footer = methodList.Where(_ => baseline is not null)
+                var footer = methodList.Where(_ => tuned is not null)
                     .Select(m => $"pytorch {m}: {BenchMethods.BaselineDescription(m)}").ToList();
                 var table = BenchTable.Format(rows, header.Append("")) + (footer.Count > 0 ? "\n" + string.Join("\n", footer) + "\n" : "");
                 AtomicFile.WriteAllText(Path.Combine(outDir, "bench.txt"), table);
@@ -120,8 +126,10 @@ public static class BenchCommand
     {
         var text = FormattableString.Invariant($"[{index + 1}/{total}] {row.Cell}: mipin ");
         text += row.MipIn is { } m ? FormattableString.Invariant($"{m.ImagesPerSecond:0.##} img/s") : "-";
-        if (row.PyTorch is { } p) text += FormattableString.Invariant($", pytorch {p.ImagesPerSecond:0.##} img/s");
+        if (row.PyTorch is { } p) text += FormattableString.Invariant($", pytorch tuned {p.ImagesPerSecond:0.##} img/s");
         if (row.Ratio is { } r) text += FormattableString.Invariant($" (ratio {r:0.00})");
+        if (row.PyTorchUntuned is { } u) text += FormattableString.Invariant($", untuned {u.ImagesPerSecond:0.##} img/s");
+        if (row.RatioUntuned is { } ru) text += FormattableString.Invariant($" (ratio {ru:0.00})");
         if (row.Note.Length > 0) text += $"  [{row.Note}]";
         return text;
     }

@@ -125,7 +125,7 @@ public sealed class ClusterScheduler(IClusterClient client, Action<string> log)
             {
                 var cause = done.Exception!.InnerException!;
                 failure ??= new GrainFailedException(doneGrain.Key, cause);
-                log($"grain {doneGrain.Key} failed: {cause.Message}");
+                log($"grain {doneGrain.Key} failed ({cause.GetType().FullName}): {cause.Message}");
                 continue;
             }
             var result = done.Result;
@@ -156,21 +156,35 @@ public sealed class ClusterScheduler(IClusterClient client, Action<string> log)
     private static SlotInfo PreferEmpty(List<SlotInfo> free, Dictionary<string, HashSet<string>> held) =>
         free.FirstOrDefault(s => !held.ContainsKey(s.Key)) ?? free[0];
 
+    /// <summary>How often a failed membership query is tried again before the store is declared gone.</summary>
+    private const int MembershipAttempts = 4;
+
     private async Task<HashSet<string>> ActiveSilosAsync()
     {
         MembershipEntry[] hosts;
-        try
+        for (var attempt = 1; ; attempt++)
         {
-            hosts = await client.GetGrain<IManagementGrain>(0).GetDetailedHosts(onlyActive: true).ConfigureAwait(false);
-        }
-        catch (Exception e) when (e is not OperationCanceledException)
-        {
-            // E.g. Redis restarted without its data: the membership table is gone and no silo can be trusted to be there.
-            var root = ClusterUnavailableException.RootCause(e);
-            throw new ClusterUnavailableException("the cluster's membership store stopped answering " +
-                $"({root.GetType().Name}: {root.Message}). Finished grains are kept; grains in flight finish or are redone. " +
-                "Restart the silos (`mipin silo --cluster ...`) once the membership store is back, then run the same command again " +
-                "(or `mipin resume RUN`): finished grains are skipped", e);
+            try
+            {
+                hosts = await client.GetGrain<IManagementGrain>(0).GetDetailedHosts(onlyActive: true).ConfigureAwait(false);
+                break;
+            }
+            catch (Exception e) when (e is not OperationCanceledException && attempt < MembershipAttempts)
+            {
+                // The query travels through one gateway silo: when that silo has just died the call fails although the
+                // membership store is fine. The client moves to another gateway; ask again before giving up.
+                log($"membership query failed ({ClusterUnavailableException.RootCause(e).GetType().Name}); asking again");
+                await Task.Delay(RefreshInterval / 2).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is not OperationCanceledException)
+            {
+                // E.g. Redis restarted without its data: the membership table is gone and no silo can be trusted to be there.
+                var root = ClusterUnavailableException.RootCause(e);
+                throw new ClusterUnavailableException("the cluster's membership store stopped answering " +
+                    $"({root.GetType().Name}: {root.Message}). Finished grains are kept; grains in flight finish or are redone. " +
+                    "Restart the silos (`mipin silo --cluster ...`) once the membership store is back, then run the same command again " +
+                    "(or `mipin resume RUN`): finished grains are skipped", e);
+            }
         }
         return hosts.Where(h => h.Status == SiloStatus.Active).Select(h => h.SiloName).ToHashSet(StringComparer.Ordinal);
     }
