@@ -15,8 +15,6 @@ public sealed class SlurmEngine(SlurmCli slurm) : IEngine
 {
     public string Name => "slurm";
 
-    public int GrainsPerTask(ExperimentSpec spec, ClusterOptions options) => 1;
-
     public void Validate(ExperimentSpec spec, ClusterOptions options)
     {
         if (SiloDevices.WantsCuda(spec.Devices) && options.GpusPerSilo < 1)
@@ -63,20 +61,15 @@ public sealed class SlurmEngine(SlurmCli slurm) : IEngine
     {
         var secretPath = SlurmJobScript.SecretPath(runDirectory);
         var secret = File.Exists(secretPath) ? ClusterAddress.ReadSecret(secretPath) : ClusterAddress.CreateSecret(secretPath);
-        var config = SlurmJobScript.RedisConfigPath(runDirectory);
-        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        File.Delete(config); // UnixCreateMode applies only to a new file
-        using var writer = new StreamWriter(new FileStream(config, options));
-        writer.Write($"# The run's membership store (written by mipin submit; holds the run's secret).\nbind 0.0.0.0\nprotected-mode no\n" +
-                     $"requirepass {secret}\nsave \"\"\nappendonly no\ndaemonize no\n");
+        ClusterAddress.WriteOwnerOnly(SlurmJobScript.RedisConfigPath(runDirectory),
+            $"# The run's membership store (written by mipin submit; holds the run's secret).\nbind 0.0.0.0\nprotected-mode no\n" +
+            $"requirepass {secret}\nsave \"\"\nappendonly no\ndaemonize no\n");
     }
 
     /// <summary>The job's state for every task that is not done (the controller reads done tasks from their outputs).</summary>
     public IReadOnlyDictionary<(string Stage, int Task), TaskState> Query(RunContext run)
     {
-        var states = new Dictionary<(string, int), TaskState>();
-        if (run.Manifest.Jobs.Count == 0) return states;
+        if (run.Manifest.Jobs.Count == 0) return new Dictionary<(string, int), TaskState>();
         var job = run.Manifest.Jobs[^1]; // a resume supersedes the earlier jobs
         var info = slurm.Query(new[] { job.JobId }).FirstOrDefault(i => i.JobId == job.JobId);
         var log = SlurmJobScript.LogPath(run.Directory);
@@ -89,9 +82,7 @@ public sealed class SlurmEngine(SlurmCli slurm) : IEngine
             "CANCELLED" => new TaskState(TaskPhase.Cancelled, job.JobId, $"cancelled; log: {log}"),
             _ => new TaskState(TaskPhase.Failed, job.JobId, $"job {info.State.ToLowerInvariant()}{LastError(log)}; log: {log}"),
         };
-        foreach (var stage in run.Manifest.Stages)
-            for (var t = 0; t < stage.Tasks.Count; t++) states[(stage.Name, t)] = state;
-        return states;
+        return RunController.EveryTask(run.Manifest, state);
     }
 
     public IReadOnlyList<string> Cancel(RunContext run, IReadOnlyCollection<string>? jobIds)

@@ -38,14 +38,24 @@ public sealed record ClusterAddress(string Host, int Port, string? Password)
         return secret;
     }
 
-    /// <summary>Writes a new random secret to <paramref name="path"/> with mode 0600 (created before anything is written into it).</summary>
+    /// <summary>Writes a new random secret to <paramref name="path"/> with mode 0600 (see <see cref="WriteOwnerOnly"/>).</summary>
     public static string CreateSecret(string path)
     {
         var secret = Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(24)).ToLowerInvariant();
-        var options = new FileStreamOptions { Mode = FileMode.Create, Access = FileAccess.Write };
-        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
-        using (var stream = new FileStream(path, options))
-        using (var writer = new StreamWriter(stream)) writer.WriteLine(secret);
+        WriteOwnerOnly(path, secret + "\n");
         return secret;
+    }
+
+    /// <summary>
+    /// Writes <paramref name="text"/> to a file only its owner may read (mode 0600), created with that mode before anything
+    /// is written into it. An existing file is removed first: a file's mode is set only when it is created.
+    /// </summary>
+    public static void WriteOwnerOnly(string path, string text)
+    {
+        File.Delete(path);
+        var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        using var writer = new StreamWriter(new FileStream(path, options));
+        writer.Write(text);
     }
 }
