@@ -20,11 +20,11 @@ public static class RunWatch
         var run = RunController.Load(directory, withPlan: true);
         var plan = run.Plan!;
         IHost? host = null;
-        var finishedAtStart = plan.All.All(ExperimentGrains.IsFinished);
+        var done = plan.All.Where(ExperimentGrains.IsFinished).ToList();
         // The cluster a run's coordinator uses: a standing cluster's is in the manifest, a Slurm job's in its coordinator lease.
         var lease = RunCoordinator.Live(directory);
         var (url, secret) = lease is null ? (run.Manifest.Options.Cluster, run.Manifest.Options.SecretFile) : (lease.Cluster, lease.SecretFile);
-        if (!finishedAtStart && run.Manifest.Engine != "local" && url is not null)
+        if (done.Count < plan.All.Count && run.Manifest.Engine != "local" && url is not null)
         {
             try
             {
@@ -39,7 +39,6 @@ public static class RunWatch
         {
             while (true)
             {
-                var done = plan.All.Where(ExperimentGrains.IsFinished).ToList();
                 Console.WriteLine(Line(plan, done, run.Manifest.CreatedUtc));
                 if (host is not null)
                 {
@@ -53,6 +52,7 @@ public static class RunWatch
                 }
                 if (done.Count == plan.All.Count) return 0;
                 Thread.Sleep(interval);
+                done = plan.All.Where(ExperimentGrains.IsFinished).ToList();
             }
         }
         finally

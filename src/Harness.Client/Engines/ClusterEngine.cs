@@ -14,8 +14,6 @@ public sealed class ClusterEngine : IEngine
 {
     public string Name => "cluster";
 
-    public int GrainsPerTask(ExperimentSpec spec, ClusterOptions options) => 1;
-
     public void Validate(ExperimentSpec spec, ClusterOptions options)
     {
         if (options.Cluster is null) throw new CommandLineException("the cluster engine needs --cluster redis://HOST:PORT");
@@ -57,18 +55,10 @@ public sealed class ClusterEngine : IEngine
     }
 
     /// <summary>Every unfinished task is running while the run's coordinator holds its lease.</summary>
-    public IReadOnlyDictionary<(string Stage, int Task), TaskState> Query(RunContext run) => LiveCoordinatorStates(run);
-
-    /// <summary>The tasks of a run whose coordinator is live, as Running (empty when none is).</summary>
-    public static IReadOnlyDictionary<(string Stage, int Task), TaskState> LiveCoordinatorStates(RunContext run)
-    {
-        var states = new Dictionary<(string, int), TaskState>();
-        if (RunCoordinator.Live(run.Directory) is not { } lease) return states;
-        foreach (var stage in run.Manifest.Stages)
-            for (var t = 0; t < stage.Tasks.Count; t++)
-                states[(stage.Name, t)] = new TaskState(TaskPhase.Running, "", $"coordinated by process {lease.Pid} on {lease.Host} ({lease.Cluster})");
-        return states;
-    }
+    public IReadOnlyDictionary<(string Stage, int Task), TaskState> Query(RunContext run) =>
+        RunCoordinator.Live(run.Directory) is { } lease
+            ? RunController.EveryTask(run.Manifest, new TaskState(TaskPhase.Running, "", $"coordinated by process {lease.Pid} on {lease.Host} ({lease.Cluster})"))
+            : new Dictionary<(string, int), TaskState>();
 
     /// <summary>Asks the run's coordinator to stop: it starts no new grain and exits once those in flight finish.</summary>
     public IReadOnlyList<string> Cancel(RunContext run, IReadOnlyCollection<string>? jobIds)

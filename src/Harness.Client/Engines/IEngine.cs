@@ -5,7 +5,7 @@ using Harness.Silo;
 namespace Harness.Client.Engines;
 
 /// <summary>
-/// Where a run's grains execute. The client plans the grain graph, groups each stage's grains into tasks and keeps
+/// Where a run's grains execute. The client plans the grain graph (one task per grain, grouped by stage) and keeps
 /// the run manifest; an engine only starts tasks, reports what it knows about them, and cancels them. A new engine
 /// (another scheduler, a cloud batch service) is one new type implementing this interface, registered in
 /// <see cref="EngineRegistry"/>.
@@ -14,9 +14,6 @@ public interface IEngine
 {
     /// <summary>The name used by --engine and stored in run.json.</summary>
     string Name { get; }
-
-    /// <summary>How many grains one task runs side by side (one per device slot of its silo).</summary>
-    int GrainsPerTask(ExperimentSpec spec, ClusterOptions options);
 
     /// <summary>Checks options before anything is written (e.g. GPUs requested for a CUDA experiment); throws CommandLineException.</summary>
     void Validate(ExperimentSpec spec, ClusterOptions options);

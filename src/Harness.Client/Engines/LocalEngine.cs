@@ -13,8 +13,6 @@ public sealed class LocalEngine : IEngine
 {
     public string Name => "local";
 
-    public int GrainsPerTask(ExperimentSpec spec, ClusterOptions options) => 1;
-
     public void Validate(ExperimentSpec spec, ClusterOptions options) { }
 
     public IReadOnlyList<RunJob> Start(RunContext run, IReadOnlyList<StageWork> work, bool dryRun)

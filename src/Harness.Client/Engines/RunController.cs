@@ -60,7 +60,7 @@ public static class RunController
         {
             Engine = engine.Name, Experiment = spec.Name, Config = snapshot, SourceConfig = Path.GetFullPath(configPath),
             Overrides = overrides.ToList(), WorkingDirectory = workingDirectory, CreatedUtc = DateTime.UtcNow,
-            Stages = StagesOf(plan.All, engine.GrainsPerTask(spec, options)), Options = options,
+            Stages = StagesOf(plan.All), Options = options,
             DoneFiles = DoneFilesOf(plan),
         };
         var run = new RunContext(runDirectory, manifest, spec, plan);
@@ -158,15 +158,23 @@ public static class RunController
         }
     }
 
-    /// <summary>Groups a plan's grains by stage (in plan order) and into tasks of <paramref name="grainsPerTask"/>.</summary>
-    public static IReadOnlyList<RunStage> StagesOf(IReadOnlyList<IWorkGrain> grains, int grainsPerTask)
+    /// <summary>Groups a plan's grains by stage (in plan order), one task per grain.</summary>
+    public static IReadOnlyList<RunStage> StagesOf(IReadOnlyList<IWorkGrain> grains)
     {
         var stageOf = grains.ToDictionary(g => g.Key, g => g.Stage, StringComparer.Ordinal);
         return grains.GroupBy(g => g.Stage).Select(group => new RunStage(
             group.Key,
-            group.Chunk(Math.Max(1, grainsPerTask)).Select(c => (IReadOnlyList<string>)c.Select(g => g.Key).ToList()).ToList(),
+            group.Select(g => (IReadOnlyList<string>)[g.Key]).ToList(),
             group.SelectMany(g => g.DependsOn).Select(d => stageOf[d]).Where(s => s != group.Key).Distinct().ToList())).ToList();
     }
+
+    /// <summary>
+    /// <paramref name="state"/> for every task of <paramref name="manifest"/>: what an engine that runs the whole plan
+    /// at once (one Slurm job, one coordinator) knows; the controller reads done tasks from their outputs first.
+    /// </summary>
+    public static Dictionary<(string Stage, int Task), TaskState> EveryTask(RunManifest manifest, TaskState state) =>
+        manifest.Stages.SelectMany(stage => Enumerable.Range(0, stage.Tasks.Count).Select(t => (stage.Name, t)))
+            .ToDictionary(k => k, _ => state);
 
     private static Dictionary<string, string> DoneFilesOf(ExperimentGrains plan) =>
         plan.All.ToDictionary(g => g.Key, g => g.DoneFile, StringComparer.Ordinal);
