@@ -18,7 +18,7 @@ public sealed record RunStatus(string Directory, RunManifest Manifest, IReadOnly
 }
 
 /// <summary>
-/// What submit, status, resume and cancel do with any engine: plan the grains from the spec, group them into tasks,
+/// What submit, status, resume and cancel do with any engine: plan the grains from the spec, group them by stage (a task per grain),
 /// keep the run manifest, and decide which tasks still need to run from the grains' own outputs (the engine's
 /// job states only say what is queued, running or failed).
 /// </summary>
