@@ -13,10 +13,11 @@ namespace Harness.Attribution;
 public sealed class AttributionBatch : IDisposable
 {
     private readonly HashSet<string> _gradientLayers = new(StringComparer.Ordinal);
+    private readonly HashSet<string> _forwardLayers = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, IDisposable> _cache = new(StringComparer.Ordinal);
+    private ForwardPass? _forward;
     private bool _inputGradientRequested;
     private GradientPass? _gradients;
-    private Tensor? _logits;
-    private bool _ownsLogits; // true when the logits come from our own no-grad pass (else the GradientPass owns them)
 
     public AttributionBatch(ClassifierModel model, Tensor images, long[] targets, IEnumerable<IAttributionMethod>? methods = null)
     {
@@ -54,22 +55,43 @@ public sealed class AttributionBatch : IDisposable
             Model.IndexOf(layer); // fail early on unknown layers
             _gradientLayers.Add(layer);
         }
+        foreach (var layer in method.ForwardLayers)
+        {
+            Model.IndexOf(layer);
+            _forwardLayers.Add(layer);
+        }
         _inputGradientRequested |= method.NeedsInputGradient;
     }
 
-    /// <summary>Logits of the (no-grad) forward pass, B×classes.</summary>
-    public Tensor Logits
+    /// <summary>
+    /// The batch's forward pass: the logits and the activation of every layer a registered method declared in
+    /// <see cref="IAttributionMethod.ForwardLayers"/> (detached; do not change them in place). Read off the shared
+    /// gradient pass when a method needs one, else one no-grad forward; either way computed once per batch.
+    /// </summary>
+    public (Tensor Logits, IReadOnlyDictionary<string, Tensor> Activations) Forward
     {
         get
         {
-            if (_logits is not null) return _logits;
-            if (_gradients is not null) return _logits = _gradients.Logits;
-            using var scope = torch.NewDisposeScope();
-            using var noGrad = torch.no_grad();
-            _ownsLogits = true;
-            return _logits = Model.forward(Images).DetachFromDisposeScope();
+            if (NeedsGradientPass) return (Gradients.Logits, Gradients.Activations);
+            _forward ??= ForwardPass.Run(Model, Images, _forwardLayers);
+            return (_forward.Logits, _forward.Activations);
         }
     }
+
+    /// <summary>
+    /// A value a method derives from this batch, made by <paramref name="create"/> on first use and disposed with the
+    /// batch (e.g. MIP-IN's source signal, read by its map and by the completeness and minimality metrics).
+    /// </summary>
+    public T Cached<T>(string key, Func<T> create) where T : class, IDisposable
+    {
+        if (_cache.TryGetValue(key, out var value)) return (T)value;
+        var made = create();
+        _cache[key] = made;
+        return made;
+    }
+
+    /// <summary>Logits of the batch's forward pass (<see cref="Forward"/>), B×classes.</summary>
+    public Tensor Logits => Forward.Logits;
 
     /// <summary>The target logit y_c of each image (B).</summary>
     public Tensor TargetLogits()
@@ -78,8 +100,11 @@ public sealed class AttributionBatch : IDisposable
         return Logits.gather(1, TargetIndex.unsqueeze(1)).squeeze(1).MoveToOuterDisposeScope();
     }
 
+    /// <summary>True when a registered method reads the shared pass (<see cref="Gradients"/>).</summary>
+    public bool NeedsGradientPass => _gradientLayers.Count > 0 || _inputGradientRequested;
+
     /// <summary>The shared forward + backward pass (computed on first use).</summary>
-    public GradientPass Gradients => _gradients ??= GradientPass.Run(Model, Images, TargetIndex, _gradientLayers, _inputGradientRequested);
+    public GradientPass Gradients => _gradients ??= GradientPass.Run(Model, Images, TargetIndex, _gradientLayers, _inputGradientRequested, _forwardLayers);
 
     /// <summary>
     /// Each method's maps of this batch as [method][image] float arrays (input frame, row-major), every method
@@ -88,19 +113,46 @@ public sealed class AttributionBatch : IDisposable
     public float[][][] MapArrays(IReadOnlyList<IAttributionMethod> methods)
     {
         var result = new float[methods.Count][][];
-        for (var m = 0; m < methods.Count; m++)
-        {
-            using var scope = torch.NewDisposeScope();
-            var maps = methods[m].Explain(this).cpu();
-            result[m] = Enumerable.Range(0, Size).Select(i => maps[i].contiguous().ToArray<float>()).ToArray();
-        }
+        for (var m = 0; m < methods.Count; m++) result[m] = MapArray(methods[m]);
         return result;
+    }
+
+    /// <summary>One registered method's maps of this batch as [image] float arrays (input frame, row-major).</summary>
+    public float[][] MapArray(IAttributionMethod method)
+    {
+        using var scope = torch.NewDisposeScope();
+        var maps = method.Explain(this).cpu();
+        return Enumerable.Range(0, Size).Select(i => maps[i].contiguous().ToArray<float>()).ToArray();
     }
 
     public void Dispose()
     {
+        foreach (var value in _cache.Values) value.Dispose();
+        _cache.Clear();
         _gradients?.Dispose();
-        if (_ownsLogits) _logits?.Dispose();
+        _forward?.Dispose();
         TargetIndex.Dispose();
+    }
+
+    // The no-grad forward of a batch no method takes gradients of: logits and the declared activations, owned here.
+    private sealed class ForwardPass(Tensor logits, IReadOnlyDictionary<string, Tensor> activations) : IDisposable
+    {
+        public Tensor Logits { get; } = logits;
+        public IReadOnlyDictionary<string, Tensor> Activations { get; } = activations;
+
+        public static ForwardPass Run(ClassifierModel model, Tensor images, IReadOnlyCollection<string> layers)
+        {
+            using var scope = torch.NewDisposeScope();
+            using var noGrad = torch.no_grad();
+            var (logits, captured) = model.Capture(images, layers);
+            return new ForwardPass(logits.DetachFromDisposeScope(),
+                layers.ToDictionary(n => n, n => captured[n].alias().DetachFromDisposeScope(), StringComparer.Ordinal));
+        }
+
+        public void Dispose()
+        {
+            Logits.Dispose();
+            foreach (var a in Activations.Values) a.Dispose();
+        }
     }
 }

@@ -15,6 +15,12 @@ public interface IAttributionMethod
     /// <summary>Layers whose activations and gradients this method reads from the shared gradient pass.</summary>
     IReadOnlyList<string> GradientLayers => Array.Empty<string>();
 
+    /// <summary>
+    /// Layers whose forward activations (no gradient) this method reads from <see cref="AttributionBatch.Forward"/>,
+    /// so it shares the batch's one forward pass instead of running its own.
+    /// </summary>
+    IReadOnlyList<string> ForwardLayers => Array.Empty<string>();
+
     /// <summary>Whether this method reads d(target logit)/d(input) from the shared gradient pass.</summary>
     bool NeedsInputGradient => false;
 

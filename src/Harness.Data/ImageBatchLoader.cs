@@ -36,7 +36,18 @@ public static class ImageBatchLoader
         return null;
     }
 
-    public static Batch Load(IReadOnlyList<ImageRecord> records, PreprocessConfig config, Device device, ICollection<DataIssue> issues)
+    /// <summary>Decoded images of a batch, before resizing: the records that decoded, in order, and their pixels.</summary>
+    public sealed record DecodedBatch(IReadOnlyList<ImageRecord> Records, IReadOnlyList<RgbImage> Images);
+
+    /// <summary>Decodes and preprocesses <paramref name="records"/> (<see cref="Decode"/>, then <see cref="ToBatch"/>).</summary>
+    public static Batch Load(IReadOnlyList<ImageRecord> records, PreprocessConfig config, Device device, ICollection<DataIssue> issues) =>
+        ToBatch(Decode(records, issues), config, device);
+
+    /// <summary>
+    /// Decodes the JPEGs of <paramref name="records"/> in parallel and checks each against its annotation; a record
+    /// that fails becomes a <see cref="DataIssue"/> in <paramref name="issues"/> and is left out.
+    /// </summary>
+    public static DecodedBatch Decode(IReadOnlyList<ImageRecord> records, ICollection<DataIssue> issues)
     {
         var decoded = new RgbImage?[records.Count];
         var errors = new string?[records.Count];
@@ -72,6 +83,13 @@ public static class ImageBatchLoader
                 issues.Add(new DataIssue(records[i].Id, records[i].ImagePath, errors[i] ?? "could not be decoded"));
             }
         }
+        return new DecodedBatch(kept, images);
+    }
+
+    /// <summary>Resizes, crops and normalises decoded images into an N×3×H×W batch on <paramref name="device"/>.</summary>
+    public static Batch ToBatch(DecodedBatch decoded, PreprocessConfig config, Device device)
+    {
+        var (kept, images) = (decoded.Records, decoded.Images);
         if (images.Count == 0) return new Batch(torch.empty(new long[] { 0, 3, config.CropSize, config.CropSize }, device: device), kept, images);
         using var scope = torch.NewDisposeScope();
         var batch = ImageTransform.Batch(images, config);

@@ -38,9 +38,7 @@ public sealed class BoundingBoxAccuracy : ILocalizationMetric
         var mask = input.BoxMask;
         // The n-th largest value v: every pixel with m > v is among the top n, and the remaining k = n − |{m > v}|
         // places go to the first k pixels (row-major) with m = v — the same set a stable descending sort gives.
-        var sorted = m.ToArray();
-        Array.Sort(sorted);
-        var v = sorted[sorted.Length - n];
+        var v = Ranking.KthSmallest(m.ToArray(), m.Length - n);
         var greater = 0;
         foreach (var x in m)
             if (x > v) greater++;

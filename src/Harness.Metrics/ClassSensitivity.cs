@@ -22,8 +22,9 @@ public sealed class ClassSensitivity : IModelMetric
     public MetricResult[]?[] Compute(ModelMetricBatch batch)
     {
         var pairs = batch.ImageIds.Select(id => DrawClasses(batch.Seed, id, batch.Model.NumClasses)).ToArray();
-        var first = batch.Explain(pairs.Select(p => (long)p.Item1).ToArray());
-        var second = batch.Explain(pairs.Select(p => (long)p.Item2).ToArray());
+        // Both drawn classes in one pass over the batch repeated twice.
+        var maps = batch.Explain(new[] { pairs.Select(p => (long)p.Item1).ToArray(), pairs.Select(p => (long)p.Item2).ToArray() });
+        var (first, second) = (maps[0], maps[1]);
         var results = new MetricResult[]?[batch.Methods.Count];
         for (var m = 0; m < results.Length; m++)
         {

@@ -58,11 +58,11 @@ public sealed class MipInMethod : ISourceSignalMethod
     {
         using var scope = torch.NewDisposeScope();
         using var noGrad = torch.no_grad();
-        // One forward pass serves the source signal and, with superposition, the per-layer maps above k.
-        var (logits, acts) = Network.Model.Capture(batch.Images, Network.RequiredStages);
-        var (source, activation) = SourceSignals(batch, logits, acts);
+        // The batch's one forward pass serves the source signal and, with superposition, the per-layer maps above k.
+        var (source, activation) = Signals(batch);
         var map = ToInputMap(Weighted(source, activation), batch);
         if (!Options.Superpose) return map.MoveToOuterDisposeScope();
+        var (logits, acts) = ForwardOf(batch);
         // The per-layer maps above k, from the same output signal, each scaled to maximum 1 (a zero map stays zero).
         var total = UnitMax(map);
         foreach (var (stage, signal) in Network.UpperSignals(OutputSignal(logits, batch), acts))
@@ -90,11 +90,46 @@ public sealed class MipInMethod : ISourceSignalMethod
     /// <summary>S_k for each image's target class, and the forward activation X_k (both in the caller's scope).</summary>
     public (Tensor Source, Tensor Activation) SourceSignals(AttributionBatch batch)
     {
-        using var scope = torch.NewDisposeScope();
-        using var noGrad = torch.no_grad();
-        var (logits, acts) = Network.Model.Capture(batch.Images, Network.RequiredStages);
-        var (source, activation) = SourceSignals(batch, logits, acts);
-        return (source.MoveToOuterDisposeScope(), activation.MoveToOuterDisposeScope());
+        var (source, activation) = Signals(batch);
+        return (source.alias(), activation.alias());
+    }
+
+    /// <summary>Layers of the batch's forward pass the inversion reads: layer k and every stage above it.</summary>
+    public IReadOnlyList<string> ForwardLayers => Network.RequiredStages;
+
+    // S_k and X_k of this batch, computed once per batch and method (the map and the completeness and minimality
+    // metrics all read them), owned by the batch.
+    private (Tensor Source, Tensor Activation) Signals(AttributionBatch batch)
+    {
+        var cached = batch.Cached(_signalsKey, () =>
+        {
+            using var scope = torch.NewDisposeScope();
+            using var noGrad = torch.no_grad();
+            var (logits, acts) = ForwardOf(batch);
+            var (source, activation) = SourceSignals(batch, logits, acts);
+            return new SignalPair(source.DetachFromDisposeScope(), activation.DetachFromDisposeScope());
+        });
+        return (cached.Source, cached.Activation);
+    }
+
+    private static long s_instances;
+    private readonly string _signalsKey = $"mipin.signals/{Interlocked.Increment(ref s_instances)}";
+
+    // The batch's shared forward when this method was registered on the batch, else a forward of its own (in the
+    // caller's scope), so an unregistered call still works.
+    private (Tensor Logits, IReadOnlyDictionary<string, Tensor> Activations) ForwardOf(AttributionBatch batch)
+    {
+        var shared = batch.Forward;
+        return Network.RequiredStages.All(shared.Activations.ContainsKey) ? shared : Network.Model.Capture(batch.Images, Network.RequiredStages);
+    }
+
+    private sealed record SignalPair(Tensor Source, Tensor Activation) : IDisposable
+    {
+        public void Dispose()
+        {
+            Source.Dispose();
+            Activation.Dispose();
+        }
     }
 
     // S_k and X_k from a forward pass already captured (both in the caller's scope).

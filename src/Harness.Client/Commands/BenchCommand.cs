@@ -37,10 +37,16 @@ public static class BenchCommand
         var python = new Option<string>("--python") { Description = "Interpreter with torch and torchvision for the baseline.", DefaultValueFactory = _ => "/usr/bin/python3" };
         var output = new Option<DirectoryInfo>("--output") { Description = "Folder for bench.csv, bench.txt (and soak.csv).", DefaultValueFactory = _ => new DirectoryInfo(Path.Combine("results", "bench")) };
         var soak = new Option<long?>("--soak") { Description = "Instead of the table: run N images through the first model/method/device at the largest batch size and report RSS at the start and end of steady state." };
+        var pipeline = new Option<FileInfo?>("--pipeline") { Description = "Instead of the table: score one shard of this experiment config as a score grain does, time it stage by stage (decode, resize, each method, each metric, CSV) and compare with the compute bound (pipeline.csv, pipeline.txt). Uses --warmup, --iterations, --threads, --wait-idle and the first available of --devices." };
+        var pipelineModel = new Option<string?>("--model") { Description = "With --pipeline: the model id or architecture of the config to score (default: its first model)." };
+        var pipelineSet = RunCommand.SetOption();
+        var randomWeights = new Option<bool>("--random-weights") { Description = "With --pipeline: score with seeded random weights (--seed) of the model's architecture instead of its checkpoint, written to OUTPUT/random-weights; trained state then goes under OUTPUT too. For architectures whose checkpoint is not at hand: the timings do not depend on the weights' values." };
+        var pipelineShard = new Option<int>("--shard") { Description = "With --pipeline: the shard to score.", DefaultValueFactory = _ => 0 };
 
         var command = new Command("bench", "Measure images/s and peak memory of the attribution workloads, side by side with PyTorch eager.")
         {
             models, methods, batchSizes, devices, warmup, iterations, maxSeconds, threads, imageSize, seed, memoryFormat, waitIdle, noPyTorch, noUntuned, python, output, soak,
+            pipeline, pipelineModel, pipelineShard, pipelineSet, randomWeights,
         };
         command.SetAction(parse =>
         {
@@ -71,6 +77,10 @@ public static class BenchCommand
             torch.set_num_threads(settings.Threads);
             foreach (var note in skipped) Console.Error.WriteLine($"bench: {note}");
             if (deviceList.Count == 0) throw new CommandLineException("--devices: none of the devices is available");
+
+            if (parse.GetValue(pipeline) is { } config)
+                return Pipeline(config, parse.GetValue(pipelineSet) ?? Array.Empty<string>(), parse.GetValue(pipelineModel), parse.GetValue(pipelineShard),
+                    parse.GetValue(randomWeights), deviceList[0], settings, outDir);
 
             if (parse.GetValue(soak) is { } n)
                 return Soak(new BenchCell(modelList[0], methodList[0], batchList.Max(), deviceList[0]), n, settings, outDir);
@@ -132,6 +142,42 @@ public static class BenchCommand
         if (row.RatioUntuned is { } ru) text += FormattableString.Invariant($" (ratio {ru:0.00})");
         if (row.Note.Length > 0) text += $"  [{row.Note}]";
         return text;
+    }
+
+    private static int Pipeline(FileInfo config, IReadOnlyList<string> overrides, string? modelName, int shard, bool randomWeights, Device device,
+        BenchSettings settings, string outDir)
+    {
+        if (!config.Exists) throw new CommandLineException($"--pipeline: no experiment config at {config.FullName}");
+        var spec = SpecLoader.Load(config.FullName, overrides);
+        var model = modelName is null ? spec.Models[0]
+            : spec.Models.FirstOrDefault(m => m.Id == modelName || m.Architecture == modelName)
+              ?? throw new CommandLineException($"--model: {config.Name} has no model '{modelName}'. Its models: {string.Join(", ", spec.Models.Select(m => m.Id))}");
+        if (randomWeights)
+        {
+            var weights = Path.Combine(outDir, "random-weights", FormattableString.Invariant($"{model.Architecture}-{model.NumClasses}-seed{settings.Seed}.safetensors"));
+            if (!File.Exists(weights))
+            {
+                Directory.CreateDirectory(Path.GetDirectoryName(weights)!);
+                using var random = ModelZoo.Create(model.Architecture, model.NumClasses, settings.Seed);
+                using var state = random.state_dict();
+                state.Save(weights);
+            }
+            model = model with { Weights = weights };
+            spec = spec with { Models = new[] { model }, ResultsRoot = outDir };
+        }
+        var shards = new ExperimentPlan(spec).Data.Shards.Count;
+        if (shard < 0 || shard >= shards) throw new CommandLineException($"--shard: {config.Name} has shards 0 to {shards - 1}, not {shard}");
+        var header = MachineLines(settings).Take(2).ToList();
+        foreach (var line in header) Console.Error.WriteLine(line);
+        var result = PipelineBench.Run(spec, model, shard, device, settings, outDir, line => Console.Error.WriteLine(line));
+        var table = PipelineReport.Format(result, header.Append(FormattableString.Invariant(
+            $"settings     warmup {settings.Warmup}, iterations {settings.Iterations} (median), wait-idle {settings.WaitIdleSeconds:0.#} s, config {config.Name}")));
+        var csv = Path.Combine(outDir, "pipeline.csv");
+        PipelineReport.WriteCsv(csv, result);
+        AtomicFile.WriteAllText(Path.Combine(outDir, "pipeline.txt"), table);
+        Console.WriteLine(table);
+        Console.WriteLine($"wrote {csv}");
+        return 0;
     }
 
     private static int Soak(BenchCell cell, long images, BenchSettings settings, string outDir)

@@ -177,6 +177,29 @@ public sealed class AttributionMethodTests : IDisposable
     }
 
     [Fact]
+    public void ABatchSplitIntoSeveralGradientPassesGivesEachImagesOwnMaps()
+    {
+        // 19 images run as passes of 7, 6 and 6 (GradientPass.MaxImagesPerPass = 8); each image's maps must equal those
+        // of a batch holding that image alone, up to float rounding (batch-1 kernels sum in another order).
+        using var scope = torch.NewDisposeScope();
+        using var generator = new Generator(5);
+        var images = torch.randn(new long[] { 19, 3, 16, 12 }, generator: generator);
+        var targets = Enumerable.Range(0, 19).Select(i => (long)(i * 3 % 10)).ToArray();
+        IAttributionMethod[] Make() => new IAttributionMethod[] { new GradientMethod(), GradCamMethod.For(_model) };
+        var methods = Make();
+        using var batch = new AttributionBatch(_model, images, targets, methods);
+        var maps = methods.Select(m => m.Explain(batch)).ToArray();
+        Assert.Equal(19, batch.Gradients.Logits.size(0));
+        for (var i = 0; i < 19; i++)
+        {
+            var single = Make();
+            using var one = new AttributionBatch(_model, images.narrow(0, i, 1), new[] { targets[i] }, single);
+            for (var m = 0; m < single.Length; m++)
+                TensorAssert.Close(single[m].Explain(one), maps[m].narrow(0, i, 1), rtol: 1e-4, atol: 1e-7, what: $"{single[m].Name}, image {i}");
+        }
+    }
+
+    [Fact]
     public void UnregisteredMethodFailsClearly()
     {
         using var batch = new AttributionBatch(_model, _images, Targets);

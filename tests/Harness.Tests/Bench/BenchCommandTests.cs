@@ -118,6 +118,57 @@ public sealed class BenchCommandTests : IDisposable
         foreach (var row in rows) AssertPositive(row[2]);
     }
 
+    [Fact]
+    public void PipelineTimesEveryStageOfAShardBesideItsComputeBound()
+    {
+        // Shard 0 of the quickstart cut to 5 images in batches of 2 (three batches: the prefetch decodes ahead), three
+        // methods, a localization metric and class_sensitivity, which needs two more explanations per batch.
+        var (code, stdout, stderr) = Bench(new[]
+        {
+            "--pipeline", "configs/quickstart.yaml", "--set", "methods=[gradient,gradcam,center]",
+            "--set", "method_options={gradcam: {layer: features.18}}", "--set", "metrics=[bbox_accuracy,class_sensitivity]",
+            "--set", "shard_size=5", "--set", "batch_size=2", "--warmup", "0", "--iterations", "1", "--threads", "1", "--devices", "cpu",
+            "--output", _dir,
+        });
+        Assert.True(code == 0, stderr);
+        var (header, rows) = CsvTable.Read(Path.Combine(_dir, "pipeline.csv"));
+        Assert.Equal(PipelineReport.Header, header);
+        string[] Row(string kind, string name) => rows.Single(r => r[0] == kind && r[1] == name);
+        foreach (var stage in new[]
+                 {
+                     "read+decode (prefetch thread)", "wait for decoded batch", "resize+normalize", "gradient pass (shared)", "maps: gradient",
+                     "maps: gradcam[layer=features.18]", "maps: center", "metric: class_sensitivity", "metric: bbox_accuracy", "write csv",
+                 })
+            AssertPositive(Row("stage", stage)[2]);
+        Assert.Equal("3", Row("stage", "read+decode (prefetch thread)")[3]); // one decode per batch
+        Assert.Equal("3", Row("stage", "maps: gradient")[3]);
+        // The bound: the true classes' explanation plus class_sensitivity's two (docs/bench.md).
+        var explain = rows.Single(r => r[0] == "bound_pass");
+        Assert.StartsWith("explain", explain[1]);
+        Assert.Equal("3", explain[3]);
+        var seconds = AssertPositive(Row("total", "end_to_end")[2]);
+        Assert.Equal(5 / seconds, AssertPositive(Row("total", "end_to_end")[5]), 3);
+        var bound = AssertPositive(Row("total", "compute_bound")[2]);
+        Assert.Equal(bound / seconds, AssertPositive(Row("total", "compute_bound")[4]), 3);
+        AssertPositive(Row("total", "peak_rss_mb")[2]);
+        Assert.Contains("efficiency", stdout);
+        // The shard as a score grain writes it: 3 methods × 5 images.
+        var (shardHeader, shardRows) = CsvTable.Read(Path.Combine(_dir, "pipeline-shard.csv"));
+        Assert.Equal(ImageRow.Header(new[] { "bbox_accuracy", "class_sensitivity" }), shardHeader);
+        Assert.Equal(15, shardRows.Count);
+    }
+
+    [Fact]
+    public void PipelineNamesAnUnknownModelAndShard()
+    {
+        var (code, _, stderr) = Bench(new[] { "--pipeline", "configs/quickstart.yaml", "--model", "resnet51", "--output", _dir });
+        Assert.Equal(1, code);
+        Assert.Contains("--model: quickstart.yaml has no model 'resnet51'. Its models: mobilenet_v2@mobilenet_v2_coral", stderr);
+        (code, _, stderr) = Bench(new[] { "--pipeline", "configs/quickstart.yaml", "--shard", "99", "--output", _dir });
+        Assert.Equal(1, code);
+        Assert.Contains("--shard: quickstart.yaml has shards 0 to 3, not 99", stderr);
+    }
+
     [Theory]
     [InlineData("--methods", "gradient,smoothgrad", "unknown method 'smoothgrad'. Valid methods: gradient, gradcam, fused, mipin-explain, mipin-train")]
     [InlineData("--models", "resnet51", "unknown model 'resnet51'. Valid models:")]

@@ -1,0 +1,174 @@
+using System.Diagnostics;
+using Harness.Attribution;
+using Harness.Data;
+using Harness.Experiments;
+using Harness.Metrics;
+using Harness.Models;
+using Harness.Torch;
+
+namespace Harness.Bench;
+
+/// <summary>
+/// <c>mipin bench --pipeline CONFIG</c>: scores one shard of an experiment exactly as a score grain does
+/// (<see cref="ShardScorer"/>, then the shard CSV) and times it stage by stage, beside the <b>compute bound</b>: the
+/// model passes the shard's methods and metrics need, each timed alone in the same process on the shard's own
+/// preprocessed images. Efficiency = bound / end-to-end: 100% would mean decoding, resizing, copying maps, the CPU
+/// side of the metrics and the CSV cost nothing and no model pass is repeated.
+/// </summary>
+public static class PipelineBench
+{
+    /// <summary>One model pass of the bound: how many the shard needs and the median seconds of one (whole shard).</summary>
+    public sealed record Pass(string Name, int Count, double Seconds)
+    {
+        public double TotalSeconds => Count * Seconds;
+    }
+
+    /// <summary>What one pipeline measurement found. Stage seconds are medians over the timed runs, per shard.</summary>
+    public sealed record Result(
+        string Experiment, string Model, int Shard, int Images, int Batches, Device Device, int Threads, int Runs,
+        IReadOnlyList<(string Stage, double Seconds, int Calls)> Stages, double EndToEndSeconds, IReadOnlyList<Pass> Bound,
+        long? PeakRssBytes, bool PeakIsSinceStart, int Unscored)
+    {
+        public double ImagesPerSecond => Images / EndToEndSeconds;
+        public double BoundSeconds => Bound.Sum(p => p.TotalSeconds);
+        public double BoundImagesPerSecond => Images / BoundSeconds;
+
+        /// <summary>Bound seconds / end-to-end seconds (the share of the compute bound the pipeline reaches).</summary>
+        public double Efficiency => BoundSeconds / EndToEndSeconds;
+    }
+
+    /// <summary>
+    /// Scores shard <paramref name="shard"/> of <paramref name="modelSpec"/> warm-up + timed times and measures the
+    /// bound. Trained state (MIP-IN's inverses) comes from the experiment's results folder, or is trained first (not
+    /// timed). The shard CSV goes to <paramref name="outputDir"/>, not to the run's results.
+    /// </summary>
+    public static Result Run(ExperimentSpec spec, ModelSpec modelSpec, int shard, Device device, BenchSettings settings, string outputDir,
+        Action<string> progress)
+    {
+        settings.Validate();
+        var plan = new ExperimentPlan(spec);
+        if (shard < 0 || shard >= plan.Data.Shards.Count)
+            throw new ArgumentOutOfRangeException(nameof(shard), shard, $"the experiment has shards 0 to {plan.Data.Shards.Count - 1}");
+        var records = plan.Data.Shards[shard];
+        using var model = ModelZoo.Load(modelSpec.Architecture, modelSpec.Weights, modelSpec.NumClasses, device, modelSpec.MemoryFormat);
+        using var training = plan.TrainingFor(modelSpec, device, progress);
+        Directory.CreateDirectory(outputDir);
+        var csv = Path.Combine(outputDir, "pipeline-shard.csv");
+
+        // Loading or training the inverses happens in the first run; the peak is measured from the warm-up on.
+        GC.Collect();
+        HostMemory.ReleaseFreedMemory();
+        var resettable = ProcessMemory.ResetPeak();
+        var runs = new List<(double Seconds, IReadOnlyList<(string Stage, double Seconds, int Calls)> Stages)>();
+        var unscored = 0;
+        for (var i = 0; i < Math.Max(1, settings.Warmup) + settings.Iterations; i++)
+        {
+            var timed = i >= Math.Max(1, settings.Warmup);
+            WaitIdle(settings, progress);
+            var scorer = new ShardScorer(spec, modelSpec, model, training);
+            var watch = Stopwatch.StartNew();
+            var rows = scorer.Score(records);
+            scorer.Stages.Time(ShardScorer.StageNames.WriteCsv, () => ImageRow.Write(csv, spec.Metrics, rows));
+            var seconds = watch.Elapsed.TotalSeconds;
+            unscored = rows.Where(r => r.Skipped.StartsWith("image:", StringComparison.Ordinal) || r.Skipped.StartsWith("data:", StringComparison.Ordinal))
+                .Select(r => r.ImageId).Distinct().Count();
+            progress($"pipeline: {(timed ? "timed" : "warm-up")} run {i + 1}: {records.Count} images in {seconds:0.00} s");
+            if (timed) runs.Add((seconds, scorer.Stages.Totals));
+        }
+        var peak = ProcessMemory.PeakResidentBytes();
+
+        var bound = MeasureBound(spec, modelSpec, model, training, records, device, settings, progress);
+        var stages = runs[0].Stages.Select(s => (s.Stage, Median(runs.Select(r => r.Stages.FirstOrDefault(x => x.Stage == s.Stage).Seconds)), s.Calls)).ToList();
+        var batches = (records.Count + spec.BatchSize - 1) / spec.BatchSize;
+        return new Result(spec.Name, modelSpec.Id, shard, records.Count, batches, device, torch.get_num_threads(), runs.Count, stages,
+            Median(runs.Select(r => r.Seconds)), bound, peak, !resettable, unscored);
+    }
+
+    /// <summary>
+    /// The model passes the shard needs, each timed alone on the shard's preprocessed batches: one explanation of
+    /// every method for the true classes (the shared forward+backward and each method's own passes), two more for
+    /// class_sensitivity's two drawn classes, and for completeness/minimality two forwards from the signal layer per
+    /// source-signal method (source and distractor; the source itself comes with the explanation).
+    /// </summary>
+    private static List<Pass> MeasureBound(ExperimentSpec spec, ModelSpec modelSpec, ClassifierModel model, MethodTraining training,
+        IReadOnlyList<ImageRecord> records, Device device, BenchSettings settings, Action<string> progress)
+    {
+        var methods = spec.Methods.Select(m => AttributionMethods.Create(m.Name, model, m.Options, training)).ToList();
+        var batches = new List<(Tensor Images, long[] Labels)>();
+        try
+        {
+            for (var start = 0; start < records.Count; start += spec.BatchSize)
+            {
+                var loaded = ImageBatchLoader.Load(records.Skip(start).Take(spec.BatchSize).ToList(), modelSpec.Preprocess, device, new List<DataIssue>());
+                if (loaded.Records.Count > 0)
+                    batches.Add((loaded.Images.DetachFromDisposeScope(), loaded.Records.Select(r => (long)r.ClassIndex).ToArray()));
+                else loaded.Images.Dispose();
+            }
+            var passes = new List<Pass>();
+            var explanations = 1 + (spec.Metrics.Contains(ClassSensitivity.MetricName) ? 2 : 0);
+            passes.Add(new Pass("explain: every method, one target per image", explanations, Time(() =>
+            {
+                foreach (var (images, labels) in batches)
+                {
+                    using var scope = torch.NewDisposeScope();
+                    using var batch = new AttributionBatch(model, images, labels, methods);
+                    foreach (var method in methods) method.Explain(batch);
+                }
+            })));
+            var sourceMethods = methods.OfType<ISourceSignalMethod>().ToList();
+            if (sourceMethods.Count > 0 && (spec.Metrics.Contains(Completeness.MetricName) || spec.Metrics.Contains(Minimality.MetricName)))
+            {
+                foreach (var method in sourceMethods.DistinctBy(m => m.SignalStage))
+                {
+                    var activations = batches.Select(b =>
+                    {
+                        using var noGrad = torch.no_grad();
+                        return model.ForwardTo(b.Images, method.SignalStage).DetachFromDisposeScope();
+                    }).ToList();
+                    try
+                    {
+                        passes.Add(new Pass($"forward from {method.SignalStage}", 2 * sourceMethods.Count(m => m.SignalStage == method.SignalStage), Time(() =>
+                        {
+                            using var scope = torch.NewDisposeScope();
+                            using var noGrad = torch.no_grad();
+                            foreach (var a in activations) model.ForwardFrom(a, method.SignalStage);
+                        })));
+                    }
+                    finally
+                    {
+                        foreach (var a in activations) a.Dispose();
+                    }
+                }
+            }
+            return passes;
+        }
+        finally
+        {
+            foreach (var (images, _) in batches) images.Dispose();
+        }
+
+        double Time(Action pass)
+        {
+            var times = new List<double>();
+            for (var i = 0; i < settings.Warmup + settings.Iterations; i++)
+            {
+                var watch = Stopwatch.StartNew();
+                pass();
+                if (device.IsCuda) torch.cuda.synchronize(device.Index < 0 ? 0 : device.Index);
+                if (i >= settings.Warmup) times.Add(watch.Elapsed.TotalSeconds);
+            }
+            progress($"pipeline: bound pass timed, median {Median(times):0.000} s");
+            return Median(times);
+        }
+    }
+
+    private static void WaitIdle(BenchSettings settings, Action<string> progress)
+    {
+        if (settings.WaitIdleSeconds <= 0) return;
+        var threshold = BenchSuite.IdleThreshold(settings);
+        if (CpuIdle.WaitUntilIdle(threshold, TimeSpan.FromSeconds(settings.WaitIdleSeconds)) is { } idle && idle < threshold)
+            progress($"pipeline: the machine stayed busy ({(1 - idle) * 100:0}% used); timing anyway");
+    }
+
+    private static double Median(IEnumerable<double> values) => BenchRunner.Median(values.ToList());
+}
