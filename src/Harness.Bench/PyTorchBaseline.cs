@@ -121,6 +121,35 @@ public sealed class PyTorchBaseline : IDisposable
         return new PyTorchBaseline(process, hello, tail) { Tuned = tuned };
     }
 
+    /// <summary>
+    /// FLOPs of one image's forward pass of <paramref name="model"/> (2 × multiply-accumulates of its convolutions and
+    /// linear layers, counted by the child with forward hooks) and of the stages above the workloads' layer k.
+    /// </summary>
+    public (double Forward, double AboveLayer) ForwardFlops(string model, int imageSize)
+    {
+        var reply = Ask(new JsonObject { ["flops"] = true, ["model"] = model, ["image_size"] = imageSize });
+        return (reply["forward_flops"]!.GetValue<double>(), reply["above_layer_flops"]!.GetValue<double>());
+    }
+
+    private JsonObject Ask(JsonObject request)
+    {
+        string? line;
+        try
+        {
+            _process.StandardInput.WriteLine(request.ToJsonString());
+            _process.StandardInput.Flush();
+            line = _process.StandardOutput.ReadLine();
+        }
+        catch (IOException e)
+        {
+            throw new BaselineException($"the PyTorch baseline exited ({e.Message})");
+        }
+        if (line is null) throw new BaselineException($"the PyTorch baseline exited without answering: {StderrTail}");
+        var reply = JsonNode.Parse(line) as JsonObject ?? throw new BaselineException($"unexpected baseline reply: {line}");
+        if (reply["error"]?.GetValue<string>() is { } error) throw new BaselineException(error);
+        return reply;
+    }
+
     /// <summary>Runs one cell in the child; the error message of a cell that failed there comes back as an exception.</summary>
     public BenchMeasurement Measure(BenchCell cell, BenchSettings settings)
     {
@@ -138,20 +167,7 @@ public sealed class PyTorchBaseline : IDisposable
             ["image_size"] = settings.ImageSize,
             ["tuned"] = Tuned,
         };
-        string? line;
-        try
-        {
-            _process.StandardInput.WriteLine(request.ToJsonString());
-            _process.StandardInput.Flush();
-            line = _process.StandardOutput.ReadLine();
-        }
-        catch (IOException e)
-        {
-            throw new BaselineException($"the PyTorch baseline exited ({e.Message})");
-        }
-        if (line is null) throw new BaselineException($"the PyTorch baseline exited without answering: {StderrTail}");
-        var reply = JsonNode.Parse(line) as JsonObject ?? throw new BaselineException($"unexpected baseline reply: {line}");
-        if (reply["error"]?.GetValue<string>() is { } error) throw new BaselineException(error);
+        var reply = Ask(request);
         long? Bytes(string key) => reply[key] is { } v ? (long)v.GetValue<double>() : null;
         return new BenchMeasurement(reply["images_per_s"]!.GetValue<double>(), reply["median_s"]!.GetValue<double>(),
             reply["iterations"]!.GetValue<int>(), Bytes("peak_rss_bytes"), reply["peak_since_start"]?.GetValue<bool>() ?? false,

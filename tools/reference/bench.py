@@ -405,6 +405,8 @@ class Runner:
         return self.model, self.tuned
 
     def run(self, req):
+        if req.get("flops"):
+            return forward_flops(req["model"], int(req.get("image_size", 224)))
         name, method, batch = req["model"], req["method"], int(req["batch"])
         device = torch.device(req.get("device", "cpu"))
         seed = int(req.get("seed", 0))
@@ -454,6 +456,37 @@ class Runner:
         if device.type == "cuda":
             result["peak_cuda_bytes"] = torch.cuda.max_memory_allocated(device)
         return result
+
+
+def forward_flops(name, size):
+    """FLOPs of one image's forward pass, counted as 2 x multiply-accumulates of every Conv2d and Linear (forward hooks
+    read each layer's output size; batch norm, activations and pooling are left out), in total and for the stages above
+    the workloads' layer k. For `mipin bench`'s "distance from the limit"."""
+    if name not in LAYERS:
+        raise ValueError(f"unknown model '{name}'. Known models: {', '.join(LAYERS)}")
+    model = build_model(name, 0, torch.device("cpu"))
+    counts, seen_layer = {"total": 0, "above": 0}, [False]
+    layer = target_module(model, name)
+
+    def count(module, inputs, output):
+        if isinstance(module, torch.nn.Conv2d):
+            macs = output.numel() * (module.in_channels // module.groups) * module.kernel_size[0] * module.kernel_size[1]
+        else:
+            macs = output.numel() * module.in_features
+        counts["total"] += 2 * macs
+        if seen_layer[0]:
+            counts["above"] += 2 * macs
+
+    def mark(module, inputs, output):
+        seen_layer[0] = True
+
+    hooks = [m.register_forward_hook(count) for m in model.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.Linear))]
+    hooks.append(layer.register_forward_hook(mark))
+    with torch.no_grad():
+        model(torch.zeros(1, 3, size, size))
+    for h in hooks:
+        h.remove()
+    return {"forward_flops": counts["total"], "above_layer_flops": counts["above"], "layer": LAYERS[name], "error": None}
 
 
 def check_tuned(models, size, seed):

@@ -41,12 +41,13 @@ public static class BenchCommand
         var pipelineModel = new Option<string?>("--model") { Description = "With --pipeline: the model id or architecture of the config to score (default: its first model)." };
         var pipelineSet = RunCommand.SetOption();
         var randomWeights = new Option<bool>("--random-weights") { Description = "With --pipeline: score with seeded random weights (--seed) of the model's architecture instead of its checkpoint, written to OUTPUT/random-weights; trained state then goes under OUTPUT too. For architectures whose checkpoint is not at hand: the timings do not depend on the weights' values." };
+        var updateDoc = new Option<FileInfo?>("--update-doc") { Description = "Also write the results into this markdown file (docs/bench.md) between its '<!-- generated:NAME begin/end -->' markers, with date, commit and command: the table goes to 'headline' and, with the PyTorch child, its GFLOP/s against the CPU's peak to 'limit'; --pipeline goes to 'pipeline'." };
         var pipelineShard = new Option<int>("--shard") { Description = "With --pipeline: the shard to score.", DefaultValueFactory = _ => 0 };
 
         var command = new Command("bench", "Measure images/s and peak memory of the attribution workloads, side by side with PyTorch eager.")
         {
             models, methods, batchSizes, devices, warmup, iterations, maxSeconds, threads, imageSize, seed, memoryFormat, waitIdle, noPyTorch, noUntuned, python, output, soak,
-            pipeline, pipelineModel, pipelineShard, pipelineSet, randomWeights,
+            pipeline, pipelineModel, pipelineShard, pipelineSet, randomWeights, updateDoc,
         };
         command.SetAction(parse =>
         {
@@ -74,13 +75,15 @@ public static class BenchCommand
             var batchList = ParseBatchSizes(parse.GetValue(batchSizes)!);
             var (deviceList, skipped) = ParseDevices(parse.GetValue(devices)!);
             var outDir = parse.GetValue(output)!.FullName;
+            var doc = parse.GetValue(updateDoc)?.FullName;
+            if (doc is not null && !File.Exists(doc)) throw new CommandLineException($"--update-doc: no file {doc}");
             torch.set_num_threads(settings.Threads);
             foreach (var note in skipped) Console.Error.WriteLine($"bench: {note}");
             if (deviceList.Count == 0) throw new CommandLineException("--devices: none of the devices is available");
 
             if (parse.GetValue(pipeline) is { } config)
                 return Pipeline(config, parse.GetValue(pipelineSet) ?? Array.Empty<string>(), parse.GetValue(pipelineModel), parse.GetValue(pipelineShard),
-                    parse.GetValue(randomWeights), deviceList[0], settings, outDir);
+                    parse.GetValue(randomWeights), deviceList[0], settings, outDir, doc);
 
             if (parse.GetValue(soak) is { } n)
                 return Soak(new BenchCell(modelList[0], methodList[0], batchList.Max(), deviceList[0]), n, settings, outDir);
@@ -118,12 +121,31 @@ public static class BenchCommand
                     .Select(m => $"pytorch {m}: {BenchMethods.BaselineDescription(m)}").ToList();
                 var table = BenchTable.Format(rows, header.Append("")) + (footer.Count > 0 ? "\n" + string.Join("\n", footer) + "\n" : "");
                 AtomicFile.WriteAllText(Path.Combine(outDir, "bench.txt"), table);
+                if (doc is not null) UpdateDoc(doc, header, rows, tuned, settings.ImageSize);
                 Console.WriteLine(table);
                 Console.WriteLine($"wrote {csv}");
             }
             return 0;
         });
         return command;
+    }
+
+    // The headline section always; the limit section when the PyTorch child can count the models' FLOPs.
+    private static void UpdateDoc(string doc, IReadOnlyList<string> header, IReadOnlyList<BenchRow> rows, PyTorchBaseline? tuned, int imageSize)
+    {
+        var provenance = BenchDoc.Provenance(header);
+        BenchDoc.Replace(doc, BenchDoc.Headline, provenance + BenchDoc.HeadlineTable(rows));
+        Console.Error.WriteLine($"bench: updated the {BenchDoc.Headline} section of {doc}");
+        if (tuned is null)
+        {
+            Console.Error.WriteLine($"bench: the {BenchDoc.Limit} section needs the PyTorch child (it counts the FLOPs); left as it was");
+            return;
+        }
+        var flops = rows.Select(r => r.Cell.Model).Distinct().Where(BenchMethods.BaselineModels.Contains)
+            .ToDictionary(m => m, m => tuned.ForwardFlops(m, imageSize));
+        Console.Error.WriteLine("bench: measuring the convolution peak for the limit section");
+        BenchDoc.Replace(doc, BenchDoc.Limit, provenance + BenchDoc.LimitTable(rows, flops, CpuPeak.MeasureConvolution(), CpuPeak.Nominal(torch.get_num_threads())));
+        Console.Error.WriteLine($"bench: updated the {BenchDoc.Limit} section of {doc}");
     }
 
     private static PyTorchBaseline? WarnNull(string why)
@@ -145,7 +167,7 @@ public static class BenchCommand
     }
 
     private static int Pipeline(FileInfo config, IReadOnlyList<string> overrides, string? modelName, int shard, bool randomWeights, Device device,
-        BenchSettings settings, string outDir)
+        BenchSettings settings, string outDir, string? doc)
     {
         if (!config.Exists) throw new CommandLineException($"--pipeline: no experiment config at {config.FullName}");
         var spec = SpecLoader.Load(config.FullName, overrides);
@@ -175,6 +197,11 @@ public static class BenchCommand
         var csv = Path.Combine(outDir, "pipeline.csv");
         PipelineReport.WriteCsv(csv, result);
         AtomicFile.WriteAllText(Path.Combine(outDir, "pipeline.txt"), table);
+        if (doc is not null)
+        {
+            BenchDoc.Replace(doc, BenchDoc.Pipeline, BenchDoc.Provenance(Array.Empty<string>()) + "```\n" + table.TrimEnd() + "\n```\n");
+            Console.Error.WriteLine($"bench: updated the {BenchDoc.Pipeline} section of {doc}");
+        }
         Console.WriteLine(table);
         Console.WriteLine($"wrote {csv}");
         return 0;
