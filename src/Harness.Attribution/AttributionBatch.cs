@@ -49,7 +49,7 @@ public sealed class AttributionBatch : IDisposable
     /// <summary>Declares what a method will read, so the shared pass computes it in one go.</summary>
     public void Register(IAttributionMethod method)
     {
-        if (_gradients is not null) throw new InvalidOperationException("register every method before the first Explain call");
+        if (_gradients is not null || _forward is not null) throw new InvalidOperationException("register every method before the first Explain call");
         foreach (var layer in method.GradientLayers)
         {
             Model.IndexOf(layer); // fail early on unknown layers
@@ -77,6 +77,12 @@ public sealed class AttributionBatch : IDisposable
             return (_forward.Logits, _forward.Activations);
         }
     }
+
+    /// <summary>
+    /// True when every layer in <paramref name="layers"/> was declared by a registered method, so <see cref="Forward"/>
+    /// may hold it (it does not when only layer gradients are taken above it; check its keys).
+    /// </summary>
+    public bool SharesForward(IEnumerable<string> layers) => layers.All(_forwardLayers.Contains);
 
     /// <summary>
     /// A value a method derives from this batch, made by <paramref name="create"/> on first use and disposed with the

@@ -38,7 +38,10 @@ public sealed class GradientPass : IDisposable
     /// <summary>Activation and gradient per requested layer.</summary>
     public IReadOnlyDictionary<string, (Tensor A, Tensor Grad)> Layers { get; }
 
-    /// <summary>The forward activation of each layer asked for without a gradient (detached), read off the same forward.</summary>
+    /// <summary>
+    /// The forward activation of each layer asked for without a gradient (detached), read off the same forward. When
+    /// only layer gradients are taken, layers below the lowest gradient layer are left out (no graph runs there).
+    /// </summary>
     public IReadOnlyDictionary<string, Tensor> Activations { get; }
 
     /// <summary>
@@ -58,13 +61,20 @@ public sealed class GradientPass : IDisposable
         var parts = new List<GradientPass>();
         try
         {
+            using var scope = torch.NewDisposeScope(); // the narrowed views and, if a step fails, the partial merge
             foreach (var (start, length) in chunks)
                 parts.Add(RunOne(model, images.narrow(0, start, length), targets.narrow(0, start, length), layers, inputGradient, forwardLayers));
-            using var scope = torch.NewDisposeScope();
-            Tensor Cat(Func<GradientPass, Tensor> part) => torch.cat(parts.Select(part).ToArray()).DetachFromDisposeScope();
-            var merged = layers.ToDictionary(n => n, n => (Cat(p => p.Layers[n].A), Cat(p => p.Layers[n].Grad)), StringComparer.Ordinal);
-            var activations = forwardLayers.ToDictionary(n => n, n => Cat(p => p.Activations[n]), StringComparer.Ordinal);
-            return new GradientPass(Cat(p => p.Logits), inputGradient ? Cat(p => p.InputGradient!) : null, merged, activations);
+            Tensor Cat(Func<GradientPass, Tensor> part) => torch.cat(parts.Select(part).ToArray());
+            var merged = layers.ToDictionary(n => n, n => (A: Cat(p => p.Layers[n].A), Grad: Cat(p => p.Layers[n].Grad)), StringComparer.Ordinal);
+            // A layer that is also a gradient layer shares the merged activation instead of a second copy.
+            var activations = parts[0].Activations.Keys.ToDictionary(n => n,
+                n => merged.TryGetValue(n, out var both) ? both.A.alias() : Cat(p => p.Activations[n]), StringComparer.Ordinal);
+            var logits = Cat(p => p.Logits);
+            var inputGrad = inputGradient ? Cat(p => p.InputGradient!) : null;
+            Tensor Own(Tensor t) => t.DetachFromDisposeScope();
+            return new GradientPass(Own(logits), inputGrad is null ? null : Own(inputGrad),
+                merged.ToDictionary(kv => kv.Key, kv => (Own(kv.Value.A), Own(kv.Value.Grad)), StringComparer.Ordinal),
+                activations.ToDictionary(kv => kv.Key, kv => Own(kv.Value), StringComparer.Ordinal));
         }
         finally
         {
@@ -107,7 +117,10 @@ public sealed class GradientPass : IDisposable
             // Only layer gradients: the stages below the lowest requested layer run without recording a graph
             // (as pytorch-grad-cam's hook does with a frozen model), and its output becomes the leaf. Same values,
             // less time and memory: no autograd bookkeeping or saved tensors below that layer.
-            var lowest = names.Concat(forwardLayers).OrderBy(model.IndexOf).First();
+            // Forward-only layers below that layer are not captured here (recording a graph from them would cost what
+            // skipping the graph saves); a method reading them runs its own forward (see AttributionBatch.Forward).
+            var lowest = names.OrderBy(model.IndexOf).First();
+            forwardLayers = forwardLayers.Where(l => model.IndexOf(l) >= model.IndexOf(lowest)).ToList();
             Tensor start;
             using (torch.no_grad()) start = model.ForwardTo(images, lowest);
             var leaf = start.detach();

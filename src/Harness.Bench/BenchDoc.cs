@@ -8,7 +8,7 @@ namespace Harness.Bench;
 /// <summary>
 /// <c>mipin bench --update-doc FILE</c>: the measured sections of docs/bench.md are written by the bench itself. Each
 /// lives between <c>&lt;!-- generated:NAME begin --&gt;</c> and <c>&lt;!-- generated:NAME end --&gt;</c>
-/// (<see cref="Headline"/>, <see cref="Limit"/>, <see cref="Pipeline"/>); everything outside the markers is prose
+/// (<see cref="Headline"/>, <see cref="Limit"/>, and <see cref="Pipeline"/>-ARCHITECTURE per model); everything outside the markers is prose
 /// and stays as written. Every generated section starts with its provenance: date, commit, command, machine.
 /// </summary>
 public static class BenchDoc
@@ -20,6 +20,21 @@ public static class BenchDoc
     /// <summary>Replaces section <paramref name="name"/> of the markdown file at <paramref name="path"/> (atomically).</summary>
     public static void Replace(string path, string name, string content)
     {
+        var (text, i, j, begin) = Locate(path, name);
+        AtomicFile.WriteAllText(path, text[..(i + begin.Length)] + "\n" + content.TrimEnd() + "\n" + text[j..]);
+    }
+
+    /// <summary>
+    /// Fails (as <see cref="Replace"/> would) unless the file exists and has the marker pair of every section in
+    /// <paramref name="names"/>: checked before a measurement, so a missing marker does not cost a whole run.
+    /// </summary>
+    public static void Check(string path, IEnumerable<string> names)
+    {
+        foreach (var name in names) Locate(path, name);
+    }
+
+    private static (string Text, int Begin, int End, string BeginMarker) Locate(string path, string name)
+    {
         if (!File.Exists(path)) throw new FileNotFoundException($"--update-doc: no file {path}", path);
         var text = File.ReadAllText(path);
         var (begin, end) = ($"<!-- generated:{name} begin -->", $"<!-- generated:{name} end -->");
@@ -27,7 +42,7 @@ public static class BenchDoc
         var j = text.IndexOf(end, StringComparison.Ordinal);
         if (i < 0 || j < i)
             throw new InvalidDataException($"--update-doc: {path} has no '{begin}' ... '{end}' pair; add the two lines where the {name} section goes");
-        AtomicFile.WriteAllText(path, text[..(i + begin.Length)] + "\n" + content.TrimEnd() + "\n" + text[j..]);
+        return (text, i, j, begin);
     }
 
     /// <summary>Date, commit and command of a measurement, and the machine lines the bench printed.</summary>

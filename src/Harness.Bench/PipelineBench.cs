@@ -120,13 +120,14 @@ public static class PipelineBench
             {
                 foreach (var method in sourceMethods.DistinctBy(m => m.SignalStage))
                 {
-                    var activations = batches.Select(b =>
-                    {
-                        using var noGrad = torch.no_grad();
-                        return model.ForwardTo(b.Images, method.SignalStage).DetachFromDisposeScope();
-                    }).ToList();
+                    var activations = new List<Tensor>();
                     try
                     {
+                        foreach (var b in batches)
+                        {
+                            using var noGrad = torch.no_grad();
+                            activations.Add(model.ForwardTo(b.Images, method.SignalStage).DetachFromDisposeScope());
+                        }
                         passes.Add(new Pass($"forward from {method.SignalStage}", 2 * sourceMethods.Count(m => m.SignalStage == method.SignalStage), Time(() =>
                         {
                             using var scope = torch.NewDisposeScope();

@@ -31,7 +31,7 @@ public static class PipelineReport
         text.Append("bound".PadRight(width)).Append(Invariant($"{r.BoundSeconds,10:0.000}  {r.BoundImagesPerSecond:0.00} images/s\n\n"));
         text.Append(Invariant($"efficiency   {r.Efficiency * 100:0.0}% of the compute bound (bound seconds / end-to-end seconds)\n"));
         text.Append(r.PeakRssBytes is { } peak
-            ? Invariant($"peak RSS     {BenchCsv.Mb(peak)} MB ({(r.PeakIsSinceStart ? "since the process started" : "scoring runs and the bound, model and runtime included")})\n")
+            ? Invariant($"peak RSS     {BenchCsv.Mb(peak)} MB ({(r.PeakIsSinceStart ? "since the process started" : "from the first scoring run on, model, trained state and runtime included")})\n")
             : "peak RSS     unknown on this system\n");
         return text.ToString();
     }

@@ -41,25 +41,10 @@ public sealed class ModelMetricBatch(
     public int Count => ImageIds.Count;
 
     /// <summary>Every method's maps of the batch's images for <paramref name="targets"/> (one per image), in one shared pass.</summary>
-    public float[][][] Explain(long[] targets) => Explain(new[] { targets })[0];
-
-    /// <summary>
-    /// Every method's maps for several target sets at once, [set][method][image]: the batch's images repeated once
-    /// per set go through ONE <see cref="AttributionBatch"/>, so the extra explanations a metric needs share their
-    /// passes (the gradient pass still splits into <see cref="GradientPass.MaxImagesPerPass"/>-image passes).
-    /// </summary>
-    public float[][][][] Explain(IReadOnlyList<long[]> targetSets)
+    public float[][][] Explain(long[] targets)
     {
-        ArgumentNullException.ThrowIfNull(targetSets);
-        foreach (var t in targetSets)
-            if (t.Length != Count) throw new ArgumentException($"{t.Length} targets for a batch of {Count} images", nameof(targetSets));
-        using var scope = torch.NewDisposeScope();
-        var images = targetSets.Count == 1 ? Truth.Images : torch.cat(Enumerable.Repeat(Truth.Images, targetSets.Count).ToArray());
-        using var work = new AttributionBatch(Model, images, targetSets.SelectMany(t => t).ToArray(), Methods);
-        var maps = work.MapArrays(Methods);
-        return Enumerable.Range(0, targetSets.Count)
-            .Select(s => maps.Select(perMethod => perMethod.Skip(s * Count).Take(Count).ToArray()).ToArray())
-            .ToArray();
+        using var work = new AttributionBatch(Model, Truth.Images, targets, Methods);
+        return work.MapArrays(Methods);
     }
 
     /// <summary>The value stored under <paramref name="key"/>, computed by <paramref name="compute"/> on first use in this batch.</summary>

@@ -87,7 +87,10 @@ public sealed class MipInMethod : ISourceSignalMethod
         return Options.BiasInDistractor ? (logits - MipInTrainer.OutputBias(Network.Model, logits)) * onehot : logits * onehot;
     }
 
-    /// <summary>S_k for each image's target class, and the forward activation X_k (both in the caller's scope).</summary>
+    /// <summary>
+    /// S_k for each image's target class, and the forward activation X_k: new handles in the caller's scope on tensors
+    /// the batch keeps (computed once per batch, shared with <see cref="Explain"/>), so do not change them in place.
+    /// </summary>
     public (Tensor Source, Tensor Activation) SourceSignals(AttributionBatch batch)
     {
         var (source, activation) = Signals(batch);
@@ -115,12 +118,16 @@ public sealed class MipInMethod : ISourceSignalMethod
     private static long s_instances;
     private readonly string _signalsKey = $"mipin.signals/{Interlocked.Increment(ref s_instances)}";
 
-    // The batch's shared forward when this method was registered on the batch, else a forward of its own (in the
-    // caller's scope), so an unregistered call still works.
+    // The batch's shared forward when it holds layer k and above (this method was registered on the batch, and the
+    // shared pass reached those layers), else a forward of its own in the caller's scope: an unregistered call works.
     private (Tensor Logits, IReadOnlyDictionary<string, Tensor> Activations) ForwardOf(AttributionBatch batch)
     {
-        var shared = batch.Forward;
-        return Network.RequiredStages.All(shared.Activations.ContainsKey) ? shared : Network.Model.Capture(batch.Images, Network.RequiredStages);
+        if (batch.SharesForward(Network.RequiredStages))
+        {
+            var shared = batch.Forward;
+            if (Network.RequiredStages.All(shared.Activations.ContainsKey)) return shared;
+        }
+        return Network.Model.Capture(batch.Images, Network.RequiredStages);
     }
 
     private sealed record SignalPair(Tensor Source, Tensor Activation) : IDisposable

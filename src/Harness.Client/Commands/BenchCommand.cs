@@ -41,7 +41,7 @@ public static class BenchCommand
         var pipelineModel = new Option<string?>("--model") { Description = "With --pipeline: the model id or architecture of the config to score (default: its first model)." };
         var pipelineSet = RunCommand.SetOption();
         var randomWeights = new Option<bool>("--random-weights") { Description = "With --pipeline: score with seeded random weights (--seed) of the model's architecture instead of its checkpoint, written to OUTPUT/random-weights; trained state then goes under OUTPUT too. For architectures whose checkpoint is not at hand: the timings do not depend on the weights' values." };
-        var updateDoc = new Option<FileInfo?>("--update-doc") { Description = "Also write the results into this markdown file (docs/bench.md) between its '<!-- generated:NAME begin/end -->' markers, with date, commit and command: the table goes to 'headline' and, with the PyTorch child, its GFLOP/s against the CPU's peak to 'limit'; --pipeline goes to 'pipeline'." };
+        var updateDoc = new Option<FileInfo?>("--update-doc") { Description = "Also write the results into this markdown file (docs/bench.md) between its '<!-- generated:NAME begin/end -->' markers, with date, commit and command: the table goes to 'headline' and, with the PyTorch child, its GFLOP/s against the CPU's peak to 'limit'; --pipeline goes to 'pipeline-ARCHITECTURE' (e.g. pipeline-mobilenet_v2)." };
         var pipelineShard = new Option<int>("--shard") { Description = "With --pipeline: the shard to score.", DefaultValueFactory = _ => 0 };
 
         var command = new Command("bench", "Measure images/s and peak memory of the attribution workloads, side by side with PyTorch eager.")
@@ -77,6 +77,9 @@ public static class BenchCommand
             var outDir = parse.GetValue(output)!.FullName;
             var doc = parse.GetValue(updateDoc)?.FullName;
             if (doc is not null && !File.Exists(doc)) throw new CommandLineException($"--update-doc: no file {doc}");
+            if (parse.GetValue(pipeline) is null &&
+                (parse.GetValue(pipelineModel) is not null || parse.GetValue(pipelineShard) != 0 || (parse.GetValue(pipelineSet) ?? Array.Empty<string>()).Length > 0 || parse.GetValue(randomWeights)))
+                throw new CommandLineException("--model, --shard, --set and --random-weights go with --pipeline CONFIG (for the table, use --models)");
             torch.set_num_threads(settings.Threads);
             foreach (var note in skipped) Console.Error.WriteLine($"bench: {note}");
             if (deviceList.Count == 0) throw new CommandLineException("--devices: none of the devices is available");
@@ -110,6 +113,7 @@ public static class BenchCommand
             using (tuned)
             using (untuned)
             {
+                if (doc is not null) BenchDoc.Check(doc, tuned is null ? new[] { BenchDoc.Headline } : new[] { BenchDoc.Headline, BenchDoc.Limit });
                 var header = MachineLines(settings).Concat(pytorchLines).Concat(skipped.Select(s => "note         " + s)).ToList();
                 foreach (var line in header) Console.Error.WriteLine(line);
                 var cells = BenchSuite.Plan(modelList, methodList, batchList, deviceList);
@@ -141,8 +145,17 @@ public static class BenchCommand
             Console.Error.WriteLine($"bench: the {BenchDoc.Limit} section needs the PyTorch child (it counts the FLOPs); left as it was");
             return;
         }
-        var flops = rows.Select(r => r.Cell.Model).Distinct().Where(BenchMethods.BaselineModels.Contains)
-            .ToDictionary(m => m, m => tuned.ForwardFlops(m, imageSize));
+        Dictionary<string, (double, double)> flops;
+        try
+        {
+            flops = rows.Select(r => r.Cell.Model).Distinct().Where(BenchMethods.BaselineModels.Contains)
+                .ToDictionary(m => m, m => tuned.ForwardFlops(m, imageSize));
+        }
+        catch (BaselineException e)
+        {
+            Console.Error.WriteLine($"bench: the {BenchDoc.Limit} section was left as it was: the PyTorch child could not count the FLOPs ({e.Message})");
+            return;
+        }
         Console.Error.WriteLine("bench: measuring the convolution peak for the limit section");
         BenchDoc.Replace(doc, BenchDoc.Limit, provenance + BenchDoc.LimitTable(rows, flops, CpuPeak.MeasureConvolution(), CpuPeak.Nominal(torch.get_num_threads())));
         Console.Error.WriteLine($"bench: updated the {BenchDoc.Limit} section of {doc}");
@@ -171,9 +184,12 @@ public static class BenchCommand
     {
         if (!config.Exists) throw new CommandLineException($"--pipeline: no experiment config at {config.FullName}");
         var spec = SpecLoader.Load(config.FullName, overrides);
-        var model = modelName is null ? spec.Models[0]
-            : spec.Models.FirstOrDefault(m => m.Id == modelName || m.Architecture == modelName)
-              ?? throw new CommandLineException($"--model: {config.Name} has no model '{modelName}'. Its models: {string.Join(", ", spec.Models.Select(m => m.Id))}");
+        var matches = modelName is null ? spec.Models.Take(1).ToList() : spec.Models.Where(m => m.Id == modelName).ToList() is { Count: > 0 } byId ? byId
+            : spec.Models.Where(m => m.Architecture == modelName).ToList();
+        var ids = string.Join(", ", spec.Models.Select(m => m.Id));
+        if (matches.Count == 0) throw new CommandLineException($"--model: {config.Name} has no model '{modelName}'. Its models: {ids}");
+        if (matches.Count > 1) throw new CommandLineException($"--model: {config.Name} has {matches.Count} {modelName} models; give one of their ids: {string.Join(", ", matches.Select(m => m.Id))}");
+        var model = matches[0];
         if (randomWeights)
         {
             var weights = Path.Combine(outDir, "random-weights", FormattableString.Invariant($"{model.Architecture}-{model.NumClasses}-seed{settings.Seed}.safetensors"));
@@ -188,7 +204,9 @@ public static class BenchCommand
             spec = spec with { Models = new[] { model }, ResultsRoot = outDir };
         }
         var shards = new ExperimentPlan(spec).Data.Shards.Count;
+        if (shards == 0) throw new CommandLineException($"--pipeline: {config.Name} selects no images to score (check dataset and training.images)");
         if (shard < 0 || shard >= shards) throw new CommandLineException($"--shard: {config.Name} has shards 0 to {shards - 1}, not {shard}");
+        if (doc is not null) BenchDoc.Check(doc, new[] { $"{BenchDoc.Pipeline}-{model.Architecture}" });
         var header = MachineLines(settings).Take(2).ToList();
         foreach (var line in header) Console.Error.WriteLine(line);
         var result = PipelineBench.Run(spec, model, shard, device, settings, outDir, line => Console.Error.WriteLine(line));
@@ -199,8 +217,9 @@ public static class BenchCommand
         AtomicFile.WriteAllText(Path.Combine(outDir, "pipeline.txt"), table);
         if (doc is not null)
         {
-            BenchDoc.Replace(doc, BenchDoc.Pipeline, BenchDoc.Provenance(Array.Empty<string>()) + "```\n" + table.TrimEnd() + "\n```\n");
-            Console.Error.WriteLine($"bench: updated the {BenchDoc.Pipeline} section of {doc}");
+            var section = $"{BenchDoc.Pipeline}-{model.Architecture}";
+            BenchDoc.Replace(doc, section, BenchDoc.Provenance(Array.Empty<string>()) + "```\n" + table.TrimEnd() + "\n```\n");
+            Console.Error.WriteLine($"bench: updated the {section} section of {doc}");
         }
         Console.WriteLine(table);
         Console.WriteLine($"wrote {csv}");

@@ -167,6 +167,14 @@ public sealed class BenchCommandTests : IDisposable
         (code, _, stderr) = Bench(new[] { "--pipeline", "configs/quickstart.yaml", "--shard", "99", "--output", _dir });
         Assert.Equal(1, code);
         Assert.Contains("--shard: quickstart.yaml has shards 0 to 3, not 99", stderr);
+        // A doc without the section's markers fails before anything is measured.
+        var doc = Path.Combine(_dir, "no-markers.md");
+        Directory.CreateDirectory(_dir);
+        File.WriteAllText(doc, "# bench\n");
+        (code, _, stderr) = Bench(new[] { "--pipeline", "configs/quickstart.yaml", "--update-doc", doc, "--output", _dir });
+        Assert.Equal(1, code);
+        Assert.Contains("has no '<!-- generated:pipeline-mobilenet_v2 begin -->' ... '<!-- generated:pipeline-mobilenet_v2 end -->' pair", stderr);
+        Assert.False(File.Exists(Path.Combine(_dir, "pipeline.csv")));
     }
 
     [Theory]
@@ -177,6 +185,7 @@ public sealed class BenchCommandTests : IDisposable
     [InlineData("--devices", "tpu", "--devices: 'tpu' is not a device")]
     [InlineData("--iterations", "0", "iterations must be ≥ 1")]
     [InlineData("--threads", "0", "threads must be ≥ 1")]
+    [InlineData("--model", "resnet50", "--model, --shard, --set and --random-weights go with --pipeline CONFIG (for the table, use --models)")]
     public void BadOptionsFailWithTheValidChoices(string option, string value, string message)
     {
         var (code, _, stderr) = Bench(new[] { option, value, "--no-pytorch", "--output", _dir });
@@ -207,7 +216,7 @@ public sealed class BenchCommandTests : IDisposable
         return v;
     }
 
-    private static bool PythonHasTorch()
+    internal static bool PythonHasTorch()
     {
         if (!File.Exists("/usr/bin/python3")) return false;
         var info = new ProcessStartInfo("/usr/bin/python3") { RedirectStandardError = true, RedirectStandardOutput = true };

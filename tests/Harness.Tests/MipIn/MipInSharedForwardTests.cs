@@ -44,6 +44,26 @@ public sealed class MipInSharedForwardTests : IDisposable
         TensorAssert.Close(map, mipin.Explain(shared), rtol: 0, atol: 0, what: "second call reads the cached source signal");
     }
 
+    [Fact]
+    public void ALayerBelowTheLowestGradientLayerIsNotRecordedAndMipInRunsItsOwnForward()
+    {
+        // Grad-CAM alone records no graph below its layer (features.18); MIP-IN at features.14 needs stages below it, so
+        // the shared pass leaves them out and MIP-IN falls back to a forward of its own: same maps.
+        using var model = ModelZoo.Create("mobilenet_v2", numClasses: 10, seed: 1);
+        model.requires_grad_(false);
+        using var generator = new Generator(4);
+        var x = torch.randn(new long[] { 3, 3, 64, 64 }, generator: generator);
+        var targets = new long[] { 1, 4, 7 };
+        using var network = MipInTrainer.Train(model, "features.14", new[] { x }, new MipInTrainingOptions { Epochs = 1, Seed = 2 }).Network;
+        var mipin = new MipInMethod(network);
+        using var alone = new AttributionBatch(model, x, targets);
+        var expected = mipin.Explain(alone);
+        using var shared = new AttributionBatch(model, x, targets, new IAttributionMethod[] { mipin, new GradCamMethod("features.18") });
+        var map = mipin.Explain(shared);
+        Assert.DoesNotContain(model.Stages[model.IndexOf("features.14")].Name, shared.Gradients.Activations.Keys);
+        TensorAssert.Close(expected, map, rtol: 1e-5, atol: 1e-7, what: "map with its own forward");
+    }
+
     [Theory]
     [InlineData(1, new long[] { 1 })]
     [InlineData(8, new long[] { 8 })]
