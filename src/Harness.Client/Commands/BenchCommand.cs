@@ -137,7 +137,7 @@ public static class BenchCommand
     // The headline section always; the limit section when the PyTorch child can count the models' FLOPs.
     private static void UpdateDoc(string doc, IReadOnlyList<string> header, IReadOnlyList<BenchRow> rows, PyTorchBaseline? tuned, int imageSize)
     {
-        var provenance = BenchDoc.Provenance(header);
+        var provenance = BenchDoc.Provenance(header, doc);
         BenchDoc.Replace(doc, BenchDoc.Headline, provenance + BenchDoc.HeadlineTable(rows));
         Console.Error.WriteLine($"bench: updated the {BenchDoc.Headline} section of {doc}");
         if (tuned is null)
@@ -218,7 +218,7 @@ public static class BenchCommand
         if (doc is not null)
         {
             var section = $"{BenchDoc.Pipeline}-{model.Architecture}";
-            BenchDoc.Replace(doc, section, BenchDoc.Provenance(Array.Empty<string>()) + "```\n" + table.TrimEnd() + "\n```\n");
+            BenchDoc.Replace(doc, section, BenchDoc.Provenance(Array.Empty<string>(), doc) + "```\n" + table.TrimEnd() + "\n```\n");
             Console.Error.WriteLine($"bench: updated the {section} section of {doc}");
         }
         Console.WriteLine(table);
