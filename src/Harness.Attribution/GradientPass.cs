@@ -6,9 +6,10 @@ namespace Harness.Attribution;
 /// <summary>
 /// The result of one forward and one backward pass of Σ_b logits[b, target_b]: logits, d/d(input), and for each
 /// requested layer its activation A and gradient dA. Computed with torch.autograd.grad, so no parameter's .grad is
-/// touched and the frozen model needs no requires_grad. A batch larger than <see cref="MaxImagesPerPass"/> runs as
-/// several passes of near-equal size whose results are concatenated: what autograd saves for the backward grows with
-/// the images of one pass, while images/s stops growing long before (see the constant).
+/// touched and the frozen model needs no requires_grad. When the pass takes the input gradient (so records the whole
+/// model), a batch larger than <see cref="MaxImagesPerPass"/> runs as several passes of near-equal size whose results
+/// are concatenated: what autograd saves for the backward grows with the images of one pass, while images/s stops
+/// growing long before (see the constant).
 /// </summary>
 public sealed class GradientPass : IDisposable
 {
@@ -56,7 +57,9 @@ public sealed class GradientPass : IDisposable
     internal static GradientPass Run(ClassifierModel model, Tensor images, Tensor targets, IReadOnlyCollection<string> layers, bool inputGradient,
         IReadOnlyCollection<string> forwardLayers)
     {
-        var chunks = Chunks(images.size(0));
+        // Only a pass that records the whole model (the input gradient) is split: with layer gradients alone the graph
+        // covers the stages above the lowest layer, and the no-grad forward below it runs faster on the whole batch.
+        var chunks = inputGradient || layers.Count == 0 ? Chunks(images.size(0)) : new[] { (0L, images.size(0)) };
         if (chunks.Count == 1) return RunOne(model, images, targets, layers, inputGradient, forwardLayers);
         var parts = new List<GradientPass>();
         try
