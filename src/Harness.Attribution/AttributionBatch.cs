@@ -79,10 +79,16 @@ public sealed class AttributionBatch : IDisposable
     }
 
     /// <summary>
-    /// True when every layer in <paramref name="layers"/> was declared by a registered method, so <see cref="Forward"/>
-    /// may hold it (it does not when only layer gradients are taken above it; check its keys).
+    /// <see cref="Forward"/> when it holds every layer in <paramref name="layers"/>, else null: a layer no registered
+    /// method declared, or one below the lowest layer of a pass that takes only layer gradients. Never runs a pass
+    /// for layers nobody declared.
     /// </summary>
-    public bool SharesForward(IEnumerable<string> layers) => layers.All(_forwardLayers.Contains);
+    public (Tensor Logits, IReadOnlyDictionary<string, Tensor> Activations)? SharedForward(IReadOnlyCollection<string> layers)
+    {
+        if (!layers.All(_forwardLayers.Contains)) return null;
+        var forward = Forward;
+        return layers.All(forward.Activations.ContainsKey) ? forward : null;
+    }
 
     /// <summary>
     /// A value a method derives from this batch, made by <paramref name="create"/> on first use and disposed with the

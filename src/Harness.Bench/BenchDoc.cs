@@ -64,8 +64,8 @@ public static class BenchDoc
         var text = new StringBuilder("| model | method | batch | device | mipin img/s | tuned img/s | ratio | untuned img/s | ratio untuned | mipin peak MB | tuned peak MB | note |\n");
         text.Append("| --- | --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |\n");
         foreach (var r in rows)
-            text.Append($"| {r.Cell.Model} | {r.Cell.Method} | {r.Cell.BatchSize} | {r.Cell.Device} | {Rate(r.MipIn?.ImagesPerSecond)} | {Rate(r.PyTorch?.ImagesPerSecond)} | " +
-                        $"{Ratio(r.Ratio)} | {Rate(r.PyTorchUntuned?.ImagesPerSecond)} | {Ratio(r.RatioUntuned)} | {Mb(r.MipIn?.PeakRssBytes)} | {Mb(r.PyTorch?.PeakRssBytes)} | {r.Note} |\n");
+            text.Append($"| {r.Cell.Model} | {r.Cell.Method} | {r.Cell.BatchSize} | {r.Cell.Device} | {BenchTable.Rate(r.MipIn?.ImagesPerSecond)} | {BenchTable.Rate(r.PyTorch?.ImagesPerSecond)} | " +
+                        $"{BenchTable.Ratio(r.Ratio)} | {BenchTable.Rate(r.PyTorchUntuned?.ImagesPerSecond)} | {BenchTable.Ratio(r.RatioUntuned)} | {Mb(r.MipIn?.PeakRssBytes)} | {Mb(r.PyTorch?.PeakRssBytes)} | {r.Note} |\n");
         return text.ToString();
     }
 
@@ -132,8 +132,6 @@ public static class BenchDoc
         return git.ExitCode == 0 ? output : null;
     }
 
-    private static string Rate(double? v) => v is { } x ? x.ToString(x >= 100 ? "0" : x >= 10 ? "0.0" : "0.00", CultureInfo.InvariantCulture) : "-";
-    private static string Ratio(double? v) => v is { } x ? x.ToString("0.00", CultureInfo.InvariantCulture) + "×" : "-";
     private static string Mb(long? bytes) => bytes is { } b ? (b / (1024.0 * 1024.0)).ToString("0", CultureInfo.InvariantCulture) : "-";
     private static string Num(double? v) => v is { } x ? x.ToString("0.0", CultureInfo.InvariantCulture) : "-";
     private static string Pct(double? v, double? of) => v is { } x && of is { } y && y > 0 ? (x / y * 100).ToString("0", CultureInfo.InvariantCulture) + "%" : "-";

@@ -26,6 +26,13 @@ public static class BenchSuite
     public static double IdleThreshold(BenchSettings settings) =>
         0.9 * Math.Min(1.0, (double)settings.Threads / Environment.ProcessorCount);
 
+    /// <summary>
+    /// With --wait-idle, waits until the cores are <see cref="IdleThreshold"/> idle (at most the configured seconds) and
+    /// returns the idleness seen last; null without --wait-idle or where /proc/stat is unreadable.
+    /// </summary>
+    public static double? WaitIdle(BenchSettings settings) =>
+        settings.WaitIdleSeconds > 0 ? CpuIdle.WaitUntilIdle(IdleThreshold(settings), TimeSpan.FromSeconds(settings.WaitIdleSeconds)) : null;
+
     /// <param name="tuned">The headline baseline (null: none).</param>
     /// <param name="untuned">The as-users-run-it baseline (null: none).</param>
     public static IReadOnlyList<BenchRow> Run(IReadOnlyList<BenchCell> cells, BenchSettings settings, PyTorchBaseline? tuned,
@@ -39,10 +46,9 @@ public static class BenchSuite
             var notes = new List<string>();
             BenchMeasurement? ours = null;
             double? idleOurs = null, idleTheirs = null;
-            double? WaitIdle() => settings.WaitIdleSeconds > 0 ? CpuIdle.WaitUntilIdle(IdleThreshold(settings), TimeSpan.FromSeconds(settings.WaitIdleSeconds)) : null;
             try
             {
-                idleOurs = WaitIdle();
+                idleOurs = WaitIdle(settings);
                 ours = runner.Measure(cell);
             }
             catch (TorchException e)
@@ -64,7 +70,7 @@ public static class BenchSuite
                 }
                 try
                 {
-                    var idle = WaitIdle();
+                    var idle = WaitIdle(settings);
                     idleTheirs = idleTheirs is { } before && idle is { } now ? Math.Min(before, now) : idle ?? idleTheirs;
                     return baseline.Measure(cell, settings);
                 }

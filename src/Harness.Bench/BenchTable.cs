@@ -43,9 +43,9 @@ public static class BenchTable
         return text.ToString();
     }
 
-    private static string Ratio(double? v) => v is { } x ? x.ToString("0.00", CultureInfo.InvariantCulture) + "×" : "-";
+    internal static string Ratio(double? v) => v is { } x ? x.ToString("0.00", CultureInfo.InvariantCulture) + "×" : "-";
 
-    private static string Rate(double? v) => v switch
+    internal static string Rate(double? v) => v switch
     {
         null => "-",
         >= 100 => v.Value.ToString("0", CultureInfo.InvariantCulture),

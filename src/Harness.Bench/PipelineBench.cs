@@ -70,8 +70,7 @@ public static class PipelineBench
             var rows = scorer.Score(records);
             scorer.Stages.Time(ShardScorer.StageNames.WriteCsv, () => ImageRow.Write(csv, spec.Metrics, rows));
             var seconds = watch.Elapsed.TotalSeconds;
-            unscored = rows.Where(r => r.Skipped.StartsWith("image:", StringComparison.Ordinal) || r.Skipped.StartsWith("data:", StringComparison.Ordinal))
-                .Select(r => r.ImageId).Distinct().Count();
+            unscored = ImageRow.UnreadableImages(rows);
             progress($"pipeline: {(timed ? "timed" : "warm-up")} run {i + 1}: {records.Count} images in {seconds:0.00} s");
             if (timed) runs.Add((seconds, scorer.Stages.Totals));
         }
@@ -97,9 +96,9 @@ public static class PipelineBench
         var batches = new List<(Tensor Images, long[] Labels)>();
         try
         {
-            for (var start = 0; start < records.Count; start += spec.BatchSize)
+            foreach (var chunk in records.Chunk(spec.BatchSize))
             {
-                var loaded = ImageBatchLoader.Load(records.Skip(start).Take(spec.BatchSize).ToList(), modelSpec.Preprocess, device, new List<DataIssue>());
+                var loaded = ImageBatchLoader.Load(chunk, modelSpec.Preprocess, device, new List<DataIssue>());
                 if (loaded.Records.Count > 0)
                     batches.Add((loaded.Images.DetachFromDisposeScope(), loaded.Records.Select(r => (long)r.ClassIndex).ToArray()));
                 else loaded.Images.Dispose();
@@ -165,9 +164,7 @@ public static class PipelineBench
 
     private static void WaitIdle(BenchSettings settings, Action<string> progress)
     {
-        if (settings.WaitIdleSeconds <= 0) return;
-        var threshold = BenchSuite.IdleThreshold(settings);
-        if (CpuIdle.WaitUntilIdle(threshold, TimeSpan.FromSeconds(settings.WaitIdleSeconds)) is { } idle && idle < threshold)
+        if (BenchSuite.WaitIdle(settings) is { } idle && idle < BenchSuite.IdleThreshold(settings))
             progress($"pipeline: the machine stayed busy ({(1 - idle) * 100:0}% used); timing anyway");
     }
 

@@ -25,6 +25,10 @@ public sealed record ImageRow(string Model, string Method, string Layer, string 
         new(model, method, layer, imageId, classIndex, new Dictionary<string, double?>(),
             $"{kind}:{reason.Replace('|', '/').Replace('\r', ' ').Replace('\n', ' ')}", 0);
 
+    /// <summary>How many distinct images have rows marked "image:reason" (the file could not be read or decoded).</summary>
+    public static int UnreadableImages(IEnumerable<ImageRow> rows) =>
+        rows.Where(r => r.Skipped.StartsWith("image:", StringComparison.Ordinal)).Select(r => r.ImageId).Distinct().Count();
+
     public static void Write(string path, IReadOnlyList<string> metrics, IEnumerable<ImageRow> rows) =>
         CsvTable.Write(path, Header(metrics), rows.Select(row => (IReadOnlyList<string>)new[]
             {

@@ -63,7 +63,7 @@ public static class ReportWriter
             html.Append("</table>\n");
         }
 
-        var skippedImages = rows.Where(r => r.Skipped.StartsWith("image:", StringComparison.Ordinal)).Select(r => r.ImageId).Distinct().Count();
+        var skippedImages = ImageRow.UnreadableImages(rows);
         if (skippedImages > 0) html.Append("<p><b>").Append(skippedImages).Append(" image(s) could not be read</b>; see images.csv (column skipped).</p>\n");
         var datasetIssues = plan.Data.Dataset.Issues;
         if (datasetIssues.Count > 0)

@@ -120,15 +120,8 @@ public sealed class MipInMethod : ISourceSignalMethod
 
     // The batch's shared forward when it holds layer k and above (this method was registered on the batch, and the
     // shared pass reached those layers), else a forward of its own in the caller's scope: an unregistered call works.
-    private (Tensor Logits, IReadOnlyDictionary<string, Tensor> Activations) ForwardOf(AttributionBatch batch)
-    {
-        if (batch.SharesForward(Network.RequiredStages))
-        {
-            var shared = batch.Forward;
-            if (Network.RequiredStages.All(shared.Activations.ContainsKey)) return shared;
-        }
-        return Network.Model.Capture(batch.Images, Network.RequiredStages);
-    }
+    private (Tensor Logits, IReadOnlyDictionary<string, Tensor> Activations) ForwardOf(AttributionBatch batch) =>
+        batch.SharedForward(Network.RequiredStages) ?? Network.Model.Capture(batch.Images, Network.RequiredStages);
 
     private sealed record SignalPair(Tensor Source, Tensor Activation) : IDisposable
     {
