@@ -47,10 +47,10 @@ public sealed class ExperimentPlan
     public string TableLatexPath => Path.Combine(Spec.ResultsDir, "table.tex");
     public string PlotsDirectory => Path.Combine(Spec.ResultsDir, "plots");
 
-    /// <summary>Content hash of a model's checkpoint, read once per plan.</summary>
     /// <summary>The checkpoint's size and write time (<see cref="ContentHash.StampOfFile"/>): what quick done-checks compare.</summary>
     public string CheckpointStamp(ModelSpec model) => ContentHash.StampOfFile(model.Weights);
 
+    /// <summary>Content hash of a model's checkpoint, read once per plan.</summary>
     public string CheckpointHash(ModelSpec model)
     {
         lock (_checkpointHashes)

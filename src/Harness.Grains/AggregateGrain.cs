@@ -8,7 +8,8 @@ namespace Harness.Grains;
 
 /// <summary>
 /// Reads every shard's rows and writes leaderboard.csv, images.csv (all rows), report.html, and throughput.csv (one
-/// row per executed grain: device, images/s, peak memory, from the silos' stats files).
+/// row per executed grain: device, images/s, peak memory, from the silos' stats files). It first removes the
+/// temporary files of writes a killed silo left (<see cref="AtomicFile.RemoveInterruptedWrites"/>).
 /// </summary>
 public sealed class AggregateGrain(ExperimentPlan plan, IReadOnlyList<string> dependsOn) : IWorkGrain
 {
@@ -36,6 +37,9 @@ public sealed class AggregateGrain(ExperimentPlan plan, IReadOnlyList<string> de
 
     public void Execute(GrainContext context)
     {
+        // Every other grain has finished: a temporary file left now is a write killed during this attempt (a silo lost).
+        var interrupted = AtomicFile.RemoveInterruptedWrites(plan.Spec.ResultsDir);
+        if (interrupted.Count > 0) context.Log($"removed {interrupted.Count} temporary file(s) of killed writes (first: {interrupted[0]})");
         var metrics = plan.Spec.Metrics;
         var rows = new List<ImageRow>();
         foreach (var model in plan.Spec.Models)

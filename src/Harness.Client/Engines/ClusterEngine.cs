@@ -39,6 +39,7 @@ public sealed class ClusterEngine : IEngine
             throw new CommandLineException($"{run.Directory}: the run is already coordinated by process {other.Pid} on {other.Host} " +
                                            $"(since {other.StartedUtc:u}); follow it with `mipin status {run.Directory} --watch` or stop it with `mipin cancel`");
         using var coordinator = RunCoordinator.Take(run.Directory, clusterUrl, secretFile);
+        RunController.RemoveInterruptedWrites(run);
         ClusterScheduler.Outcome outcome;
         try
         {

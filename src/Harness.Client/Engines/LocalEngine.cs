@@ -21,6 +21,7 @@ public sealed class LocalEngine : IEngine
         var plan = run.Plan!;
         var devices = run.Spec!.Devices.Select(Device.Parse).ToList();
         var progress = ProgressPrinter();
+        RunController.RemoveInterruptedWrites(run);
         // The embedded Orleans silo runs the whole graph: the scheduler skips finished grains and orders the rest by dependency.
         var outcome = EmbeddedCluster.RunAsync(run.Manifest.Config, run.Manifest.Overrides, plan.All, plan.StatsDirectory, devices, Name,
             m => Console.Error.WriteLine(m), progress).GetAwaiter().GetResult();

@@ -1,4 +1,5 @@
 using Harness.Client.Commands;
+using Harness.Data;
 using Harness.Experiments;
 using Harness.Grains;
 using Harness.Silo;
@@ -133,6 +134,17 @@ public static class RunController
         };
         manifest.Save(run.Directory);
         return run with { Manifest = manifest };
+    }
+
+    /// <summary>
+    /// Before a run's grains (re)start: deletes the temporary files of writes that an earlier attempt did not finish
+    /// (a SIGKILLed silo, a cancelled or requeued job; see <see cref="AtomicFile.RemoveInterruptedWrites"/>) and says so.
+    /// </summary>
+    public static void RemoveInterruptedWrites(RunContext run)
+    {
+        var removed = AtomicFile.RemoveInterruptedWrites(run.Spec!.ResultsDir);
+        if (removed.Count > 0)
+            Console.Error.WriteLine($"removed {removed.Count} temporary file(s) of writes an earlier attempt did not finish (first: {removed[0]})");
     }
 
     /// <summary>Loads a run folder; with <paramref name="withPlan"/>, re-plans its grains from the config snapshot.</summary>

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
 using Harness.Data;
+using Harness.Torch.IO;
 
 namespace Harness.Client.Engines;
 
@@ -69,24 +70,11 @@ public sealed class RunCoordinator : IDisposable
             if (!File.Exists(path) || DateTime.UtcNow - File.GetLastWriteTimeUtc(path) > Stale) return null;
             var lease = JsonSerializer.Deserialize<Lease>(File.ReadAllText(path));
             // On this machine a killed coordinator is known at once, without waiting for its lease to go stale.
-            return lease is not null && lease.Host == Environment.MachineName && !IsRunning(lease.Pid) ? null : lease;
+            return lease is not null && lease.Host == Environment.MachineName && !LocalProcess.IsRunning(lease.Pid) ? null : lease;
         }
         catch (Exception e) when (e is IOException or JsonException)
         {
             return null;
-        }
-    }
-
-    private static bool IsRunning(int pid)
-    {
-        try
-        {
-            using var process = System.Diagnostics.Process.GetProcessById(pid);
-            return !process.HasExited;
-        }
-        catch (ArgumentException)
-        {
-            return false;
         }
     }
 

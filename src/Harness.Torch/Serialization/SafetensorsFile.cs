@@ -242,8 +242,7 @@ public static class SafetensorsFile
         }
 
         byte[] header = BuildHeader(items, metadata);
-        string directory = Path.GetDirectoryName(Path.GetFullPath(path))!;
-        string temp = Path.Combine(directory, $".{Path.GetFileName(path)}.{Guid.NewGuid():N}.tmp");
+        string temp = IO.WriteTempFile.For(path);
         try
         {
             using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write, FileShare.None, bufferSize: 1 << 16))

@@ -5,7 +5,8 @@ namespace Harness.Tests.Experiments;
 
 /// <summary>
 /// A run killed with SIGKILL part-way and run again ends with a leaderboard byte-identical to an uninterrupted run,
-/// keeps the shards finished before the kill, and has no duplicate rows.
+/// keeps the shards finished before the kill, and has no duplicate rows; the temporary file of a write the kill cut
+/// short is removed.
 /// </summary>
 [Collection(SerialCollection.Name)]
 public sealed class ResumeTests
@@ -36,8 +37,10 @@ public sealed class ResumeTests
         // The CLI would use every core; give it this process's thread count, which TempExperiment.Run uses, so both runs
         // add in the same order (results agree to the last digit only at equal thread counts).
         start.Environment[Harness.Torch.IntraOpThreads.EnvironmentVariable] = Harness.Torch.torch.get_num_threads().ToString(System.Globalization.CultureInfo.InvariantCulture);
+        int killedPid;
         using (var process = Process.Start(start)!)
         {
+            killedPid = process.Id;
             process.BeginErrorReadLine();
             process.BeginOutputReadLine();
             var clock = Stopwatch.StartNew();
@@ -52,6 +55,10 @@ public sealed class ResumeTests
             .ToDictionary(f => f, File.GetLastWriteTimeUtc);
         Assert.InRange(finishedBefore.Count, 2, 5);
         Assert.False(File.Exists(Path.Combine(interruptedRoot, "resume", "leaderboard.csv")));
+        // The kill lands between writes only by luck; plant what a kill inside a shard's write leaves behind.
+        var cutShort = Path.Combine(Path.GetDirectoryName(finishedBefore.Keys.First())!,
+            $".0099.csv.{Guid.NewGuid():N}.{killedPid}@{Environment.MachineName}.tmp");
+        File.WriteAllText(cutShort, "model,method,layer,image_id\nmobilenet_v2,grad");
 
         TempExperiment.Run(spec, limit, $"results={interruptedRoot}");
         Assert.Equal(expected, File.ReadAllBytes(Path.Combine(interruptedRoot, "resume", "leaderboard.csv")));
