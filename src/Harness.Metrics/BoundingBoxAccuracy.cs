@@ -1,3 +1,5 @@
+using System.Buffers;
+
 namespace Harness.Metrics;
 
 /// <summary>
@@ -38,7 +40,18 @@ public sealed class BoundingBoxAccuracy : ILocalizationMetric
         var mask = input.BoxMask;
         // The n-th largest value v: every pixel with m > v is among the top n, and the remaining k = n − |{m > v}|
         // places go to the first k pixels (row-major) with m = v — the same set a stable descending sort gives.
-        var v = Ranking.KthSmallest(m.ToArray(), m.Length - n);
+        // The quickselect reorders its input: a pooled copy, not a new 400 KB array per map.
+        var scratch = ArrayPool<double>.Shared.Rent(m.Length);
+        double v;
+        try
+        {
+            m.CopyTo(scratch);
+            v = Ranking.KthSmallest(scratch.AsSpan(0, m.Length), m.Length - n);
+        }
+        finally
+        {
+            ArrayPool<double>.Shared.Return(scratch);
+        }
         var greater = 0;
         foreach (var x in m)
             if (x > v) greater++;

@@ -30,9 +30,8 @@ public static class Ranking
     /// pivot; equal values are set aside in one step, so maps with many zeros stay linear). Reorders
     /// <paramref name="values"/>. The values must not be NaN.
     /// </summary>
-    public static double KthSmallest(double[] values, int k)
+    public static double KthSmallest(Span<double> values, int k)
     {
-        ArgumentNullException.ThrowIfNull(values);
         if (k < 0 || k >= values.Length) throw new ArgumentOutOfRangeException(nameof(k), k, $"must be in [0, {values.Length})");
         var (lo, hi) = (0, values.Length - 1);
         while (lo < hi)
