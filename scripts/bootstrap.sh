@@ -8,7 +8,10 @@
 set -euo pipefail
 
 # libfontconfig1 and libfreetype6: SkiaSharp's native library (report and explain pictures) links them.
-packages=(cmake g++ make libtorch-dev libturbojpeg0-dev libfontconfig1 libfreetype6)
+# libopenblas0-openmp: libtorch's matrix products (every Linear layer) go through libblas.so.3, which is the reference
+# BLAS unless an optimised one is installed (about 40x slower; docs/bench.md "BLAS"); the OpenMP build shares
+# libtorch's thread count. Installing it switches Debian's libblas.so.3 alternative for every program.
+packages=(cmake g++ make libtorch-dev libturbojpeg0-dev libfontconfig1 libfreetype6 libopenblas0-openmp)
 if [[ "${1:-}" == "--tests" ]]; then
   packages+=(chromium slurm-wlm munge redis-server)
 fi

@@ -23,7 +23,7 @@ public static class PipelineBench
         public double TotalSeconds => Count * Seconds;
     }
 
-    /// <summary>What one pipeline measurement found. Stage seconds are medians over the timed runs, per shard.</summary>
+    /// <summary>What one pipeline measurement found: the stage seconds and end-to-end time of the median timed run (per shard).</summary>
     public sealed record Result(
         string Experiment, string Model, int Shard, int Images, int Batches, Device Device, int Threads, int Runs,
         IReadOnlyList<(string Stage, double Seconds, int Calls)> Stages, double EndToEndSeconds, IReadOnlyList<Pass> Bound,
@@ -77,10 +77,13 @@ public static class PipelineBench
         var peak = ProcessMemory.PeakResidentBytes();
 
         var bound = MeasureBound(spec, modelSpec, model, training, records, device, settings, progress);
-        var stages = runs[0].Stages.Select(s => (s.Stage, Median(runs.Select(r => r.Stages.FirstOrDefault(x => x.Stage == s.Stage).Seconds)), s.Calls)).ToList();
+        // The stages of one run, the median one (the lower of the two middle runs for an even count): medians taken
+        // stage by stage need not add up to the median end to end, and "between stages" went negative.
+        var median = runs.OrderBy(r => r.Seconds).ElementAt((runs.Count - 1) / 2);
+        var stages = median.Stages.Select(s => (s.Stage, s.Seconds, s.Calls)).ToList();
         var batches = (records.Count + spec.BatchSize - 1) / spec.BatchSize;
         return new Result(spec.Name, modelSpec.Id, shard, records.Count, batches, device, torch.get_num_threads(), runs.Count, stages,
-            Median(runs.Select(r => r.Seconds)), bound, peak, !resettable, unscored);
+            median.Seconds, bound, peak, !resettable, unscored);
     }
 
     /// <summary>

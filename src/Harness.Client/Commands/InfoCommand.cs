@@ -3,7 +3,7 @@ using Harness.Torch;
 
 namespace Harness.Client.Commands;
 
-/// <summary>`mipin info`: prints the environment (runtime, libtorch, devices, threads) and runs the smoke check.</summary>
+/// <summary>`mipin info`: prints the environment (runtime, libtorch, its BLAS, devices, threads) and runs the smoke check.</summary>
 public static class InfoCommand
 {
     public static Command Create()
@@ -18,6 +18,7 @@ public static class InfoCommand
         Console.WriteLine($"MipIn        {typeof(InfoCommand).Assembly.GetName().Version}");
         Console.WriteLine($".NET         {Environment.Version} on {System.Runtime.InteropServices.RuntimeInformation.OSDescription}");
         Console.WriteLine($"libtorch     {torch.version}");
+        Console.WriteLine($"blas         {BlasLibrary.Describe()}");
         Console.WriteLine($"threads      {torch.get_num_threads()} (cores: {Environment.ProcessorCount}; set {IntraOpThreads.EnvironmentVariable} to change)");
         var cuda = torch.cuda.is_available();
         Console.WriteLine($"cuda         {(cuda ? $"available, {torch.cuda.device_count()} device(s)" : "not available")}");
