@@ -111,10 +111,12 @@ public static class BenchDoc
     {
         try
         {
-            var hash = Git("rev-parse --short HEAD");
+            // The doc's own checkout, wherever the bench runs from.
+            var folder = Path.GetDirectoryName(Path.GetFullPath(doc))!;
+            var hash = Git("rev-parse --short HEAD", folder);
             if (hash is null) return "unknown (not a git checkout)";
-            var top = Git("rev-parse --show-toplevel") ?? ".";
-            var changed = (Git("status --porcelain --untracked-files=no") ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries)
+            var top = Git("rev-parse --show-toplevel", folder) ?? folder;
+            var changed = (Git("status --porcelain --untracked-files=no", folder) ?? "").Split('\n', StringSplitOptions.RemoveEmptyEntries)
                 .Select(line => line.Length > 3 ? line[3..].Trim() : line)
                 .Where(path => !string.Equals(Path.GetFullPath(path, top), Path.GetFullPath(doc), StringComparison.Ordinal));
             return changed.Any() ? $"{hash} with uncommitted changes" : hash;
@@ -125,11 +127,11 @@ public static class BenchDoc
         }
     }
 
-    private static string? Git(string arguments)
+    private static string? Git(string arguments, string folder)
     {
-        var start = new ProcessStartInfo("git", arguments) { RedirectStandardOutput = true, RedirectStandardError = true };
+        var start = new ProcessStartInfo("git", arguments) { RedirectStandardOutput = true, RedirectStandardError = true, WorkingDirectory = folder };
         using var git = Process.Start(start)!;
-        var output = git.StandardOutput.ReadToEnd().Trim();
+        var output = git.StandardOutput.ReadToEnd().TrimEnd(); // not the start: porcelain status lines begin with a space (" M path")
         git.WaitForExit();
         return git.ExitCode == 0 ? output : null;
     }

@@ -34,6 +34,40 @@ public sealed class BenchDocTests : IDisposable
         Assert.Contains("add the two lines", e.Message);
     }
 
+    [SkippableFact]
+    public void ProvenanceNamesTheCommitAndIgnoresOnlyTheDocsOwnChanges()
+    {
+        Skip.If(TestProcess.Run("git", new[] { "--version" }).Code != 0, "needs git");
+        var repo = Path.Combine(Path.GetTempPath(), "mipin-benchdoc-repo-" + Guid.NewGuid().ToString("N"));
+        Directory.CreateDirectory(Path.Combine(repo, "docs"));
+        try
+        {
+            void Git(params string[] args)
+            {
+                var r = TestProcess.Run("git", new[] { "-C", repo, "-c", "user.name=t", "-c", "user.email=t@example.org" }.Concat(args));
+                Assert.True(r.Code == 0, r.Output);
+            }
+            var doc = Path.Combine(repo, "docs", "bench.md");
+            File.WriteAllText(doc, "doc\n");
+            File.WriteAllText(Path.Combine(repo, "code.cs"), "code\n");
+            Git("init", "-q");
+            Git("add", "-A");
+            Git("commit", "-q", "-m", "first");
+            var hash = TestProcess.Run("git", new[] { "-C", repo, "rev-parse", "--short", "HEAD" }).Stdout.Trim();
+
+            // A section generated earlier into the doc (an unstaged change, " M docs/bench.md") is not a code change.
+            File.WriteAllText(doc, "doc\nan earlier generated section\n");
+            Assert.Contains($"at commit {hash}.", BenchDoc.Provenance(Array.Empty<string>(), doc));
+            File.WriteAllText(Path.Combine(repo, "code.cs"), "changed\n");
+            Assert.Contains($"at commit {hash} with uncommitted changes.", BenchDoc.Provenance(Array.Empty<string>(), doc));
+        }
+        finally
+        {
+            foreach (var f in Directory.GetFiles(repo, "*", SearchOption.AllDirectories)) File.SetAttributes(f, FileAttributes.Normal);
+            Directory.Delete(repo, recursive: true);
+        }
+    }
+
     [Fact]
     public void LimitTableTurnsImagesPerSecondIntoGigaFlopsAgainstBothPeaks()
     {
