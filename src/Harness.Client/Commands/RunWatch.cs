@@ -15,6 +15,9 @@ namespace Harness.Client.Commands;
 /// </summary>
 public static class RunWatch
 {
+    /// <summary>How long the view waits for a silo's answer: a killed silo stays listed until the cluster declares it dead.</summary>
+    private static readonly TimeSpan SiloPatience = TimeSpan.FromSeconds(3);
+
     public static int Watch(string directory, TimeSpan interval)
     {
         var run = RunController.Load(directory, withPlan: true);
@@ -42,7 +45,16 @@ public static class RunWatch
                 Console.WriteLine(Line(plan, done, run.Manifest.CreatedUtc));
                 if (host is not null)
                 {
-                    var slots = StandingCluster.ActivityAsync(host.Services.GetRequiredService<IClusterClient>()).GetAwaiter().GetResult();
+                    IReadOnlyList<SlotActivity> slots;
+                    try
+                    {
+                        slots = StandingCluster.ActivityAsync(host.Services.GetRequiredService<IClusterClient>(), SiloPatience).GetAwaiter().GetResult();
+                    }
+                    catch (TimeoutException)
+                    {
+                        slots = Array.Empty<SlotActivity>();
+                        Console.WriteLine($"(the cluster did not list its silos within {SiloPatience.TotalSeconds:0} s; progress above is from the run's files)");
+                    }
                     TextTable.Print(["silo", "slot", "grain", "for", "finished"], slots.Select(s => (IReadOnlyList<string>)
                     [
                         s.Silo, s.Device, s.Grain.Length == 0 ? "idle" : s.Grain,

@@ -114,23 +114,28 @@ public static class StandingCluster
         }
     }
 
-    /// <summary>What every slot of the cluster is doing (silos that do not answer are left out).</summary>
-    public static async Task<IReadOnlyList<SlotActivity>> ActivityAsync(IClusterClient client)
+    /// <summary>
+    /// What every slot of the cluster is doing; silos that do not answer within <paramref name="patience"/> are left
+    /// out. Throws <see cref="TimeoutException"/> when the cluster's list of silos does not come in time.
+    /// </summary>
+    public static async Task<IReadOnlyList<SlotActivity>> ActivityAsync(IClusterClient client, TimeSpan patience)
     {
-        var hosts = await client.GetGrain<IManagementGrain>(0).GetDetailedHosts(onlyActive: true).ConfigureAwait(false);
-        var all = new List<SlotActivity>();
-        foreach (var host in hosts.Where(h => h.Status == SiloStatus.Active).OrderBy(h => h.SiloName, StringComparer.Ordinal))
+        // Every question has a deadline: a silo that was killed is listed as active until the cluster declares it dead,
+        // and a call to it would wait for Orleans' response timeout (30 s), freezing a live view.
+        var hosts = await client.GetGrain<IManagementGrain>(0).GetDetailedHosts(onlyActive: true).WaitAsync(patience).ConfigureAwait(false);
+        var perSilo = hosts.Where(h => h.Status == SiloStatus.Active).OrderBy(h => h.SiloName, StringComparer.Ordinal).Select(async host =>
         {
             try
             {
-                foreach (var slot in await client.GetGrain<ISiloSlotsGrain>(host.SiloName).Slots().ConfigureAwait(false))
-                    all.Add(await client.GetGrain<IDeviceSlotGrain>(slot.Key).Activity().ConfigureAwait(false));
+                var slots = await client.GetGrain<ISiloSlotsGrain>(host.SiloName).Slots().WaitAsync(patience).ConfigureAwait(false);
+                return await Task.WhenAll(slots.Select(slot => client.GetGrain<IDeviceSlotGrain>(slot.Key).Activity().WaitAsync(patience))).ConfigureAwait(false);
             }
             catch (Exception e) when (ClusterScheduler.IsSiloLoss(e))
             {
+                return Array.Empty<SlotActivity>(); // lost or not answering in time: left out of this view
             }
-        }
-        return all;
+        });
+        return (await Task.WhenAll(perSilo).ConfigureAwait(false)).SelectMany(a => a).ToList();
     }
 
     /// <summary>The address to advertise for a cluster: loopback when its Redis is local, else this host's first IPv4 address.</summary>

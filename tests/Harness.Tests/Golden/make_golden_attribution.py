@@ -3,6 +3,10 @@
 PyTorch 1.13 / torchvision 0.14 the way pytorch-grad-cam and the usual hook-based implementations do.
 
 Run with Debian's interpreter:  /usr/bin/python3 make_golden_attribution.py   (writes attribution.safetensors here)
+with the BLAS scripts/bootstrap.sh installs (OpenBLAS, libopenblas0-openmp). The BLAS matters: some of MobileNetV2's
+convolutions run as matrix products, and a rounding difference there moves a few pre-activations across a ReLU6
+kink, which changes the input gradient's maximum by 0.7% (the reference BLAS against OpenBLAS, both in PyTorch). The
+library is recorded in the file's metadata ("blas"); the test skips the MobileNetV2 gradient on the reference BLAS.
 
 Cases
 - mobilenet_v2: the shipped checkpoint data/models/mobilenet_v2_coral.pth on two real sample images, preprocessed
@@ -152,5 +156,18 @@ for k in ("gradient", "gradcam", "gradient_x_input", "guided_backprop"):
 
 
 path = os.path.join(HERE, "attribution.safetensors")
-write_safetensors(path, out, {"generator": "make_golden_attribution.py", "torch": torch.__version__, "torchvision": torchvision.__version__})
+
+
+def blas_library():
+    """The BLAS shared library mapped into this process (what libtorch multiplies matrices with)."""
+    for line in open("/proc/self/maps"):
+        file = line[line.find("/"):].strip() if "/" in line else ""
+        name = os.path.basename(file)
+        if name.startswith(("libblas.so", "libopenblas", "libblis", "libmkl_rt")):
+            return os.path.realpath(file)
+    return "unknown"
+
+
+write_safetensors(path, out, {"generator": "make_golden_attribution.py", "torch": torch.__version__, "torchvision": torchvision.__version__,
+                              "blas": blas_library()})
 print(f"wrote {len(out)} tensors, {os.path.getsize(path)} bytes")
