@@ -167,14 +167,11 @@ public sealed class ClusterScheduler(IClusterClient client, Action<string> log)
     {
         MembershipEntry[] hosts;
         var trying = System.Diagnostics.Stopwatch.StartNew();
-        for (var attempt = 0; ; attempt++)
+        while (true)
         {
             try
             {
-                // Each attempt asks another management grain: the first one's activation may live on the silo that just
-                // died, and the client keeps sending to it until the cluster declares that silo dead; a new key gets a
-                // new activation, placed on a silo the call can reach.
-                hosts = await client.GetGrain<IManagementGrain>(attempt).GetDetailedHosts(onlyActive: true).ConfigureAwait(false);
+                hosts = await client.GetGrain<IManagementGrain>(0).GetDetailedHosts(onlyActive: true).ConfigureAwait(false);
                 break;
             }
             catch (Exception e) when (e is not OperationCanceledException && trying.Elapsed < MembershipPatience)

@@ -99,10 +99,7 @@ public static class StandingCluster
         var builder = Host.CreateApplicationBuilder().AsMipInHost();
         builder.UseOrleansClient(client => client
             .JoinCluster(cluster)
-            .Configure<ClientMessagingOptions>(o => o.ResponseTimeout = OrleansSetup.GrainCallTimeout)
-            // A killed gateway silo stays in the client's list until the next refresh (a minute by default), and calls
-            // routed to it fail to connect meanwhile: refresh as often as the coordinator looks at the membership.
-            .Configure<GatewayOptions>(o => o.GatewayListRefreshPeriod = ClusterScheduler.RefreshInterval));
+            .Configure<ClientMessagingOptions>(o => o.ResponseTimeout = OrleansSetup.GrainCallTimeout));
         var host = builder.Build();
         try
         {
