@@ -156,28 +156,23 @@ public sealed class ClusterScheduler(IClusterClient client, Action<string> log)
     private static SlotInfo PreferEmpty(List<SlotInfo> free, Dictionary<string, HashSet<string>> held) =>
         free.FirstOrDefault(s => !held.ContainsKey(s.Key)) ?? free[0];
 
-    /// <summary>
-    /// How long failed membership queries are tried again before the store is declared gone. A query can fail for a
-    /// while with the store fine: it travels through a silo (the gateway, the management grain's host), and a killed
-    /// silo is only declared dead after missed probes, some 15–30 s; until then calls to it fail to connect.
-    /// </summary>
-    public static readonly TimeSpan MembershipPatience = TimeSpan.FromSeconds(60);
+    /// <summary>How often a failed membership query is tried again before the store is declared gone.</summary>
+    private const int MembershipAttempts = 4;
 
     private async Task<HashSet<string>> ActiveSilosAsync()
     {
         MembershipEntry[] hosts;
-        var trying = System.Diagnostics.Stopwatch.StartNew();
-        while (true)
+        for (var attempt = 1; ; attempt++)
         {
             try
             {
                 hosts = await client.GetGrain<IManagementGrain>(0).GetDetailedHosts(onlyActive: true).ConfigureAwait(false);
                 break;
             }
-            catch (Exception e) when (e is not OperationCanceledException && trying.Elapsed < MembershipPatience)
+            catch (Exception e) when (e is not OperationCanceledException && attempt < MembershipAttempts)
             {
-                // The query travels through a silo: when that silo has just died the call fails although the membership
-                // store is fine, until the cluster declares the silo dead. Ask again before giving up.
+                // The query travels through one gateway silo: when that silo has just died the call fails although the
+                // membership store is fine. The client moves to another gateway; ask again before giving up.
                 log($"membership query failed ({ClusterUnavailableException.RootCause(e).GetType().Name}); asking again");
                 await Task.Delay(RefreshInterval / 2).ConfigureAwait(false);
             }
