@@ -121,7 +121,7 @@ public static class StandingCluster
     public static async Task<IReadOnlyList<SlotActivity>> ActivityAsync(IClusterClient client, TimeSpan patience)
     {
         // Every question has a deadline: a silo that was killed is listed as active until the cluster declares it dead,
-        // and a call to it would wait for Orleans' response timeout (30 s), freezing a live view.
+        // and a call to it would wait for the client's grain-call timeout (OrleansSetup.GrainCallTimeout, days), freezing a live view.
         var hosts = await client.GetGrain<IManagementGrain>(0).GetDetailedHosts(onlyActive: true).WaitAsync(patience).ConfigureAwait(false);
         var perSilo = hosts.Where(h => h.Status == SiloStatus.Active).OrderBy(h => h.SiloName, StringComparer.Ordinal).Select(async host =>
         {
