@@ -32,7 +32,8 @@ public sealed class ClusterEngine : IEngine
     /// </summary>
     /// <exception cref="CommandLineException">Another coordinator is running the run, or `mipin cancel` stopped this one.</exception>
     /// <param name="takeOver">Take the lease even from a coordinator that looks live (a requeued Slurm job: Slurm runs one instance).</param>
-    public static void Coordinate(RunContext run, string clusterUrl, string? secretFile, bool takeOver = false)
+    /// <param name="waitForSilos">Active silos to wait for before the first grain (the Slurm job's silo count; 0: none).</param>
+    public static void Coordinate(RunContext run, string clusterUrl, string? secretFile, bool takeOver = false, int waitForSilos = 0)
     {
         var cluster = ClusterAddress.Parse(clusterUrl, secretFile);
         if (!takeOver && RunCoordinator.Live(run.Directory) is { } other)
@@ -44,7 +45,7 @@ public sealed class ClusterEngine : IEngine
         try
         {
             outcome = StandingCluster.RunAsync(cluster, run.Manifest.Config, run.Manifest.Overrides, run.Plan!.All, run.Manifest.Engine,
-                m => Console.Error.WriteLine(m), LocalEngine.ProgressPrinter(), coordinator.CancelRequested).GetAwaiter().GetResult();
+                m => Console.Error.WriteLine(m), LocalEngine.ProgressPrinter(), coordinator.CancelRequested, waitForSilos).GetAwaiter().GetResult();
         }
         catch (OperationCanceledException) when (coordinator.CancelRequested.IsCancellationRequested)
         {

@@ -117,7 +117,8 @@ public static class SlurmJobScript
             silo_loop=$!
             pids+=("$silo_loop")
 
-            "${mipin[@]}" coordinate "$run" --cluster "$cluster" "${secret_args[@]}" --take-over &
+            # The coordinator starts grains once all of the job's silos are active (see ClusterScheduler.WaitForSilos).
+            "${mipin[@]}" coordinate "$run" --cluster "$cluster" "${secret_args[@]}" --take-over --wait-for-silos "$SLURM_NTASKS" &
             coordinator=$!
             wait -n -p ended "$coordinator" "$silo_loop"
             status=$?

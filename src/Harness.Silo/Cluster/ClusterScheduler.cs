@@ -19,6 +19,18 @@ public sealed class ClusterScheduler(IClusterClient client, Action<string> log)
     /// <summary>How often the slot list is refreshed while work waits (silos may join a standing cluster).</summary>
     public static readonly TimeSpan RefreshInterval = TimeSpan.FromSeconds(5);
 
+    /// <summary>
+    /// Before the first grain, wait until at least this many silos are active (0: start on whatever has joined). A
+    /// cluster started for one run (the Slurm job) passes its silo count: Orleans lets a silo join only once it has
+    /// reached every silo listed as active, and only active silos can declare a silo dead, so a silo killed while the
+    /// others are still joining would stay listed, and block them, until they give up joining (five minutes).
+    /// </summary>
+    public int WaitForSilos { get; init; }
+
+    /// <summary>How long <see cref="WaitForSilos"/> waits before starting with the silos that did join (Orleans'
+    /// own limit on a silo's join, <c>ClusterMembershipOptions.MaxJoinAttemptTime</c>).</summary>
+    public static readonly TimeSpan JoinPatience = TimeSpan.FromMinutes(5);
+
     /// <summary>Counts what happened, for tests and the run summary.</summary>
     public sealed record Outcome(int Executed, int Skipped, int Retried, int ModelLoads, IReadOnlyDictionary<string, int> ModelLoadsPerSilo);
 
@@ -38,6 +50,7 @@ public sealed class ClusterScheduler(IClusterClient client, Action<string> log)
 
         var clock = Stopwatch.StartNew();
         var pending = grains.Where(g => !g.IsDone()).ToList();
+        if (pending.Count > 0 && WaitForSilos > 0) await WaitForSilosAsync(cancellation).ConfigureAwait(false);
         var skipped = grains.Count - pending.Count;
         foreach (var g in grains.Except(pending)) finished.Add(g.Key);
         progress?.Report(new SiloProgress(skipped, grains.Count, skipped, 0, clock.Elapsed, ""));
@@ -156,6 +169,28 @@ public sealed class ClusterScheduler(IClusterClient client, Action<string> log)
     private static SlotInfo PreferEmpty(List<SlotInfo> free, Dictionary<string, HashSet<string>> held) =>
         free.FirstOrDefault(s => !held.ContainsKey(s.Key)) ?? free[0];
 
+    private async Task WaitForSilosAsync(CancellationToken cancellation)
+    {
+        var clock = Stopwatch.StartNew();
+        TimeSpan? lastReport = null;
+        while (!cancellation.IsCancellationRequested)
+        {
+            var active = await ActiveSilosAsync().ConfigureAwait(false);
+            if (active.Count >= WaitForSilos) return;
+            if (clock.Elapsed > JoinPatience)
+            {
+                log($"only {active.Count} of {WaitForSilos} silos joined within {JoinPatience.TotalMinutes:0} minutes; starting with them");
+                return;
+            }
+            if (lastReport is not { } last || clock.Elapsed - last >= TimeSpan.FromSeconds(10))
+            {
+                log($"waiting for the cluster's silos to join: {active.Count} of {WaitForSilos} active");
+                lastReport = clock.Elapsed;
+            }
+            await Task.Delay(TimeSpan.FromSeconds(1), cancellation).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
+        }
+    }
+
     /// <summary>How often a failed membership query is tried again before the store is declared gone.</summary>
     private const int MembershipAttempts = 4;
 
@@ -180,8 +215,9 @@ public sealed class ClusterScheduler(IClusterClient client, Action<string> log)
             {
                 // E.g. Redis restarted without its data: the membership table is gone and no silo can be trusted to be there.
                 var root = ClusterUnavailableException.RootCause(e);
-                throw new ClusterUnavailableException("the cluster's membership store stopped answering " +
-                    $"({root.GetType().Name}: {root.Message}). Finished grains are kept; grains in flight finish or are redone. " +
+                throw new ClusterUnavailableException($"no silo of the cluster answers the membership query ({root.GetType().Name}: {root.Message}): " +
+                    "the cluster's membership store stopped answering (e.g. Redis restarted without its data), or every silo it lists as " +
+                    "active is gone (a silo killed while no other silo was active stays listed). Finished grains are kept; grains in flight finish or are redone. " +
                     "Restart the silos (`mipin silo --cluster ...`) once the membership store is back, then run the same command again " +
                     "(or `mipin resume RUN`): finished grains are skipped", e);
             }

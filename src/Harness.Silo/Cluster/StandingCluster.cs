@@ -35,7 +35,9 @@ public static class StandingCluster
         gatewayPort = gatewayPort == 0 ? OrleansSetup.FreePort() : gatewayPort;
         // A web host only when the dashboard is asked for: it is served by ASP.NET Core in the silo process.
         var builder = (dashboardPort is null ? (IHostApplicationBuilder)Host.CreateApplicationBuilder() : WebApplication.CreateBuilder()).AsMipInHost();
-        builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning);
+        builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning)
+            // Membership events (a silo joining, suspected, declared dead) tell an operator why work moved; they are rare.
+            .AddFilter("Orleans.Runtime.MembershipService", LogLevel.Information);
         builder.UseOrleans(silo =>
         {
             silo.JoinCluster(cluster)
@@ -72,8 +74,10 @@ public static class StandingCluster
     /// Sends a run to the cluster: this process is its coordinator until every grain is done, or until SIGINT/SIGTERM or
     /// <paramref name="cancel"/> (then it starts no new grain, waits for those in flight, and throws OperationCanceledException).
     /// </summary>
+    /// <param name="waitForSilos">Silos to wait for before the first grain (<see cref="ClusterScheduler.WaitForSilos"/>).</param>
     public static async Task<ClusterScheduler.Outcome> RunAsync(ClusterAddress cluster, string specPath, IReadOnlyList<string> overrides,
-        IReadOnlyList<IWorkGrain> grains, string engine, Action<string> log, IProgress<SiloProgress>? progress, CancellationToken cancel = default)
+        IReadOnlyList<IWorkGrain> grains, string engine, Action<string> log, IProgress<SiloProgress>? progress, CancellationToken cancel = default,
+        int waitForSilos = 0)
     {
         using var interrupt = new Interruption();
         using var stop = CancellationTokenSource.CreateLinkedTokenSource(interrupt.Token, cancel);
@@ -81,7 +85,8 @@ public static class StandingCluster
         try
         {
             var client = host.Services.GetRequiredService<IClusterClient>();
-            return await new ClusterScheduler(client, log).RunAsync(specPath, overrides, grains, engine, progress, stop.Token).ConfigureAwait(false);
+            return await new ClusterScheduler(client, log) { WaitForSilos = waitForSilos }
+                .RunAsync(specPath, overrides, grains, engine, progress, stop.Token).ConfigureAwait(false);
         }
         finally
         {

@@ -166,12 +166,22 @@ public sealed class SlurmClusterTests
         var polls = 0;
         while (!condition())
         {
-            string Log() => File.ReadAllText(Path.Combine(runDirectory, "logs", "job.log"));
+            string Log() => JobLogs(runDirectory);
             if (clock.Elapsed > Patience) throw new TimeoutException($"{what} did not happen within {Patience}; job log:\n{Log()}");
             if (++polls % 20 == 0 && RunController.Status(runDirectory) is { IsSettled: true } settled)
                 throw new InvalidOperationException($"the job ended before {what}: {Describe(settled)}; job log:\n{Log()}");
             Thread.Sleep(100);
         }
+    }
+
+    // The job's log and the end of each silo's log, for a failure message.
+    private static string JobLogs(string runDirectory)
+    {
+        var logs = Path.Combine(runDirectory, "logs");
+        var text = new System.Text.StringBuilder(File.ReadAllText(Path.Combine(logs, "job.log")));
+        foreach (var silo in Directory.GetFiles(logs, "silo-*.log").Order(StringComparer.Ordinal))
+            text.Append($"\n--- {Path.GetFileName(silo)} (last 60 lines) ---\n").AppendJoin('\n', File.ReadAllLines(silo).TakeLast(60));
+        return text.ToString();
     }
 
     private static string Describe(RunStatus status) =>
