@@ -27,9 +27,9 @@ public sealed class ClusterScheduler(IClusterClient client, Action<string> log)
     /// </summary>
     public int WaitForSilos { get; init; }
 
-    /// <summary>How long <see cref="WaitForSilos"/> waits before starting with the silos that did join (Orleans'
-    /// own limit on a silo's join, <c>ClusterMembershipOptions.MaxJoinAttemptTime</c>).</summary>
-    public static readonly TimeSpan JoinPatience = TimeSpan.FromMinutes(5);
+    /// <summary>How long <see cref="WaitForSilos"/> waits before starting with the silos that did join; by default
+    /// Orleans' own limit on a silo's join (<c>ClusterMembershipOptions.MaxJoinAttemptTime</c>, five minutes).</summary>
+    public TimeSpan JoinPatience { get; init; } = TimeSpan.FromMinutes(5);
 
     /// <summary>Counts what happened, for tests and the run summary.</summary>
     public sealed record Outcome(int Executed, int Skipped, int Retried, int ModelLoads, IReadOnlyDictionary<string, int> ModelLoadsPerSilo);
@@ -169,18 +169,21 @@ public sealed class ClusterScheduler(IClusterClient client, Action<string> log)
     private static SlotInfo PreferEmpty(List<SlotInfo> free, Dictionary<string, HashSet<string>> held) =>
         free.FirstOrDefault(s => !held.ContainsKey(s.Key)) ?? free[0];
 
-    private async Task WaitForSilosAsync(CancellationToken cancellation)
+    /// <summary>
+    /// Waits until <see cref="WaitForSilos"/> silos are active, at most <see cref="JoinPatience"/>; returns how many are.
+    /// </summary>
+    public async Task<int> WaitForSilosAsync(CancellationToken cancellation)
     {
         var clock = Stopwatch.StartNew();
         TimeSpan? lastReport = null;
         while (!cancellation.IsCancellationRequested)
         {
             var active = await ActiveSilosAsync().ConfigureAwait(false);
-            if (active.Count >= WaitForSilos) return;
+            if (active.Count >= WaitForSilos) return active.Count;
             if (clock.Elapsed > JoinPatience)
             {
-                log($"only {active.Count} of {WaitForSilos} silos joined within {JoinPatience.TotalMinutes:0} minutes; starting with them");
-                return;
+                log($"only {active.Count} of {WaitForSilos} silos joined within {JoinPatience.TotalSeconds:0} s; starting with them");
+                return active.Count;
             }
             if (lastReport is not { } last || clock.Elapsed - last >= TimeSpan.FromSeconds(10))
             {
@@ -189,6 +192,8 @@ public sealed class ClusterScheduler(IClusterClient client, Action<string> log)
             }
             await Task.Delay(TimeSpan.FromSeconds(1), cancellation).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
         }
+        cancellation.ThrowIfCancellationRequested();
+        return 0;
     }
 
     /// <summary>How often a failed membership query is tried again before the store is declared gone.</summary>

@@ -12,7 +12,8 @@ namespace Harness.Tests.Cluster;
 /// <summary>
 /// The grain logic on an in-memory Orleans test cluster (Microsoft.Orleans.TestingHost) of two silos with two CPU
 /// slots each: every silo lists its own slots, a slot activates on the silo that owns it (pinned placement), a slot
-/// of a silo that is not in the cluster is refused, and the round trip of an empty slot call is measured.
+/// of a silo that is not in the cluster is refused, the coordinator waits for the silos it expects (at most its
+/// patience), and the round trip of an empty slot call is measured.
 /// </summary>
 [Collection(SerialCollection.Name)]
 public sealed class SlotPlacementTests(ITestOutputHelper output) : IAsyncLifetime
@@ -52,6 +53,31 @@ public sealed class SlotPlacementTests(ITestOutputHelper output) : IAsyncLifetim
             foreach (var slot in slots)
                 Assert.Equal(name, await _cluster.Client.GetGrain<IDeviceSlotGrain>(slot.Key).Silo());
         }
+    }
+
+    [Fact]
+    public async Task TheCoordinatorWaitsForTheSilosItExpectsAndGivesUpAfterItsPatience()
+    {
+        var log = new System.Collections.Concurrent.ConcurrentQueue<string>();
+        // Both silos are active: no wait.
+        Assert.Equal(2, await new ClusterScheduler(_cluster.Client, log.Enqueue) { WaitForSilos = 2 }.WaitForSilosAsync(CancellationToken.None));
+        Assert.Empty(log);
+
+        // A third silo is expected: the wait ends when it joins.
+        var waiting = new ClusterScheduler(_cluster.Client, log.Enqueue) { WaitForSilos = 3 }.WaitForSilosAsync(CancellationToken.None);
+        await Task.Delay(1500);
+        Assert.False(waiting.IsCompleted);
+        Assert.Contains(log, l => l.Contains("waiting for the cluster's silos to join: 2 of 3 active", StringComparison.Ordinal));
+        var third = await _cluster.StartAdditionalSiloAsync();
+        Assert.Equal(3, await waiting.WaitAsync(TimeSpan.FromMinutes(1)));
+
+        // A fourth never comes: after the patience the run starts with the three.
+        var clock = Stopwatch.StartNew();
+        var patience = TimeSpan.FromSeconds(3);
+        Assert.Equal(3, await new ClusterScheduler(_cluster.Client, log.Enqueue) { WaitForSilos = 4, JoinPatience = patience }.WaitForSilosAsync(CancellationToken.None));
+        Assert.InRange(clock.Elapsed, patience, patience + TimeSpan.FromSeconds(10));
+        Assert.Contains(log, l => l.Contains("only 3 of 4 silos joined within 3 s; starting with them", StringComparison.Ordinal));
+        await _cluster.StopSiloAsync(third);
     }
 
     [Fact]
