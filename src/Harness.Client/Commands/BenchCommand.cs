@@ -266,7 +266,8 @@ public static class BenchCommand
     {
         yield return $"machine      {CpuModel()}, {Environment.ProcessorCount} cores, {Environment.OSVersion}";
         yield return $"mipin        .NET {Environment.Version}, libtorch {torch.version}, {torch.get_num_threads()} threads (--threads {settings.Threads}), " +
-                     (HostMemory.KeepsFreedMemory ? "glibc keeps freed memory" : "glibc malloc defaults") + $", BLAS {BlasLibrary.Describe()}";
+                     (HostMemory.KeepsFreedMemory ? "glibc keeps freed memory" : "glibc malloc defaults") +
+                     $", GC conserve memory {AppContext.GetData("System.GC.ConserveMemory") ?? 0}, BLAS {BlasLibrary.Describe()}";
         var layout = settings.MemoryFormat is { } f ? FormatName(f) : "channels-last on cpu, contiguous on cuda";
         yield return FormattableString.Invariant(
             $"settings     warmup {settings.Warmup}, iterations {settings.Iterations} (median), max {settings.MaxSeconds:0.#} s per cell and side, wait-idle {settings.WaitIdleSeconds:0.#} s, input {settings.ImageSize}×{settings.ImageSize}, seed {settings.Seed}");
