@@ -11,8 +11,9 @@ namespace Harness.Silo.Cluster;
 /// free device slot of any silo of the cluster (<see cref="IDeviceSlotGrain"/>), preferring a slot that already holds
 /// the grain's model. Finished grains (output present with the same input hash) are skipped, so a run interrupted at
 /// any point resumes where it stopped. When a silo disappears mid-grain (killed, its node lost), its slots leave the
-/// pool and the grain runs again elsewhere: outputs are atomic files, so nothing is duplicated. A grain that fails by
-/// itself stops the run after the grains in flight finish.
+/// pool and the grain runs again elsewhere: outputs are atomic files, so nothing is duplicated. A call that is lost on
+/// the way (its message died with the gateway silo it went through) is found by asking its slot what it runs, and sent
+/// again. A grain that fails by itself stops the run after the grains in flight finish.
 /// </summary>
 public sealed class ClusterScheduler(IClusterClient client, Action<string> log)
 {
@@ -58,13 +59,21 @@ public sealed class ClusterScheduler(IClusterClient client, Action<string> log)
         var slots = new Dictionary<string, SlotInfo>(StringComparer.Ordinal);
         var busy = new HashSet<string>(StringComparer.Ordinal);
         var heldModels = new Dictionary<string, HashSet<string>>(StringComparer.Ordinal);
-        var running = new Dictionary<Task<WorkResult>, (IWorkGrain Grain, SlotInfo Slot)>();
+        var running = new Dictionary<Task<WorkResult>, InFlight>();
         var loadsPerSilo = new Dictionary<string, int>(StringComparer.Ordinal);
         int executed = 0, retried = 0;
         long images = 0;
         Exception? failure = null;
         TimeSpan? lastRefresh = null; // null: refresh before the next dispatch
         var overrideArray = overrides.ToArray();
+
+        // A call given up on: its slot is free again; its task is never awaited, so observe its exception.
+        void Abandon(Task<WorkResult> call)
+        {
+            busy.Remove(running[call].Slot.Key);
+            running.Remove(call);
+            _ = call.ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
+        }
 
         // A grain whose silo is gone runs again elsewhere (its output, if any, is atomic); the silo's slots leave the pool.
         void RunAgain(IWorkGrain grain, SlotInfo slot, string why)
@@ -94,7 +103,7 @@ public sealed class ClusterScheduler(IClusterClient client, Action<string> log)
                 pending.Remove(grain);
                 busy.Add(slot.Key);
                 var order = new WorkOrder(specPath, overrideArray, grain.Key, engine);
-                running[client.GetGrain<IDeviceSlotGrain>(slot.Key).Run(order)] = (grain, slot);
+                running[client.GetGrain<IDeviceSlotGrain>(slot.Key).Run(order)] = new InFlight(grain, slot, clock.Elapsed);
             }
             if (running.Count == 0)
             {
@@ -115,17 +124,34 @@ public sealed class ClusterScheduler(IClusterClient client, Action<string> log)
                 // One membership query serves both: drop lost silos' calls and refresh the slot pool.
                 var active = await RefreshSlotsAsync(slots).ConfigureAwait(false);
                 lastRefresh = clock.Elapsed;
-                foreach (var (call, (lostGrain, lostSlot)) in running.Where(r => !active.Contains(r.Value.Slot.Silo)).ToList())
+                foreach (var (call, lost) in running.Where(r => !active.Contains(r.Value.Slot.Silo)).ToList())
                 {
-                    running.Remove(call);
-                    busy.Remove(lostSlot.Key);
-                    RunAgain(lostGrain, lostSlot, "left the cluster");
-                    _ = call.ContinueWith(t => _ = t.Exception, TaskScheduler.Default); // never observed otherwise
+                    Abandon(call);
+                    RunAgain(lost.Grain, lost.Slot, "left the cluster");
+                }
+                // A call whose message died with the gateway silo it went through is never answered, although its slot's
+                // silo is alive: the slot sits idle. Send the grain again (or count it, if it finished and only the answer was lost).
+                foreach (var (call, lost) in await UnansweredCallsAsync(running, clock.Elapsed).ConfigureAwait(false))
+                {
+                    Abandon(call);
+                    if (lost.Grain.IsDone())
+                    {
+                        log($"slot {lost.Slot.Key} finished {lost.Grain.Key} but its answer was lost; counting it as done");
+                        finished.Add(lost.Grain.Key);
+                        executed++;
+                        images += lost.Grain.Images;
+                        progress?.Report(new SiloProgress(grains.Count - pending.Count - running.Count, grains.Count, skipped, images, clock.Elapsed, lost.Grain.Key));
+                        continue;
+                    }
+                    log($"slot {lost.Slot.Key} is idle {(clock.Elapsed - lost.Sent).TotalSeconds:0} s after {lost.Grain.Key} was sent to it " +
+                        "(the call was lost on the way, e.g. with a gateway silo that died): sending it again");
+                    pending.Insert(0, lost.Grain);
+                    retried++;
                 }
                 continue;
             }
             var done = (Task<WorkResult>)first;
-            var (doneGrain, doneSlot) = running[done];
+            var (doneGrain, doneSlot) = (running[done].Grain, running[done].Slot);
             running.Remove(done);
             busy.Remove(doneSlot.Key);
             if (done.IsFaulted && IsSiloLoss(done.Exception!.InnerException!))
@@ -156,6 +182,48 @@ public sealed class ClusterScheduler(IClusterClient client, Action<string> log)
         if (failure is not null) throw failure;
         cancellation.ThrowIfCancellationRequested();
         return new Outcome(executed, skipped, retried, loadsPerSilo.Values.Sum(), loadsPerSilo);
+    }
+
+    /// <summary>A slot call in flight: its grain and slot, when it was sent, and how many checks in a row found the slot idle.</summary>
+    private sealed class InFlight(IWorkGrain grain, SlotInfo slot, TimeSpan sent)
+    {
+        public IWorkGrain Grain { get; } = grain;
+        public SlotInfo Slot { get; } = slot;
+        public TimeSpan Sent { get; } = sent;
+        public int IdleChecks { get; set; }
+    }
+
+    /// <summary>How old an unanswered call must be before its slot is asked whether it runs it.</summary>
+    public static readonly TimeSpan UnansweredGrace = TimeSpan.FromSeconds(15);
+
+    /// <summary>How long the answer to a slot's <see cref="IDeviceSlotGrain.Activity"/> is waited for.</summary>
+    private static readonly TimeSpan ActivityPatience = TimeSpan.FromSeconds(3);
+
+    // The calls whose slot was idle at two checks in a row (a refresh interval apart), long after the call was sent.
+    // Idle, not merely busy with another grain: on a standing cluster a call may wait behind another run's grain.
+    private async Task<List<(Task<WorkResult> Call, InFlight Work)>> UnansweredCallsAsync(Dictionary<Task<WorkResult>, InFlight> running, TimeSpan now)
+    {
+        var old = running.Where(r => !r.Key.IsCompleted && now - r.Value.Sent > UnansweredGrace).ToList();
+        var grains = await Task.WhenAll(old.Select(async r =>
+        {
+            try
+            {
+                return (await client.GetGrain<IDeviceSlotGrain>(r.Value.Slot.Key).Activity().WaitAsync(ActivityPatience).ConfigureAwait(false)).Grain;
+            }
+            catch (Exception e) when (IsSiloLoss(e))
+            {
+                return null; // no answer this time: decide at a later check
+            }
+        })).ConfigureAwait(false);
+        var lost = new List<(Task<WorkResult>, InFlight)>();
+        for (var i = 0; i < old.Count; i++)
+        {
+            var (call, work) = (old[i].Key, old[i].Value);
+            if (grains[i] is not { } grain) continue;
+            work.IdleChecks = grain.Length == 0 && !call.IsCompleted ? work.IdleChecks + 1 : 0;
+            if (work.IdleChecks >= 2) lost.Add((call, work));
+        }
+        return lost;
     }
 
     /// <summary>The model id a grain works on: the second part of "train/MODEL/..." and "score/MODEL/..." keys.</summary>

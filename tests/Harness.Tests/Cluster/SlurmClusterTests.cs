@@ -34,6 +34,7 @@ public sealed class SlurmClusterTests
         Cli(OneThread, "run", config, "--set", $"results={local}");
         Cli(null, "submit", config, "--set", $"results={cluster}", "--engine", "slurm", "--silos-per-node", "2", "--gpus-per-silo", "1");
         var runDirectory = Path.Combine(cluster, "quickstart", "run");
+        using var cleanup = new JobsCancelledOnExit(runDirectory);
         var status = WaitUntilSettled(runDirectory);
         Assert.True(status.IsFinished, Describe(status));
         Assert.Equal(File.ReadAllBytes(Path.Combine(local, "quickstart", "leaderboard.csv")),
@@ -93,6 +94,7 @@ public sealed class SlurmClusterTests
         Cli(null, "submit", spec, "--set", limit, "--set", $"results={Path.Combine(experiment.Directory, "slurm")}",
             "--engine", "slurm", "--silos-per-node", "2", "--retries", "1");
         var runDirectory = Path.Combine(resultsDir, "run");
+        using var cleanup = new JobsCancelledOnExit(runDirectory);
         int Written() => Directory.Exists(shards) ? Directory.GetFiles(shards, "*.csv").Length : 0;
 
         // Twelve shards on two silos. After the first shard: SIGKILL silo 1 (its grain in flight runs again on silo 0).
@@ -133,6 +135,7 @@ public sealed class SlurmClusterTests
         var spec = experiment.WriteSpec("gpu", "methods: [gradient]\nmetrics: [bbox_accuracy]\nshard_size: 4\ndevices: [cuda]\n");
         Cli(null, "submit", spec, "--set", "dataset.limit=4", "--engine", "slurm", "--gpus-per-silo", "1", "--retries", "0");
         var runDirectory = Path.Combine(experiment.Directory, "results", "gpu", "run");
+        using var cleanup = new JobsCancelledOnExit(runDirectory);
         var status = WaitUntilSettled(runDirectory, TimeSpan.FromMinutes(3));
         var score = status.Tasks.Single(t => t.Stage == "score");
         Assert.Equal(TaskPhase.Failed, score.State.Phase);
@@ -216,6 +219,19 @@ public sealed class SlurmClusterTests
     {
         var r = TestProcess.Run("dotnet", new[] { Path.Combine(AppContext.BaseDirectory, "mipin.dll") }.Concat(args), TestPaths.RepoRoot, environment);
         Assert.True(r.Code == 0, $"mipin {string.Join(" ", args)} exited {r.Code}:\n{r.Output}");
+    }
+
+    /// <summary>
+    /// Cancels the run's jobs that are still queued or running when a test ends (a failed assertion or a timeout), so
+    /// they do not hold the single test node and leave the next test's job pending.
+    /// </summary>
+    private sealed class JobsCancelledOnExit(string runDirectory) : IDisposable
+    {
+        public void Dispose()
+        {
+            if (!File.Exists(Path.Combine(runDirectory, RunManifest.FileName)) || RunController.Status(runDirectory).IsSettled) return;
+            foreach (var job in RunManifest.Load(runDirectory).Jobs) TestProcess.Run("scancel", new[] { job.JobId }, TestPaths.RepoRoot);
+        }
     }
 
     private static void Run(string command, params string[] args)
