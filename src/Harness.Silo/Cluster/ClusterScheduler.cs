@@ -67,21 +67,43 @@ public sealed class ClusterScheduler(IClusterClient client, Action<string> log)
         TimeSpan? lastRefresh = null; // null: refresh before the next dispatch
         var overrideArray = overrides.ToArray();
 
-        // A call given up on: its slot is free again; its task is never awaited, so observe its exception.
-        void Abandon(Task<WorkResult> call)
+        // A call that ended or was given up on: it leaves the calls in flight and its slot is free again.
+        InFlight Release(Task<WorkResult> call)
         {
-            busy.Remove(running[call].Slot.Key);
+            var work = running[call];
             running.Remove(call);
-            _ = call.ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
+            busy.Remove(work.Slot.Key);
+            return work;
         }
 
-        // A grain whose silo is gone runs again elsewhere (its output, if any, is atomic); the silo's slots leave the pool.
-        void RunAgain(IWorkGrain grain, SlotInfo slot, string why)
+        // A call given up on: its task is never awaited, so observe its exception.
+        InFlight Abandon(Task<WorkResult> call)
         {
-            log($"silo {slot.Silo} {why} while running {grain.Key}: running it again on another slot");
-            foreach (var k in slots.Keys.Where(k => slots[k].Silo == slot.Silo).ToList()) slots.Remove(k);
+            _ = call.ContinueWith(t => _ = t.Exception, TaskScheduler.Default);
+            return Release(call);
+        }
+
+        void CountDone(IWorkGrain grain)
+        {
+            finished.Add(grain.Key);
+            executed++;
+            images += grain.Images;
+            progress?.Report(new SiloProgress(grains.Count - pending.Count - running.Count, grains.Count, skipped, images, clock.Elapsed, grain.Key));
+        }
+
+        // A grain sent again, first in line (its output, if any, is atomic).
+        void Requeue(IWorkGrain grain, string why)
+        {
+            log(why);
             pending.Insert(0, grain);
             retried++;
+        }
+
+        // A grain whose silo is gone runs again elsewhere; the silo's slots leave the pool.
+        void RunAgain(IWorkGrain grain, SlotInfo slot, string why)
+        {
+            foreach (var k in slots.Keys.Where(k => slots[k].Silo == slot.Silo).ToList()) slots.Remove(k);
+            Requeue(grain, $"silo {slot.Silo} {why} while running {grain.Key}: running it again on another slot");
         }
 
         while (pending.Count > 0 || running.Count > 0)
@@ -111,7 +133,7 @@ public sealed class ClusterScheduler(IClusterClient client, Action<string> log)
                 if (pending.Count > 0 && !pending.Any(g => g.DependsOn.All(finished.Contains)))
                     throw new InvalidOperationException($"grains cannot start (dependency cycle?): {string.Join(", ", pending.Select(p => p.Key))}");
                 if (slots.Count == 0) log("waiting for a silo with a free device slot to join the cluster ...");
-                await Task.Delay(RefreshInterval, cancellation).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
+                await PauseAsync(RefreshInterval, cancellation).ConfigureAwait(false);
                 lastRefresh = null;
                 continue;
             }
@@ -124,36 +146,32 @@ public sealed class ClusterScheduler(IClusterClient client, Action<string> log)
                 // One membership query serves both: drop lost silos' calls and refresh the slot pool.
                 var active = await RefreshSlotsAsync(slots).ConfigureAwait(false);
                 lastRefresh = clock.Elapsed;
-                foreach (var (call, lost) in running.Where(r => !active.Contains(r.Value.Slot.Silo)).ToList())
+                foreach (var call in running.Where(r => !active.Contains(r.Value.Slot.Silo)).Select(r => r.Key).ToList())
                 {
-                    Abandon(call);
+                    var lost = Abandon(call);
                     RunAgain(lost.Grain, lost.Slot, "left the cluster");
                 }
                 // A call whose message died with the gateway silo it went through is never answered, although its slot's
                 // silo is alive: the slot sits idle. Send the grain again (or count it, if it finished and only the answer was lost).
-                foreach (var (call, lost) in await UnansweredCallsAsync(running, clock.Elapsed).ConfigureAwait(false))
+                foreach (var call in await UnansweredCallsAsync(running, clock.Elapsed).ConfigureAwait(false))
                 {
-                    Abandon(call);
+                    var lost = Abandon(call);
                     if (lost.Grain.IsDone())
                     {
                         log($"slot {lost.Slot.Key} finished {lost.Grain.Key} but its answer was lost; counting it as done");
-                        finished.Add(lost.Grain.Key);
-                        executed++;
-                        images += lost.Grain.Images;
-                        progress?.Report(new SiloProgress(grains.Count - pending.Count - running.Count, grains.Count, skipped, images, clock.Elapsed, lost.Grain.Key));
-                        continue;
+                        CountDone(lost.Grain);
                     }
-                    log($"slot {lost.Slot.Key} is idle {(clock.Elapsed - lost.Sent).TotalSeconds:0} s after {lost.Grain.Key} was sent to it " +
-                        "(the call was lost on the way, e.g. with a gateway silo that died): sending it again");
-                    pending.Insert(0, lost.Grain);
-                    retried++;
+                    else
+                    {
+                        Requeue(lost.Grain, $"slot {lost.Slot.Key} is idle {(clock.Elapsed - lost.Sent).TotalSeconds:0} s after {lost.Grain.Key} was sent to it " +
+                            "(the call was lost on the way, e.g. with a gateway silo that died): sending it again");
+                    }
                 }
                 continue;
             }
             var done = (Task<WorkResult>)first;
-            var (doneGrain, doneSlot) = (running[done].Grain, running[done].Slot);
-            running.Remove(done);
-            busy.Remove(doneSlot.Key);
+            var doneWork = Release(done);
+            var (doneGrain, doneSlot) = (doneWork.Grain, doneWork.Slot);
             if (done.IsFaulted && IsSiloLoss(done.Exception!.InnerException!))
             {
                 RunAgain(doneGrain, doneSlot, $"lost ({done.Exception!.InnerException!.GetType().Name})");
@@ -168,16 +186,13 @@ public sealed class ClusterScheduler(IClusterClient client, Action<string> log)
                 continue;
             }
             var result = done.Result;
-            finished.Add(doneGrain.Key);
-            executed++;
-            images += doneGrain.Images;
             loadsPerSilo[result.Silo] = loadsPerSilo.GetValueOrDefault(result.Silo) + result.ModelLoads;
             if (ModelOf(doneGrain) is { } model)
             {
                 if (!heldModels.TryGetValue(doneSlot.Key, out var held)) heldModels[doneSlot.Key] = held = new HashSet<string>(StringComparer.Ordinal);
                 held.Add(model);
             }
-            progress?.Report(new SiloProgress(grains.Count - pending.Count - running.Count, grains.Count, skipped, images, clock.Elapsed, doneGrain.Key));
+            CountDone(doneGrain);
         }
         if (failure is not null) throw failure;
         cancellation.ThrowIfCancellationRequested();
@@ -201,7 +216,7 @@ public sealed class ClusterScheduler(IClusterClient client, Action<string> log)
 
     // The calls whose slot was idle at two checks in a row (a refresh interval apart), long after the call was sent.
     // Idle, not merely busy with another grain: on a standing cluster a call may wait behind another run's grain.
-    private async Task<List<(Task<WorkResult> Call, InFlight Work)>> UnansweredCallsAsync(Dictionary<Task<WorkResult>, InFlight> running, TimeSpan now)
+    private async Task<List<Task<WorkResult>>> UnansweredCallsAsync(Dictionary<Task<WorkResult>, InFlight> running, TimeSpan now)
     {
         var old = running.Where(r => !r.Key.IsCompleted && now - r.Value.Sent > UnansweredGrace).ToList();
         var grains = await Task.WhenAll(old.Select(async r =>
@@ -215,13 +230,13 @@ public sealed class ClusterScheduler(IClusterClient client, Action<string> log)
                 return null; // no answer this time: decide at a later check
             }
         })).ConfigureAwait(false);
-        var lost = new List<(Task<WorkResult>, InFlight)>();
+        var lost = new List<Task<WorkResult>>();
         for (var i = 0; i < old.Count; i++)
         {
             var (call, work) = (old[i].Key, old[i].Value);
             if (grains[i] is not { } grain) continue;
             work.IdleChecks = grain.Length == 0 && !call.IsCompleted ? work.IdleChecks + 1 : 0;
-            if (work.IdleChecks >= 2) lost.Add((call, work));
+            if (work.IdleChecks >= 2) lost.Add(call);
         }
         return lost;
     }
@@ -258,11 +273,15 @@ public sealed class ClusterScheduler(IClusterClient client, Action<string> log)
                 log($"waiting for the cluster's silos to join: {active.Count} of {WaitForSilos} active");
                 lastReport = clock.Elapsed;
             }
-            await Task.Delay(TimeSpan.FromSeconds(1), cancellation).ContinueWith(_ => { }, TaskScheduler.Default).ConfigureAwait(false);
+            await PauseAsync(TimeSpan.FromSeconds(1), cancellation).ConfigureAwait(false);
         }
         cancellation.ThrowIfCancellationRequested();
         return 0;
     }
+
+    // A delay that ends early, without throwing, when the run is cancelled (the caller then stops starting grains).
+    private static Task PauseAsync(TimeSpan delay, CancellationToken cancellation) =>
+        Task.Delay(delay, cancellation).ContinueWith(_ => { }, TaskScheduler.Default);
 
     /// <summary>How often a failed membership query is tried again before the store is declared gone.</summary>
     private const int MembershipAttempts = 4;

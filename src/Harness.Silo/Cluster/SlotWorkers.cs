@@ -38,23 +38,11 @@ public sealed class SlotWorkers(SiloIdentity identity, Action<string> log) : IDi
     public Task<WorkResult> RunAsync(string slot, WorkOrder order)
     {
         var context = _contexts.GetOrAdd(slot, s => new GrainContext(identity.DeviceOf(s), log, _stopping.Token));
-        // The slot reports the grain from the moment the call arrives: planning a spec the first time can take seconds,
-        // and the coordinator takes a slot that looks idle for long after a call as a sign that the call was lost.
+        var plan = Plan(order);
+        var grain = plan.Grains.TryGetValue(order.GrainKey, out var g) ? g
+            : throw new InvalidOperationException($"grain {order.GrainKey} is not in the plan of {order.SpecPath} (the spec changed since the run was planned?)");
         var before = Activity(slot);
-        _activity[slot] = before with { Grain = order.GrainKey, SpecPath = order.SpecPath, Since = DateTime.UtcNow };
-        PlanEntry plan;
-        IWorkGrain grain;
-        try
-        {
-            plan = Plan(order);
-            grain = plan.Grains.TryGetValue(order.GrainKey, out var g) ? g
-                : throw new InvalidOperationException($"grain {order.GrainKey} is not in the plan of {order.SpecPath} (the spec changed since the run was planned?)");
-        }
-        catch
-        {
-            _activity[slot] = before;
-            throw;
-        }
+        _activity[slot] = before with { Grain = grain.Key, SpecPath = order.SpecPath, Since = DateTime.UtcNow };
         return Task.Factory.StartNew(() =>
         {
             GrainStats stats;
