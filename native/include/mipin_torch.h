@@ -96,6 +96,9 @@ MT_API int mt_backward(const mt_tensor* outputs, const mt_tensor* grad_outputs, 
 MT_API int mt_autograd_grad(const mt_tensor* outputs, const mt_tensor* grad_outputs, int64_t noutputs,
                             const mt_tensor* inputs, int64_t ninputs, int32_t retain_graph, int32_t create_graph,
                             int32_t allow_unused, mt_tensor* results);
+/* In-place clamp to [lo, hi] (ReLU6: 0, 6) in one pass; while autograd records, the derivative is read from the
+ * clamped output (hardtanh_backward), as aten::hardtanh_'s is. aten::hardtanh_ itself costs two more passes. */
+MT_API int mt_clip_(mt_tensor t, double lo, double hi);
 MT_API int mt_grad_enabled(int32_t* out);
 MT_API int mt_set_grad_enabled(int32_t enabled);
 
