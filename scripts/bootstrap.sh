@@ -11,7 +11,9 @@ set -euo pipefail
 # libopenblas0-openmp: libtorch's matrix products (every Linear layer) go through libblas.so.3, which is the reference
 # BLAS unless an optimised one is installed (about 40x slower; docs/bench.md "BLAS"); the OpenMP build shares
 # libtorch's thread count. Installing it switches Debian's libblas.so.3 alternative for every program.
-packages=(cmake g++ make libtorch-dev libturbojpeg0-dev libfontconfig1 libfreetype6 libopenblas0-openmp)
+# libdnnl-dev: oneDNN's headers, for the shim's Winograd convolutions (MIPIN_CONVOLUTION=winograd; libtorch-dev already
+# pulls in the library itself).
+packages=(cmake g++ make libtorch-dev libdnnl-dev libturbojpeg0-dev libfontconfig1 libfreetype6 libopenblas0-openmp)
 if [[ "${1:-}" == "--tests" ]]; then
   packages+=(chromium slurm-wlm munge redis-server)
 fi

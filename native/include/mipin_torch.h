@@ -99,6 +99,13 @@ MT_API int mt_autograd_grad(const mt_tensor* outputs, const mt_tensor* grad_outp
 /* In-place clamp to [lo, hi] (ReLU6: 0, 6) in one pass; while autograd records, the derivative is read from the
  * clamped output (hardtanh_backward), as aten::hardtanh_'s is. aten::hardtanh_ itself costs two more passes. */
 MT_API int mt_clip_(mt_tensor t, double lo, double hi);
+/* 2-D convolution, 3x3 kernel, stride 1, dilation 1, groups 1, with oneDNN's Winograd kernels on CPU (forward and
+ * input gradient; weight and bias gradients direct). Differs from aten::convolution by rounding (about 1e-6
+ * relative); anything Winograd does not cover runs aten::convolution. bias may be null. */
+MT_API int mt_conv2d_winograd(mt_tensor input, mt_tensor weight, mt_tensor bias, int64_t pad_h, int64_t pad_w,
+                              mt_tensor* out);
+/* 1 when this build has the Winograd path (oneDNN headers found and libtorch on the shared libdnnl), else 0. */
+MT_API int mt_winograd_available(int32_t* out);
 MT_API int mt_grad_enabled(int32_t* out);
 MT_API int mt_set_grad_enabled(int32_t enabled);
 

@@ -9,6 +9,7 @@
 // c10::Error / std::exception into a status code and a per-thread message for mt_last_error().
 
 #include "mipin_torch.h"
+#include "shim_internal.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
@@ -28,52 +29,12 @@
 
 namespace {
 
-thread_local std::string g_last_error;
-
-// An error raised by the shim itself (as opposed to libtorch), with its status code.
-struct ShimError : std::runtime_error {
-  int code;
-  ShimError(int code, const std::string& message) : std::runtime_error(message), code(code) {}
-};
-
-template <class F>
-int guarded(F&& body) {
-  try {
-    body();
-    return MT_OK;
-  } catch (const ShimError& e) {
-    g_last_error = e.what();
-    return e.code;
-  } catch (const c10::Error& e) {
-    g_last_error = e.what_without_backtrace();
-    return MT_ERROR;
-  } catch (const std::exception& e) {
-    g_last_error = e.what();
-    return MT_ERROR;
-  } catch (...) {
-    g_last_error = "unknown native error";
-    return MT_ERROR;
-  }
-}
-
-void require(bool condition, const std::string& message) {
-  if (!condition) throw ShimError(MT_INVALID_ARGUMENT, message);
-}
-
-at::Tensor& tensor_ref(mt_tensor handle) {
-  require(handle != nullptr, "null tensor handle");
-  return *static_cast<at::Tensor*>(handle);
-}
-
-// A handle for a result; undefined tensors (e.g. "no gradient") become null handles.
-mt_tensor new_handle(at::Tensor t) {
-  if (!t.defined()) return nullptr;
-  return new at::Tensor(std::move(t));
-}
-
-at::Tensor optional_tensor(mt_tensor handle) {
-  return handle ? *static_cast<at::Tensor*>(handle) : at::Tensor();
-}
+using mipin::guarded;
+using mipin::new_handle;
+using mipin::optional_tensor;
+using mipin::require;
+using mipin::ShimError;
+using mipin::tensor_ref;
 
 std::vector<at::Tensor> tensor_vector(const mt_tensor* handles, int64_t n) {
   std::vector<at::Tensor> out;
@@ -192,7 +153,7 @@ void free_results(mt_value* results, int64_t count) {
 
 extern "C" {
 
-const char* mt_last_error(void) { return g_last_error.c_str(); }
+const char* mt_last_error(void) { return mipin::g_last_error.c_str(); }
 
 int mt_version(char* buffer, int64_t capacity) {
   return guarded([&] { copy_string(TORCH_VERSION, buffer, capacity); });
@@ -256,7 +217,7 @@ int mt_op_call(mt_op op, const mt_value* args, int64_t nargs, mt_value* results,
     }
     *nresults = count;
   });
-  if (status != MT_OK) g_last_error = name + ": " + g_last_error;
+  if (status != MT_OK) mipin::g_last_error = name + ": " + mipin::g_last_error;
   return status;
 }
 

@@ -13,8 +13,9 @@ public static class Program
         try
         {
             Harness.Torch.IntraOpThreads.Configure(); // every core, or MIPIN_THREADS (bench --threads overrides it)
+            Harness.Torch.ConvolutionAlgorithm.Configure(); // direct, or MIPIN_CONVOLUTION=winograd
         }
-        catch (ArgumentException e)
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
         {
             Console.Error.WriteLine($"mipin: error: {e.Message}");
             return 1;

@@ -58,9 +58,20 @@ public static partial class torch
                 long dilation = 1, long groups = 1) =>
                 conv2d(input, weight, bias, Pair(stride), Pair(padding), Pair(dilation), groups);
 
+            /// <remarks>Under <see cref="ConvolutionKind.Winograd"/>, 3×3 stride-1 convolutions take oneDNN's Winograd path
+            /// (<see cref="ConvolutionAlgorithm"/>); the shim falls back to aten::conv2d for anything it does not cover.</remarks>
             public static Tensor conv2d(Tensor input, Tensor weight, Tensor? bias, long[] stride, long[] padding,
-                long[] dilation, long groups = 1) =>
-                s_conv2d.Call(input, weight, bias, stride, padding, dilation, groups);
+                long[] dilation, long groups = 1)
+            {
+                if (!ConvolutionAlgorithm.Applies(weight, stride, padding, dilation, groups))
+                    return s_conv2d.Call(input, weight, bias, stride, padding, dilation, groups);
+                Native.NativeMethods.Check(Native.NativeMethods.mt_conv2d_winograd(
+                    input.Handle, weight.Handle, bias?.Handle ?? 0, padding[0], padding[1], out var result));
+                GC.KeepAlive(input);
+                GC.KeepAlive(weight);
+                GC.KeepAlive(bias);
+                return Tensor.FromHandle(result);
+            }
 
             /// <summary>Transposed 2-D convolution (the adjoint of <see cref="conv2d"/>); weight is C_in×(C_out/groups)×kH×kW.</summary>
             public static Tensor conv_transpose2d(Tensor input, Tensor weight, Tensor? bias = null, long stride = 1,

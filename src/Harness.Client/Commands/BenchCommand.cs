@@ -29,6 +29,7 @@ public static class BenchCommand
         var iterations = new Option<int>("--iterations") { Description = "Timed iterations per cell (images/s from the median).", DefaultValueFactory = _ => 3 };
         var maxSeconds = new Option<double>("--max-seconds") { Description = "Time budget of a cell's timed iterations per side; at least one iteration runs.", DefaultValueFactory = _ => 30.0 };
         var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads, set in this process and in the PyTorch child.", DefaultValueFactory = _ => Environment.ProcessorCount };
+        var convolution = new Option<string?>("--convolution") { Description = "Algorithm of our 3×3 stride-1 CPU convolutions: direct (PyTorch's kernels) or winograd (oneDNN's Winograd kernels, faster, rounding differs by about 1e-6; docs/bench.md \"Winograd convolutions\"). Default: MIPIN_CONVOLUTION, else direct. The PyTorch baseline always runs direct." };
         var imageSize = new Option<int>("--image-size") { Description = "Input height and width.", DefaultValueFactory = _ => 224 };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the random weights and inputs.", DefaultValueFactory = _ => 0UL };
         var waitIdle = new Option<double>("--wait-idle") { Description = "Before each side of each cell, wait up to this many seconds until 90% of the CPU time of --threads cores is idle (for shared machines; 0 = never wait).", DefaultValueFactory = _ => 0.0 };
@@ -46,7 +47,7 @@ public static class BenchCommand
 
         var command = new Command("bench", "Measure images/s and peak memory of the attribution workloads, side by side with PyTorch eager.")
         {
-            models, methods, batchSizes, devices, warmup, iterations, maxSeconds, threads, imageSize, seed, memoryFormat, waitIdle, noPyTorch, noUntuned, python, output, soak,
+            models, methods, batchSizes, devices, warmup, iterations, maxSeconds, threads, convolution, imageSize, seed, memoryFormat, waitIdle, noPyTorch, noUntuned, python, output, soak,
             pipeline, pipelineModel, pipelineShard, pipelineSet, randomWeights, updateDoc,
         };
         command.SetAction(parse =>
@@ -81,6 +82,17 @@ public static class BenchCommand
                 (parse.GetValue(pipelineModel) is not null || parse.GetValue(pipelineShard) != 0 || (parse.GetValue(pipelineSet) ?? Array.Empty<string>()).Length > 0 || parse.GetValue(randomWeights)))
                 throw new CommandLineException("--model, --shard, --set and --random-weights go with --pipeline CONFIG (for the table, use --models)");
             torch.set_num_threads(settings.Threads);
+            if (parse.GetValue(convolution) is { } algorithm)
+            {
+                try
+                {
+                    ConvolutionAlgorithm.Use(ConvolutionAlgorithm.Parse(algorithm, "--convolution"));
+                }
+                catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+                {
+                    throw new CommandLineException(e.Message);
+                }
+            }
             foreach (var note in skipped) Console.Error.WriteLine($"bench: {note}");
             if (deviceList.Count == 0) throw new CommandLineException("--devices: none of the devices is available");
 
@@ -267,7 +279,8 @@ public static class BenchCommand
         yield return $"machine      {CpuModel()}, {Environment.ProcessorCount} cores, {Environment.OSVersion}";
         yield return $"mipin        .NET {Environment.Version}, libtorch {torch.version}, {torch.get_num_threads()} threads (--threads {settings.Threads}), " +
                      (HostMemory.KeepsFreedMemory ? "glibc keeps freed memory" : "glibc malloc defaults") +
-                     $", GC conserve memory {AppContext.GetData("System.GC.ConserveMemory") ?? 0}, BLAS {BlasLibrary.Describe()}";
+                     $", GC conserve memory {AppContext.GetData("System.GC.ConserveMemory") ?? 0}, BLAS {BlasLibrary.Describe()}" +
+                     $", {ConvolutionAlgorithm.Current.ToString().ToLowerInvariant()} 3×3 convolutions";
         var layout = settings.MemoryFormat is { } f ? FormatName(f) : "channels-last on cpu, contiguous on cuda";
         yield return FormattableString.Invariant(
             $"settings     warmup {settings.Warmup}, iterations {settings.Iterations} (median), max {settings.MaxSeconds:0.#} s per cell and side, wait-idle {settings.WaitIdleSeconds:0.#} s, input {settings.ImageSize}×{settings.ImageSize}, seed {settings.Seed}");

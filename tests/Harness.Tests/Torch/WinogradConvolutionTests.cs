@@ -1,0 +1,132 @@
+using Harness.Models;
+using Harness.Tests.Models;
+using Harness.Torch;
+using F = Harness.Torch.torch.nn.functional;
+
+namespace Harness.Tests.Torch;
+
+/// <summary>
+/// <see cref="ConvolutionKind.Winograd"/>: oneDNN's Winograd kernels for 3×3 stride-1 convolutions. Layer by layer they
+/// are checked against aten's direct convolution (itself checked against PyTorch in OpsGoldenTests), whole models
+/// against torchvision's logits and input gradients (Golden/make_golden_models.py) with the criteria the direct path
+/// meets in ModelGoldenTests. Serial: the algorithm is process-wide, and other tests expect the direct one.
+/// </summary>
+[Collection(SerialCollection.Name)]
+public sealed class WinogradConvolutionTests : IDisposable
+{
+    private readonly DisposeScope _scope = torch.NewDisposeScope();
+    private readonly Generator _generator = new(5);
+
+    public void Dispose()
+    {
+        ConvolutionAlgorithm.Use(ConvolutionKind.Direct);
+        _scope.Dispose();
+        _generator.Dispose();
+    }
+
+    private static void RequireWinograd() =>
+        Skip.IfNot(ConvolutionAlgorithm.WinogradAvailable,
+            "this native shim was built without oneDNN's headers (apt-get install libdnnl-dev, then rebuild)");
+
+    private Tensor Random(params long[] shape) => torch.randn(shape, generator: _generator);
+
+    /// <summary>Direct and Winograd outputs of one convolution, and the input and weight gradients of Σ y ⊙ r.</summary>
+    private (Tensor Y, Tensor GradX, Tensor GradW) Run(ConvolutionKind kind, Tensor x, Tensor w, Tensor b, Tensor r, long padding)
+    {
+        ConvolutionAlgorithm.Use(kind);
+        var xl = x.detach().requires_grad_();
+        var wl = w.detach().requires_grad_();
+        var y = F.conv2d(xl, wl, b, padding: padding);
+        (y * r).sum().backward();
+        ConvolutionAlgorithm.Use(ConvolutionKind.Direct);
+        return (y.detach(), xl.grad!, wl.grad!);
+    }
+
+    [SkippableTheory]
+    [InlineData(MemoryFormat.ChannelsLast, 1)]
+    [InlineData(MemoryFormat.Contiguous, 1)]
+    [InlineData(MemoryFormat.ChannelsLast, 0)]
+    public void ForwardAndGradientsAgreeWithDirectConvolutionToRounding(MemoryFormat format, long padding)
+    {
+        RequireWinograd();
+        var x = Random(2, 32, 13, 11).contiguous(format);
+        var w = Random(24, 32, 3, 3) * 0.1;
+        var b = Random(24);
+        var r = Random(2, 24, 11 + 2 * padding, 9 + 2 * padding);
+        var direct = Run(ConvolutionKind.Direct, x, w, b, r, padding);
+        var winograd = Run(ConvolutionKind.Winograd, x, w, b, r, padding);
+
+        // Winograd rounds differently (so the fast path did run), by about 1e-6 of the values' scale.
+        Assert.False(direct.Y.equal(winograd.Y), "the Winograd output is bit-identical to the direct one: the fast path did not run");
+        var scale = direct.Y.abs().max().item<double>();
+        TensorAssert.Close(direct.Y, winograd.Y, rtol: 0, atol: 1e-5 * scale, what: "output");
+        Assert.True(winograd.Y.is_contiguous(format), "the output keeps the input's layout");
+        TensorAssert.Close(direct.GradX, winograd.GradX, rtol: 0, atol: 1e-5 * direct.GradX.abs().max().item<double>(), what: "input gradient");
+        Assert.True(winograd.GradX.is_contiguous(format), "the input gradient keeps the input's layout");
+        // The weight gradient comes from aten's direct kernel either way.
+        TensorAssert.Equal(direct.GradW, winograd.GradW, "weight gradient");
+    }
+
+    [SkippableFact]
+    public void ConvolutionsWinogradDoesNotCoverRunDirectUnchanged()
+    {
+        RequireWinograd();
+        var x = Random(1, 8, 10, 10);
+        foreach (var (w, stride, groups) in new[] { (Random(8, 8, 3, 3), 2L, 1L), (Random(8, 8, 1, 1), 1L, 1L), (Random(8, 2, 3, 3), 1L, 4L) })
+        {
+            ConvolutionAlgorithm.Use(ConvolutionKind.Direct);
+            var expected = F.conv2d(x, w, null, stride, 1, 1, groups);
+            ConvolutionAlgorithm.Use(ConvolutionKind.Winograd);
+            TensorAssert.Equal(expected, F.conv2d(x, w, null, stride, 1, 1, groups), $"stride {stride}, groups {groups}, kernel {w.size(2)}");
+        }
+    }
+
+    [SkippableTheory]
+    [InlineData("resnet50", 102)]
+    [InlineData("vgg19", 101)]
+    [InlineData("resnet18", 106)]
+    public void ModelLogitsMatchTorchvisionAsTheDirectPathDoes(string name, ulong seed)
+    {
+        RequireWinograd();
+        using var golden = torch.load(TestPaths.Fixture("Golden", "models.safetensors"));
+        using var model = ModelZoo.Create(name);
+        DeterministicWeights.Fill(model, seed);
+        model.requires_grad_(false);
+        model.UseMemoryFormat(MemoryFormat.ChannelsLast);
+        ConvolutionAlgorithm.Use(ConvolutionKind.Winograd);
+        using var noGrad = torch.no_grad();
+        var expected = golden[$"{name}.logits"];
+        var logits = model.forward(golden[$"{name}.input"]);
+        TensorAssert.Close(expected, logits, rtol: 1e-4, atol: 1e-4 * expected.abs().max().item<double>(), what: name);
+    }
+
+    [SkippableFact]
+    public void InputGradientOfResNet18MatchesTorchvisionAsTheDirectPathDoes()
+    {
+        RequireWinograd();
+        using var golden = torch.load(TestPaths.Fixture("Golden", "models.safetensors"));
+        using var model = ModelZoo.Create("resnet18");
+        DeterministicWeights.Fill(model, 106);
+        model.requires_grad_(false);
+        model.UseMemoryFormat(MemoryFormat.ChannelsLast);
+        ConvolutionAlgorithm.Use(ConvolutionKind.Winograd);
+        var x = golden["resnet18.input"].detach();
+        x.requires_grad = true;
+        var grad = torch.autograd.grad(new[] { model.forward(x).select(1, 7).sum() }, new[] { x })[0]!;
+        var expected = golden["resnet18.input_grad"];
+        // ModelGoldenTests' criteria for the direct path: ≥ 90% of the elements within 1e-4, cosine > 0.999.
+        var tolerance = 1e-4 * expected.abs().max().item<double>() + 1e-4 * expected.abs();
+        var agreeing = ((grad - expected).abs() <= tolerance).to(ScalarType.Float64).mean().item<double>();
+        var cosine = ((grad * expected).sum() / (grad.norm() * expected.norm())).item<double>();
+        Assert.True(agreeing >= 0.9 && cosine > 0.999, $"{agreeing:P1} of the input gradient within 1e-4 of torchvision's, cosine {cosine:F6}");
+    }
+
+    [Fact]
+    public void AnUnknownAlgorithmNameIsAnErrorNamingItsSourceAndTheChoices()
+    {
+        var e = Assert.Throws<ArgumentException>(() => ConvolutionAlgorithm.Parse("winnograd", ConvolutionAlgorithm.EnvironmentVariable));
+        Assert.Contains("MIPIN_CONVOLUTION", e.Message);
+        Assert.Contains("'direct' or 'winograd'", e.Message);
+        Assert.Equal(ConvolutionKind.Winograd, ConvolutionAlgorithm.Parse(" Winograd ", "x"));
+    }
+}
