@@ -42,7 +42,7 @@ public static class BenchCommand
         var pipelineModel = new Option<string?>("--model") { Description = "With --pipeline: the model id or architecture of the config to score (default: its first model)." };
         var pipelineSet = RunCommand.SetOption();
         var randomWeights = new Option<bool>("--random-weights") { Description = "With --pipeline: score with seeded random weights (--seed) of the model's architecture instead of its checkpoint, written to OUTPUT/random-weights; trained state then goes under OUTPUT too. For architectures whose checkpoint is not at hand: the timings do not depend on the weights' values." };
-        var updateDoc = new Option<FileInfo?>("--update-doc") { Description = "Also write the results into this markdown file (docs/bench.md) between its '<!-- generated:NAME begin/end -->' markers, with date, commit and command: the table goes to 'headline' and, with the PyTorch child, its GFLOP/s against the CPU's peak to 'limit'; --pipeline goes to 'pipeline-ARCHITECTURE' (e.g. pipeline-mobilenet_v2)." };
+        var updateDoc = new Option<FileInfo?>("--update-doc") { Description = "Also write the results into this markdown file (docs/bench.md) between its '<!-- generated:NAME begin/end -->' markers, with date, commit and command: the table goes to 'headline' and, with the PyTorch child, its GFLOP/s against the CPU's peak to 'limit'; --pipeline goes to 'pipeline-ARCHITECTURE' (e.g. pipeline-mobilenet_v2). Under --convolution winograd each section name ends in '-winograd' (headline-winograd, ...), so the direct sections stay as measured." };
         var pipelineShard = new Option<int>("--shard") { Description = "With --pipeline: the shard to score.", DefaultValueFactory = _ => 0 };
 
         var command = new Command("bench", "Measure images/s and peak memory of the attribution workloads, side by side with PyTorch eager.")
@@ -125,7 +125,7 @@ public static class BenchCommand
             using (tuned)
             using (untuned)
             {
-                if (doc is not null) BenchDoc.Check(doc, tuned is null ? new[] { BenchDoc.Headline } : new[] { BenchDoc.Headline, BenchDoc.Limit });
+                if (doc is not null) BenchDoc.Check(doc, tuned is null ? new[] { Section(BenchDoc.Headline) } : new[] { Section(BenchDoc.Headline), Section(BenchDoc.Limit) });
                 var header = MachineLines(settings).Concat(pytorchLines).Concat(skipped.Select(s => "note         " + s)).ToList();
                 foreach (var line in header) Console.Error.WriteLine(line);
                 var cells = BenchSuite.Plan(modelList, methodList, batchList, deviceList);
@@ -147,14 +147,16 @@ public static class BenchCommand
     }
 
     // The headline section always; the limit section when the PyTorch child can count the models' FLOPs.
+    // Under --convolution winograd both go to their "-winograd" twins, so the direct headline stays as measured.
     private static void UpdateDoc(string doc, IReadOnlyList<string> header, IReadOnlyList<BenchRow> rows, PyTorchBaseline? tuned, int imageSize)
     {
+        string headline = Section(BenchDoc.Headline), limit = Section(BenchDoc.Limit);
         var provenance = BenchDoc.Provenance(header, doc);
-        BenchDoc.Replace(doc, BenchDoc.Headline, provenance + BenchDoc.HeadlineTable(rows));
-        Console.Error.WriteLine($"bench: updated the {BenchDoc.Headline} section of {doc}");
+        BenchDoc.Replace(doc, headline, provenance + BenchDoc.HeadlineTable(rows));
+        Console.Error.WriteLine($"bench: updated the {headline} section of {doc}");
         if (tuned is null)
         {
-            Console.Error.WriteLine($"bench: the {BenchDoc.Limit} section needs the PyTorch child (it counts the FLOPs); left as it was");
+            Console.Error.WriteLine($"bench: the {limit} section needs the PyTorch child (it counts the FLOPs); left as it was");
             return;
         }
         Dictionary<string, (double, double)> flops;
@@ -165,13 +167,16 @@ public static class BenchCommand
         }
         catch (BaselineException e)
         {
-            Console.Error.WriteLine($"bench: the {BenchDoc.Limit} section was left as it was: the PyTorch child could not count the FLOPs ({e.Message})");
+            Console.Error.WriteLine($"bench: the {limit} section was left as it was: the PyTorch child could not count the FLOPs ({e.Message})");
             return;
         }
         Console.Error.WriteLine("bench: measuring the convolution peak for the limit section");
-        BenchDoc.Replace(doc, BenchDoc.Limit, provenance + BenchDoc.LimitTable(rows, flops, CpuPeak.MeasureConvolution(), CpuPeak.Nominal(torch.get_num_threads())));
-        Console.Error.WriteLine($"bench: updated the {BenchDoc.Limit} section of {doc}");
+        BenchDoc.Replace(doc, limit, provenance + BenchDoc.LimitTable(rows, flops, CpuPeak.MeasureConvolution(), CpuPeak.Nominal(torch.get_num_threads())));
+        Console.Error.WriteLine($"bench: updated the {limit} section of {doc}");
     }
+
+    private static string Section(string name) =>
+        ConvolutionAlgorithm.Current == ConvolutionKind.Winograd ? name + "-winograd" : name;
 
     private static PyTorchBaseline? WarnNull(string why)
     {
@@ -218,7 +223,7 @@ public static class BenchCommand
         var shards = new ExperimentPlan(spec).Data.Shards.Count;
         if (shards == 0) throw new CommandLineException($"--pipeline: {config.Name} selects no images to score (check dataset and training.images)");
         if (shard < 0 || shard >= shards) throw new CommandLineException($"--shard: {config.Name} has shards 0 to {shards - 1}, not {shard}");
-        if (doc is not null) BenchDoc.Check(doc, new[] { $"{BenchDoc.Pipeline}-{model.Architecture}" });
+        if (doc is not null) BenchDoc.Check(doc, new[] { Section($"{BenchDoc.Pipeline}-{model.Architecture}") });
         var header = MachineLines(settings).Take(2).ToList();
         foreach (var line in header) Console.Error.WriteLine(line);
         var result = PipelineBench.Run(spec, model, shard, device, settings, outDir, line => Console.Error.WriteLine(line));
@@ -229,7 +234,7 @@ public static class BenchCommand
         AtomicFile.WriteAllText(Path.Combine(outDir, "pipeline.txt"), table);
         if (doc is not null)
         {
-            var section = $"{BenchDoc.Pipeline}-{model.Architecture}";
+            var section = Section($"{BenchDoc.Pipeline}-{model.Architecture}");
             BenchDoc.Replace(doc, section, BenchDoc.Provenance(Array.Empty<string>(), doc) + "```\n" + table.TrimEnd() + "\n```\n");
             Console.Error.WriteLine($"bench: updated the {section} section of {doc}");
         }

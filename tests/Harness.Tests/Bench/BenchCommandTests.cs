@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Globalization;
 using Harness.Bench;
+using Harness.Torch;
 using Harness.Data;
 using Harness.Experiments;
 
@@ -177,6 +178,24 @@ public sealed class BenchCommandTests : IDisposable
         Assert.False(File.Exists(Path.Combine(_dir, "pipeline.csv")));
     }
 
+    [SkippableFact]
+    public void WinogradRunsGoToTheirOwnDocSectionsAndSayWhichAlgorithmRan()
+    {
+        Skip.IfNot(ConvolutionAlgorithm.WinogradAvailable, "this native shim was built without oneDNN's headers (apt-get install libdnnl-dev, then rebuild)");
+        Directory.CreateDirectory(_dir);
+        var doc = Path.Combine(_dir, "bench.md");
+        const string direct = "<!-- generated:headline begin -->\nDIRECT\n<!-- generated:headline end -->\n";
+        File.WriteAllText(doc, direct + "<!-- generated:headline-winograd begin -->\n<!-- generated:headline-winograd end -->\n");
+        var (code, stdout, stderr) = Bench(Tiny.Concat(new[] { "--models", "resnet18", "--methods", "gradient", "--no-pytorch",
+            "--convolution", "winograd", "--update-doc", doc, "--output", _dir }));
+        Assert.True(code == 0, stderr);
+        Assert.Contains("winograd 3×3 convolutions", stdout);
+        var text = File.ReadAllText(doc);
+        Assert.StartsWith(direct, text); // the direct headline is left as measured
+        Assert.Contains("| resnet18 | gradient | 1 | cpu |", text[direct.Length..]);
+        Assert.Contains("bench: updated the headline-winograd section", stderr);
+    }
+
     [Theory]
     [InlineData("--methods", "gradient,smoothgrad", "unknown method 'smoothgrad'. Valid methods: gradient, gradcam, fused, mipin-explain, mipin-train")]
     [InlineData("--models", "resnet51", "unknown model 'resnet51'. Valid models:")]
@@ -186,6 +205,7 @@ public sealed class BenchCommandTests : IDisposable
     [InlineData("--iterations", "0", "iterations must be ≥ 1")]
     [InlineData("--threads", "0", "threads must be ≥ 1")]
     [InlineData("--model", "resnet50", "--model, --shard, --set and --random-weights go with --pipeline CONFIG (for the table, use --models)")]
+    [InlineData("--convolution", "fft", "--convolution must be 'direct' or 'winograd', got 'fft'")]
     public void BadOptionsFailWithTheValidChoices(string option, string value, string message)
     {
         var (code, _, stderr) = Bench(new[] { option, value, "--no-pytorch", "--output", _dir });
