@@ -15,6 +15,7 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <c10/core/GradMode.h>
 #include <torch/csrc/autograd/custom_function.h>
 
 #if MIPIN_WITH_ONEDNN
@@ -50,13 +51,17 @@ bool layout_of(const at::Tensor& t, tag& out) {
   return false;
 }
 
-// Whether oneDNN's Winograd kernels may take this convolution at all (the kernels decide the rest).
+// Whether oneDNN's Winograd kernels may take this convolution at all (the kernels decide the rest). Anything else
+// goes to aten, which also gives the usual errors for bad arguments.
 bool eligible(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
   tag unused;
+  if (x.layout() != at::kStrided || w.layout() != at::kStrided || (b.defined() && b.layout() != at::kStrided))
+    return false;
   return x.device().is_cpu() && w.device().is_cpu() && x.scalar_type() == at::kFloat &&
-         w.scalar_type() == at::kFloat && (!b.defined() || b.scalar_type() == at::kFloat) && x.dim() == 4 &&
-         w.dim() == 4 && w.size(2) == 3 && w.size(3) == 3 && x.size(1) == w.size(1) && layout_of(x, unused) &&
-         !x.is_mkldnn();
+         w.scalar_type() == at::kFloat && x.dim() == 4 && w.dim() == 4 && w.size(2) == 3 && w.size(3) == 3 &&
+         x.size(1) == w.size(1) && layout_of(x, unused) &&
+         (!b.defined() || (b.device().is_cpu() && b.scalar_type() == at::kFloat && b.dim() == 1 &&
+                           b.size(0) == w.size(0)));
 }
 
 memory::dims dims_of(at::IntArrayRef sizes) { return memory::dims(sizes.begin(), sizes.end()); }
@@ -153,10 +158,13 @@ bool winograd_backward_data(const at::Tensor& grad_out, const at::Tensor& w_in, 
 }
 
 // The autograd node: Winograd for the forward pass and the input gradient; the weight and bias gradients, needed
-// only when training, come from aten::convolution_backward (direct), so they are exactly PyTorch's.
+// only when training, come from aten::convolution_backward (direct), so they are exactly PyTorch's. The bias is
+// optional: absent, it is no input of the node (autograd cannot take an undefined tensor as one), so the node's
+// inputs are x, w and, when present, b.
 struct WinogradConv2d : torch::autograd::Function<WinogradConv2d> {
-  static at::Tensor forward(torch::autograd::AutogradContext* ctx, at::Tensor x, at::Tensor w, at::Tensor b,
-                            int64_t pad_h, int64_t pad_w) {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, at::Tensor x, at::Tensor w,
+                            c10::optional<at::Tensor> bias, int64_t pad_h, int64_t pad_w) {
+    const auto b = bias.value_or(at::Tensor());
     at::Tensor out;
     if (!winograd_forward(x, w, b, pad_h, pad_w, out)) out = direct_conv2d(x, w, b, pad_h, pad_w);
     // The input is kept only for a weight gradient; an input gradient needs its shape and layout alone, so frozen
@@ -179,39 +187,62 @@ struct WinogradConv2d : torch::autograd::Function<WinogradConv2d> {
     const auto sizes = ctx->saved_data["sizes"].toIntVector();
     const auto layout = ctx->saved_data["channels_last"].toBool() ? tag::nhwc : tag::nchw;
     const auto pad_h = ctx->saved_data["pad_h"].toInt(), pad_w = ctx->saved_data["pad_w"].toInt();
+    const bool has_bias = ctx->saved_data["has_bias"].toBool();
     const auto& grad = grads[0];
     at::Tensor grad_x, grad_w, grad_b;
-    if (ctx->needs_input_grad(0) && !winograd_backward_data(grad, w, sizes, layout, pad_h, pad_w, grad_x)) {
+    // A double backward (create_graph) needs a differentiable input gradient: aten's is, oneDNN's output is not.
+    const bool differentiable = c10::GradMode::is_enabled();
+    if (ctx->needs_input_grad(0) &&
+        (differentiable || !winograd_backward_data(grad, w, sizes, layout, pad_h, pad_w, grad_x))) {
       auto format = layout == tag::nhwc ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
-      auto shape_only = at::empty(sizes, grad.options(), format);
+      auto shape_only = x.defined() ? x : at::empty(sizes, grad.options(), format);
       grad_x = std::get<0>(at::convolution_backward(grad, shape_only, w, c10::nullopt, {1, 1}, {pad_h, pad_w},
                                                     {1, 1}, false, {0, 0}, 1, {true, false, false}));
     }
-    const bool need_w = ctx->needs_input_grad(1), need_b = ctx->needs_input_grad(2);
+    const bool need_w = ctx->needs_input_grad(1), need_b = has_bias && ctx->needs_input_grad(2);
     if (need_w || need_b) {
       std::vector<int64_t> bias_sizes{w.size(0)};
-      auto r = at::convolution_backward(grad, x, w, ctx->saved_data["has_bias"].toBool()
-                                                        ? c10::optional<at::IntArrayRef>(bias_sizes)
-                                                        : c10::nullopt,
+      auto r = at::convolution_backward(grad, x, w, has_bias ? c10::optional<at::IntArrayRef>(bias_sizes) : c10::nullopt,
                                         {1, 1}, {pad_h, pad_w}, {1, 1}, false, {0, 0}, 1, {false, need_w, need_b});
       grad_w = std::get<1>(r);
       grad_b = std::get<2>(r);
     }
+    // One entry per forward argument; autograd drops those of non-variables (an absent bias, the paddings).
     return {grad_x, grad_w, grad_b, at::Tensor(), at::Tensor()};
   }
 };
+
+// Whether this CPU has oneDNN's Winograd kernels (AVX-512 in oneDNN 2.6): asked once with a small convolution.
+bool cpu_has_winograd() {
+  static const bool available = [] {
+    try {
+      dnnl::convolution_forward::primitive_desc(forward_desc({1, 16, 8, 8}, {16, 16, 3, 3}, false, 1, 1),
+                                                cpu_engine());
+      return true;
+    } catch (const dnnl::error&) {
+      return false;
+    }
+  }();
+  return available;
+}
 
 #endif  // MIPIN_WITH_ONEDNN
 
 }  // namespace
 
 int mt_winograd_available(int32_t* out) {
-  return mipin::guarded([&] { *out = MIPIN_WITH_ONEDNN ? 1 : 0; });
+  return mipin::guarded([&] {
+#if MIPIN_WITH_ONEDNN
+    *out = cpu_has_winograd() ? 1 : 0;
+#else
+    *out = 0;
+#endif
+  });
 }
 
 int mt_conv2d_winograd(mt_tensor input, mt_tensor weight, mt_tensor bias, int64_t pad_h, int64_t pad_w,
                        mt_tensor* out) {
-  return mipin::guarded([&] {
+  const int status = mipin::guarded([&] {
     const auto& x = mipin::tensor_ref(input);
     const auto& w = mipin::tensor_ref(weight);
     const auto b = mipin::optional_tensor(bias);
@@ -221,7 +252,7 @@ int mt_conv2d_winograd(mt_tensor input, mt_tensor weight, mt_tensor bias, int64_
       const bool record = c10::GradMode::is_enabled() &&
                           (x.requires_grad() || w.requires_grad() || (b.defined() && b.requires_grad()));
       if (record) {
-        result = WinogradConv2d::apply(x, w, b, pad_h, pad_w);
+        result = WinogradConv2d::apply(x, w, b.defined() ? c10::optional<at::Tensor>(b) : c10::nullopt, pad_h, pad_w);
       } else if (!winograd_forward(x, w, b, pad_h, pad_w, result)) {
         result = direct_conv2d(x, w, b, pad_h, pad_w);
       }
@@ -230,4 +261,7 @@ int mt_conv2d_winograd(mt_tensor input, mt_tensor weight, mt_tensor bias, int64_
     if (!result.defined()) result = direct_conv2d(x, w, b, pad_h, pad_w);
     *out = mipin::new_handle(std::move(result));
   });
+  // Name the operator as mt_op_call does for aten::conv2d, so errors read the same on either path.
+  if (status != MT_OK) mipin::g_last_error = "aten::conv2d: " + mipin::g_last_error;
+  return status;
 }

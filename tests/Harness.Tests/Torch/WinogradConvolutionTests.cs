@@ -67,6 +67,76 @@ public sealed class WinogradConvolutionTests : IDisposable
         TensorAssert.Equal(direct.GradW, winograd.GradW, "weight gradient");
     }
 
+    [SkippableTheory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void TrainingGradientsWithAndWithoutABiasAreDirectConvolutions(bool withBias)
+    {
+        // ResNet convolutions have no bias; a trainable bias takes the bias-gradient path.
+        RequireWinograd();
+        var x = Random(2, 16, 9, 9).contiguous(MemoryFormat.ChannelsLast);
+        var w = Random(8, 16, 3, 3) * 0.1;
+        var b = withBias ? Random(8) : null;
+        var r = Random(2, 8, 9, 9);
+        Tensor?[] Gradients(ConvolutionKind kind)
+        {
+            ConvolutionAlgorithm.Use(kind);
+            var leaves = new[] { x.detach().requires_grad_(), w.detach().requires_grad_(), b?.detach().requires_grad_() };
+            (F.conv2d(leaves[0]!, leaves[1]!, leaves[2], padding: 1) * r).sum().backward();
+            ConvolutionAlgorithm.Use(ConvolutionKind.Direct);
+            return leaves.Select(l => l?.grad).ToArray();
+        }
+        var direct = Gradients(ConvolutionKind.Direct);
+        var winograd = Gradients(ConvolutionKind.Winograd);
+        TensorAssert.Close(direct[0]!, winograd[0]!, rtol: 0, atol: 1e-5 * direct[0]!.abs().max().item<double>(), what: "input gradient");
+        TensorAssert.Equal(direct[1]!, winograd[1]!, "weight gradient");
+        if (withBias) TensorAssert.Equal(direct[2]!, winograd[2]!, "bias gradient");
+    }
+
+    [SkippableFact]
+    public void ASecondDerivativeThroughTheInputGradientIsPyTorchs()
+    {
+        // create_graph: the input gradient must itself be differentiable (here in the weight).
+        RequireWinograd();
+        var x = Random(1, 8, 7, 7);
+        var w0 = Random(4, 8, 3, 3);
+        var r = Random(1, 4, 7, 7);
+        Tensor SecondOrder(ConvolutionKind kind)
+        {
+            ConvolutionAlgorithm.Use(kind);
+            var xl = x.detach().requires_grad_();
+            var w = w0.detach().requires_grad_();
+            var g = torch.autograd.grad(new[] { (F.conv2d(xl, w, null, padding: 1) * r).sum() }, new[] { xl }, create_graph: true)[0]!;
+            (g * g).sum().backward();
+            ConvolutionAlgorithm.Use(ConvolutionKind.Direct);
+            return w.grad!;
+        }
+        var direct = SecondOrder(ConvolutionKind.Direct);
+        TensorAssert.Close(direct, SecondOrder(ConvolutionKind.Winograd), rtol: 1e-5, atol: 1e-5 * direct.abs().max().item<double>());
+    }
+
+    [SkippableFact]
+    public void WhatOnlyTheShimTurnsAwayRunsDirectUnchanged()
+    {
+        // These pass the C# pre-check (3×3, stride 1, one group) but not the shim's: float64, a non-dense input.
+        RequireWinograd();
+        var w = Random(8, 8, 3, 3);
+        foreach (var (x, weight, what) in new[]
+                 {
+                     (Random(1, 8, 10, 10).to(ScalarType.Float64), w.to(ScalarType.Float64), "float64"),
+                     (Random(1, 8, 10, 20).narrow(3, 0, 10), w, "non-dense input"),
+                 })
+        {
+            ConvolutionAlgorithm.Use(ConvolutionKind.Direct);
+            var expected = F.conv2d(x, weight, null, padding: 1);
+            ConvolutionAlgorithm.Use(ConvolutionKind.Winograd);
+            TensorAssert.Equal(expected, F.conv2d(x, weight, null, padding: 1), what);
+        }
+        // A shape error names the operator, as on the direct path.
+        var e = Assert.Throws<TorchException>(() => F.conv2d(Random(1, 4, 10, 10), w, null, padding: 1));
+        Assert.StartsWith("aten::conv2d", e.Message);
+    }
+
     [SkippableFact]
     public void ConvolutionsWinogradDoesNotCoverRunDirectUnchanged()
     {
