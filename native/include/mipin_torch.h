@@ -104,7 +104,8 @@ MT_API int mt_clip_(mt_tensor t, double lo, double hi);
  * relative); anything Winograd does not cover runs aten::convolution. bias may be null. */
 MT_API int mt_conv2d_winograd(mt_tensor input, mt_tensor weight, mt_tensor bias, int64_t pad_h, int64_t pad_w,
                               mt_tensor* out);
-/* 1 when this build has the Winograd path (oneDNN headers found and libtorch on the shared libdnnl), else 0. */
+/* 1 when this build has the Winograd path (oneDNN headers found and libtorch on the shared libdnnl) and this CPU has
+ * oneDNN's Winograd kernels (AVX-512 in oneDNN 2.6), else 0. */
 MT_API int mt_winograd_available(int32_t* out);
 MT_API int mt_grad_enabled(int32_t* out);
 MT_API int mt_set_grad_enabled(int32_t enabled);

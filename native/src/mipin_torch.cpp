@@ -217,8 +217,7 @@ int mt_op_call(mt_op op, const mt_value* args, int64_t nargs, mt_value* results,
     }
     *nresults = count;
   });
-  if (status != MT_OK) mipin::g_last_error = name + ": " + mipin::g_last_error;
-  return status;
+  return mipin::named_failure(status, name);
 }
 
 int mt_tensor_from_data(const void* data, int32_t dtype, const int64_t* shape, int64_t ndim,

@@ -39,6 +39,12 @@ int guarded(F&& body) {
   }
 }
 
+// Prefixes a failure's message with the operator it concerns ("aten::conv2d: ..."), as TorchException documents.
+inline int named_failure(int status, const std::string& op) {
+  if (status != MT_OK) g_last_error = op + ": " + g_last_error;
+  return status;
+}
+
 inline void require(bool condition, const std::string& message) {
   if (!condition) throw ShimError(MT_INVALID_ARGUMENT, message);
 }

@@ -66,6 +66,9 @@ bool eligible(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
 
 memory::dims dims_of(at::IntArrayRef sizes) { return memory::dims(sizes.begin(), sizes.end()); }
 
+// A float32 descriptor whose layout oneDNN chooses (Winograd's kernels want their own blocked layouts).
+memory::desc any_layout(const memory::dims& dims) { return memory::desc(dims, memory::data_type::f32, tag::any); }
+
 // A tensor's data as oneDNN memory in its own layout; a reorder into `wanted` when that differs.
 memory as_memory(const at::Tensor& t, tag layout, const memory::desc& wanted, dnnl::stream& stream) {
   memory user(memory::desc(dims_of(t.sizes()), memory::data_type::f32, layout), cpu_engine(), t.data_ptr());
@@ -88,13 +91,12 @@ at::Tensor to_tensor(memory m, at::IntArrayRef sizes, tag layout, dnnl::stream& 
 dnnl::convolution_forward::desc forward_desc(at::IntArrayRef x_sizes, at::IntArrayRef w_sizes, bool with_bias,
                                              int64_t pad_h, int64_t pad_w) {
   const auto n = x_sizes[0], oc = w_sizes[0], oh = x_sizes[2] + 2 * pad_h - 2, ow = x_sizes[3] + 2 * pad_w - 2;
-  auto any = [](memory::dims d) { return memory::desc(d, memory::data_type::f32, tag::any); };
   const memory::dims padding{pad_h, pad_w};
   if (with_bias)
-    return {dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_winograd, any(dims_of(x_sizes)),
-            any(dims_of(w_sizes)), any({oc}), any({n, oc, oh, ow}), {1, 1}, padding, padding};
-  return {dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_winograd, any(dims_of(x_sizes)),
-          any(dims_of(w_sizes)), any({n, oc, oh, ow}), {1, 1}, padding, padding};
+    return {dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_winograd, any_layout(dims_of(x_sizes)),
+            any_layout(dims_of(w_sizes)), any_layout({oc}), any_layout({n, oc, oh, ow}), {1, 1}, padding, padding};
+  return {dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_winograd, any_layout(dims_of(x_sizes)),
+          any_layout(dims_of(w_sizes)), any_layout({n, oc, oh, ow}), {1, 1}, padding, padding};
 }
 
 // Forward pass; false when oneDNN has no Winograd kernel for it.
@@ -119,8 +121,7 @@ bool winograd_forward(const at::Tensor& x_in, const at::Tensor& w_in, const at::
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, weights}, {DNNL_ARG_DST, dst}};
   if (b.defined()) args.emplace(DNNL_ARG_BIAS, as_memory(b, tag::a, pd.bias_desc(), stream));
   dnnl::convolution_forward(pd).execute(stream, args);
-  const auto oh = x_in.size(2) + 2 * pad_h - 2, ow = x_in.size(3) + 2 * pad_w - 2;
-  out = to_tensor(dst, {x_in.size(0), w.size(0), oh, ow}, layout, stream);
+  out = to_tensor(dst, pd.dst_desc().dims(), layout, stream);
   stream.wait();
   return true;
 }
@@ -135,17 +136,15 @@ bool winograd_backward_data(const at::Tensor& grad_out, const at::Tensor& w_in, 
   try {
     auto hint = dnnl::convolution_forward::primitive_desc(forward_desc(input_sizes, w.sizes(), false, pad_h, pad_w),
                                                          cpu_engine());
-    auto any = [](memory::dims d) { return memory::desc(d, memory::data_type::f32, tag::any); };
-    dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_winograd, any(dims_of(input_sizes)),
-                                               any(dims_of(w.sizes())), any(dims_of(grad_out.sizes())), {1, 1},
-                                               padding, padding);
+    dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_winograd, any_layout(dims_of(input_sizes)),
+                                               any_layout(dims_of(w.sizes())), any_layout(dims_of(grad_out.sizes())),
+                                               {1, 1}, padding, padding);
     pd = dnnl::convolution_backward_data::primitive_desc(desc, cpu_engine(), hint);
   } catch (const dnnl::error&) {
     return false;
   }
-  tag grad_layout;
+  tag grad_layout = tag::nchw;
   const auto g = layout_of(grad_out, grad_layout) ? grad_out : grad_out.contiguous();
-  if (!layout_of(g, grad_layout)) return false;
   dnnl::stream stream(cpu_engine());
   auto diff_dst = as_memory(g, grad_layout, pd.diff_dst_desc(), stream);
   auto weights = as_memory(w, tag::oihw, pd.weights_desc(), stream);
@@ -251,17 +250,15 @@ int mt_conv2d_winograd(mt_tensor input, mt_tensor weight, mt_tensor bias, int64_
     if (eligible(x, w, b)) {
       const bool record = c10::GradMode::is_enabled() &&
                           (x.requires_grad() || w.requires_grad() || (b.defined() && b.requires_grad()));
-      if (record) {
+      if (record)
         result = WinogradConv2d::apply(x, w, b.defined() ? c10::optional<at::Tensor>(b) : c10::nullopt, pad_h, pad_w);
-      } else if (!winograd_forward(x, w, b, pad_h, pad_w, result)) {
-        result = direct_conv2d(x, w, b, pad_h, pad_w);
-      }
+      else
+        winograd_forward(x, w, b, pad_h, pad_w, result);  // leaves result undefined where the kernels refuse
     }
 #endif
     if (!result.defined()) result = direct_conv2d(x, w, b, pad_h, pad_w);
     *out = mipin::new_handle(std::move(result));
   });
-  // Name the operator as mt_op_call does for aten::conv2d, so errors read the same on either path.
-  if (status != MT_OK) mipin::g_last_error = "aten::conv2d: " + mipin::g_last_error;
-  return status;
+  // Named as mt_op_call names aten::conv2d, so errors read the same on either path.
+  return mipin::named_failure(status, "aten::conv2d");
 }

@@ -30,8 +30,9 @@ public static class ConvolutionAlgorithm
     public static ConvolutionKind Current => s_current;
 
     /// <summary>
-    /// Whether this build of the native shim has the Winograd path: it needs oneDNN's headers at build time
-    /// (Debian: libdnnl-dev, which scripts/bootstrap.sh installs) and a libtorch linked to the shared libdnnl.
+    /// Whether Winograd convolutions can run here: the native shim must have been built with oneDNN's headers (Debian:
+    /// libdnnl-dev, which scripts/bootstrap.sh installs) against a libtorch linked to the shared libdnnl, and the CPU
+    /// must have oneDNN's Winograd kernels (AVX-512 in oneDNN 2.6).
     /// </summary>
     public static bool WinogradAvailable
     {
@@ -42,12 +43,12 @@ public static class ConvolutionAlgorithm
         }
     }
 
-    /// <summary>Sets the algorithm; throws InvalidOperationException with the fix when Winograd is not built in.</summary>
+    /// <summary>Sets the algorithm; throws InvalidOperationException with the fix when Winograd is not available.</summary>
     public static void Use(ConvolutionKind kind)
     {
         if (kind == ConvolutionKind.Winograd && !WinogradAvailable)
             throw new InvalidOperationException(
-                "Winograd convolutions are not built into this native shim: it needs oneDNN's headers (Debian: apt-get install libdnnl-dev) and a libtorch linked to the shared libdnnl (Debian's libtorch-dev). Fix: run scripts/bootstrap.sh and rebuild, or use the direct algorithm (unset " + EnvironmentVariable + ").");
+                "Winograd convolutions are not available: this native shim was built without oneDNN's headers (Debian: apt-get install libdnnl-dev) or against a libtorch not linked to the shared libdnnl (Debian's libtorch-dev is), or this CPU lacks oneDNN's Winograd kernels (AVX-512). Fix: run scripts/bootstrap.sh and rebuild, or use the direct algorithm (unset " + EnvironmentVariable + ").");
         s_current = kind;
     }
 

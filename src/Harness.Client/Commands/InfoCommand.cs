@@ -20,7 +20,7 @@ public static class InfoCommand
         Console.WriteLine($"libtorch     {torch.version}");
         Console.WriteLine($"blas         {BlasLibrary.Describe()}");
         Console.WriteLine($"threads      {torch.get_num_threads()} (cores: {Environment.ProcessorCount}; set {IntraOpThreads.EnvironmentVariable} to change)");
-        Console.WriteLine($"convolution  {ConvolutionAlgorithm.Current.ToString().ToLowerInvariant()} 3×3 stride-1 CPU convolutions (winograd {(ConvolutionAlgorithm.WinogradAvailable ? "available" : "not built in")}; set {ConvolutionAlgorithm.EnvironmentVariable}=winograd or direct)");
+        Console.WriteLine($"convolution  {ConvolutionAlgorithm.Current.ToString().ToLowerInvariant()} 3×3 stride-1 CPU convolutions (winograd {(ConvolutionAlgorithm.WinogradAvailable ? "available" : "not available in this build or on this CPU")}; set {ConvolutionAlgorithm.EnvironmentVariable}=winograd or direct)");
         var cuda = torch.cuda.is_available();
         Console.WriteLine($"cuda         {(cuda ? $"available, {torch.cuda.device_count()} device(s)" : "not available")}");
         var devices = new List<Device> { Device.CPU };
