@@ -45,15 +45,11 @@ public static class RunWatch
                 Console.WriteLine(Line(plan, done, run.Manifest.CreatedUtc));
                 if (host is not null)
                 {
-                    IReadOnlyList<SlotActivity> slots;
-                    try
-                    {
-                        slots = StandingCluster.ActivityAsync(host.Services.GetRequiredService<IClusterClient>(), SiloPatience).GetAwaiter().GetResult();
-                    }
-                    catch (TimeoutException)
+                    var slots = StandingCluster.ActivityAsync(host.Services.GetRequiredService<IClusterClient>(), SiloPatience).GetAwaiter().GetResult();
+                    if (slots is null)
                     {
                         slots = Array.Empty<SlotActivity>();
-                        Console.WriteLine($"(the cluster did not list its silos within {SiloPatience.TotalSeconds:0} s; progress above is from the run's files)");
+                        Console.WriteLine($"(the cluster did not list its silos within {SiloPatience.TotalSeconds:0} s, or lost the silo it asked; progress above is from the run's files)");
                     }
                     TextTable.Print(["silo", "slot", "grain", "for", "finished"], slots.Select(s => (IReadOnlyList<string>)
                     [

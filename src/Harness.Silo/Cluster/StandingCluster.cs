@@ -121,13 +121,22 @@ public static class StandingCluster
 
     /// <summary>
     /// What every slot of the cluster is doing; silos that do not answer within <paramref name="patience"/> are left
-    /// out. Throws <see cref="TimeoutException"/> when the cluster's list of silos does not come in time.
+    /// out. Null when the cluster's list of silos does not come: no answer in time, or the silo asked was just lost
+    /// (the management grain's call is routed through a silo the cluster has not yet declared dead).
     /// </summary>
-    public static async Task<IReadOnlyList<SlotActivity>> ActivityAsync(IClusterClient client, TimeSpan patience)
+    public static async Task<IReadOnlyList<SlotActivity>?> ActivityAsync(IClusterClient client, TimeSpan patience)
     {
         // Every question has a deadline: a silo that was killed is listed as active until the cluster declares it dead,
         // and a call to it would wait for the client's grain-call timeout (OrleansSetup.GrainCallTimeout, days), freezing a live view.
-        var hosts = await client.GetGrain<IManagementGrain>(0).GetDetailedHosts(onlyActive: true).WaitAsync(patience).ConfigureAwait(false);
+        MembershipEntry[] hosts;
+        try
+        {
+            hosts = await client.GetGrain<IManagementGrain>(0).GetDetailedHosts(onlyActive: true).WaitAsync(patience).ConfigureAwait(false);
+        }
+        catch (Exception e) when (ClusterScheduler.IsSiloLoss(e))
+        {
+            return null;
+        }
         var perSilo = hosts.Where(h => h.Status == SiloStatus.Active).OrderBy(h => h.SiloName, StringComparer.Ordinal).Select(async host =>
         {
             try
