@@ -51,6 +51,11 @@ bool layout_of(const at::Tensor& t, tag& out) {
   return false;
 }
 
+// The ATen memory format of a oneDNN layout tag from layout_of.
+at::MemoryFormat memory_format_of(tag layout) {
+  return layout == tag::nhwc ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
+}
+
 // Whether oneDNN's Winograd kernels may take this convolution at all (the kernels decide the rest). Anything else
 // goes to aten, which also gives the usual errors for bad arguments.
 bool eligible(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
@@ -80,8 +85,7 @@ memory as_memory(const at::Tensor& t, tag layout, const memory::desc& wanted, dn
 
 // Copies oneDNN memory into a new tensor of `sizes` in `layout` (a reorder when the layouts differ).
 at::Tensor to_tensor(memory m, at::IntArrayRef sizes, tag layout, dnnl::stream& stream) {
-  auto format = layout == tag::nhwc ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
-  auto out = at::empty(sizes, at::TensorOptions().dtype(at::kFloat), format);
+  auto out = at::empty(sizes, at::TensorOptions().dtype(at::kFloat), memory_format_of(layout));
   memory user(memory::desc(dims_of(sizes), memory::data_type::f32, layout), cpu_engine(), out.data_ptr());
   dnnl::reorder(m, user).execute(stream, m, user);
   return out;
@@ -193,8 +197,7 @@ struct WinogradConv2d : torch::autograd::Function<WinogradConv2d> {
     const bool differentiable = c10::GradMode::is_enabled();
     if (ctx->needs_input_grad(0) &&
         (differentiable || !winograd_backward_data(grad, w, sizes, layout, pad_h, pad_w, grad_x))) {
-      auto format = layout == tag::nhwc ? at::MemoryFormat::ChannelsLast : at::MemoryFormat::Contiguous;
-      auto shape_only = x.defined() ? x : at::empty(sizes, grad.options(), format);
+      auto shape_only = x.defined() ? x : at::empty(sizes, grad.options(), memory_format_of(layout));
       grad_x = std::get<0>(at::convolution_backward(grad, shape_only, w, c10::nullopt, {1, 1}, {pad_h, pad_w},
                                                     {1, 1}, false, {0, 0}, 1, {true, false, false}));
     }

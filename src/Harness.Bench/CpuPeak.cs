@@ -48,19 +48,7 @@ public static class CpuPeak
     /// says: the peak is that of multiply-accumulates actually done, which a Winograd pass's effective rate (direct
     /// FLOPs over its time) may exceed.
     /// </summary>
-    public static Peak MeasureConvolution()
-    {
-        var algorithm = ConvolutionAlgorithm.Current;
-        ConvolutionAlgorithm.Use(ConvolutionKind.Direct);
-        try
-        {
-            return MeasureDirectConvolution();
-        }
-        finally
-        {
-            ConvolutionAlgorithm.Use(algorithm);
-        }
-    }
+    public static Peak MeasureConvolution() => ConvolutionAlgorithm.With(ConvolutionKind.Direct, MeasureDirectConvolution);
 
     private static Peak MeasureDirectConvolution()
     {

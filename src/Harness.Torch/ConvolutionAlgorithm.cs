@@ -52,6 +52,25 @@ public static class ConvolutionAlgorithm
         s_current = kind;
     }
 
+    /// <summary>
+    /// Runs <paramref name="body"/> under <paramref name="kind"/> and puts the previous algorithm back afterwards, also
+    /// when it throws. The setting is process-wide, so this is for code that owns the process's convolutions while it
+    /// runs (a peak measurement, a test).
+    /// </summary>
+    public static T With<T>(ConvolutionKind kind, Func<T> body)
+    {
+        var previous = s_current;
+        Use(kind);
+        try
+        {
+            return body();
+        }
+        finally
+        {
+            s_current = previous;
+        }
+    }
+
     /// <summary>Parses <c>direct</c> or <c>winograd</c> (any case); throws ArgumentException naming <paramref name="source"/> otherwise.</summary>
     public static ConvolutionKind Parse(string value, string source) =>
         value.Trim().ToLowerInvariant() switch

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
 using Harness.Bench;
-using Harness.Torch;
 using Harness.Data;
 using Harness.Experiments;
 
@@ -181,7 +180,7 @@ public sealed class BenchCommandTests : IDisposable
     [SkippableFact]
     public void WinogradRunsGoToTheirOwnDocSectionsAndSayWhichAlgorithmRan()
     {
-        Skip.IfNot(ConvolutionAlgorithm.WinogradAvailable, "no Winograd convolutions here: the native shim was built without oneDNN's headers (apt-get install libdnnl-dev, then rebuild) or this CPU lacks oneDNN's Winograd kernels (AVX-512)");
+        Torch.WinogradConvolutionTests.RequireWinograd();
         Directory.CreateDirectory(_dir);
         var doc = Path.Combine(_dir, "bench.md");
         const string direct = "<!-- generated:headline begin -->\nDIRECT\n<!-- generated:headline end -->\n";

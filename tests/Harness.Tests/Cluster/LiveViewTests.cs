@@ -31,9 +31,10 @@ public sealed class LiveViewTests
 
     private static IClusterClient ClientWhoseMembershipQueryFails(Exception failure)
     {
+        var management = DispatchProxy.Create<IManagementGrain, FailingManagementGrain>();
+        ((FailingManagementGrain)(object)management).Failure = failure;
         var client = DispatchProxy.Create<IClusterClient, FakeClient>();
-        ((FakeClient)(object)client).Management = DispatchProxy.Create<IManagementGrain, FailingManagementGrain>();
-        ((FailingManagementGrain)(object)((FakeClient)(object)client).Management).Failure = failure;
+        ((FakeClient)(object)client).Management = management;
         return client;
     }
 

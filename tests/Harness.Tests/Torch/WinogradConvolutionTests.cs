@@ -24,23 +24,23 @@ public sealed class WinogradConvolutionTests : IDisposable
         _generator.Dispose();
     }
 
-    private static void RequireWinograd() =>
+    /// <summary>Skips the calling test where this build or CPU has no Winograd convolutions.</summary>
+    internal static void RequireWinograd() =>
         Skip.IfNot(ConvolutionAlgorithm.WinogradAvailable,
             "no Winograd convolutions here: the native shim was built without oneDNN's headers (apt-get install libdnnl-dev, then rebuild) or this CPU lacks oneDNN's Winograd kernels (AVX-512)");
 
     private Tensor Random(params long[] shape) => torch.randn(shape, generator: _generator);
 
     /// <summary>Direct and Winograd outputs of one convolution, and the input and weight gradients of Σ y ⊙ r.</summary>
-    private (Tensor Y, Tensor GradX, Tensor GradW) Run(ConvolutionKind kind, Tensor x, Tensor w, Tensor b, Tensor r, long padding)
-    {
-        ConvolutionAlgorithm.Use(kind);
-        var xl = x.detach().requires_grad_();
-        var wl = w.detach().requires_grad_();
-        var y = F.conv2d(xl, wl, b, padding: padding);
-        (y * r).sum().backward();
-        ConvolutionAlgorithm.Use(ConvolutionKind.Direct);
-        return (y.detach(), xl.grad!, wl.grad!);
-    }
+    private static (Tensor Y, Tensor GradX, Tensor GradW) Run(ConvolutionKind kind, Tensor x, Tensor w, Tensor b, Tensor r, long padding) =>
+        ConvolutionAlgorithm.With(kind, () =>
+        {
+            var xl = x.detach().requires_grad_();
+            var wl = w.detach().requires_grad_();
+            var y = F.conv2d(xl, wl, b, padding: padding);
+            (y * r).sum().backward();
+            return (y.detach(), xl.grad!, wl.grad!);
+        });
 
     [SkippableTheory]
     [InlineData(MemoryFormat.ChannelsLast, 1)]
@@ -78,14 +78,12 @@ public sealed class WinogradConvolutionTests : IDisposable
         var w = Random(8, 16, 3, 3) * 0.1;
         var b = withBias ? Random(8) : null;
         var r = Random(2, 8, 9, 9);
-        Tensor?[] Gradients(ConvolutionKind kind)
+        Tensor?[] Gradients(ConvolutionKind kind) => ConvolutionAlgorithm.With(kind, () =>
         {
-            ConvolutionAlgorithm.Use(kind);
             var leaves = new[] { x.detach().requires_grad_(), w.detach().requires_grad_(), b?.detach().requires_grad_() };
             (F.conv2d(leaves[0]!, leaves[1]!, leaves[2], padding: 1) * r).sum().backward();
-            ConvolutionAlgorithm.Use(ConvolutionKind.Direct);
             return leaves.Select(l => l?.grad).ToArray();
-        }
+        });
         var direct = Gradients(ConvolutionKind.Direct);
         var winograd = Gradients(ConvolutionKind.Winograd);
         TensorAssert.Close(direct[0]!, winograd[0]!, rtol: 0, atol: 1e-5 * direct[0]!.abs().max().item<double>(), what: "input gradient");
@@ -101,16 +99,14 @@ public sealed class WinogradConvolutionTests : IDisposable
         var x = Random(1, 8, 7, 7);
         var w0 = Random(4, 8, 3, 3);
         var r = Random(1, 4, 7, 7);
-        Tensor SecondOrder(ConvolutionKind kind)
+        Tensor SecondOrder(ConvolutionKind kind) => ConvolutionAlgorithm.With(kind, () =>
         {
-            ConvolutionAlgorithm.Use(kind);
             var xl = x.detach().requires_grad_();
             var w = w0.detach().requires_grad_();
             var g = torch.autograd.grad(new[] { (F.conv2d(xl, w, null, padding: 1) * r).sum() }, new[] { xl }, create_graph: true)[0]!;
             (g * g).sum().backward();
-            ConvolutionAlgorithm.Use(ConvolutionKind.Direct);
             return w.grad!;
-        }
+        });
         var direct = SecondOrder(ConvolutionKind.Direct);
         TensorAssert.Close(direct, SecondOrder(ConvolutionKind.Winograd), rtol: 1e-5, atol: 1e-5 * direct.abs().max().item<double>());
     }
@@ -127,13 +123,11 @@ public sealed class WinogradConvolutionTests : IDisposable
                      (Random(1, 8, 10, 20).narrow(3, 0, 10), w, "non-dense input"),
                  })
         {
-            ConvolutionAlgorithm.Use(ConvolutionKind.Direct);
-            var expected = F.conv2d(x, weight, null, padding: 1);
-            ConvolutionAlgorithm.Use(ConvolutionKind.Winograd);
-            TensorAssert.Equal(expected, F.conv2d(x, weight, null, padding: 1), what);
+            var expected = ConvolutionAlgorithm.With(ConvolutionKind.Direct, () => F.conv2d(x, weight, null, padding: 1));
+            TensorAssert.Equal(expected, ConvolutionAlgorithm.With(ConvolutionKind.Winograd, () => F.conv2d(x, weight, null, padding: 1)), what);
         }
         // A shape error names the operator, as on the direct path.
-        var e = Assert.Throws<TorchException>(() => F.conv2d(Random(1, 4, 10, 10), w, null, padding: 1));
+        var e = Assert.Throws<TorchException>(() => ConvolutionAlgorithm.With(ConvolutionKind.Winograd, () => F.conv2d(Random(1, 4, 10, 10), w, null, padding: 1)));
         Assert.StartsWith("aten::conv2d", e.Message);
     }
 
@@ -144,10 +138,9 @@ public sealed class WinogradConvolutionTests : IDisposable
         var x = Random(1, 8, 10, 10);
         foreach (var (w, stride, groups) in new[] { (Random(8, 8, 3, 3), 2L, 1L), (Random(8, 8, 1, 1), 1L, 1L), (Random(8, 2, 3, 3), 1L, 4L) })
         {
-            ConvolutionAlgorithm.Use(ConvolutionKind.Direct);
-            var expected = F.conv2d(x, w, null, stride, 1, 1, groups);
-            ConvolutionAlgorithm.Use(ConvolutionKind.Winograd);
-            TensorAssert.Equal(expected, F.conv2d(x, w, null, stride, 1, 1, groups), $"stride {stride}, groups {groups}, kernel {w.size(2)}");
+            var expected = ConvolutionAlgorithm.With(ConvolutionKind.Direct, () => F.conv2d(x, w, null, stride, 1, 1, groups));
+            TensorAssert.Equal(expected, ConvolutionAlgorithm.With(ConvolutionKind.Winograd, () => F.conv2d(x, w, null, stride, 1, 1, groups)),
+                $"stride {stride}, groups {groups}, kernel {w.size(2)}");
         }
     }
 
