@@ -123,11 +123,12 @@ public static class SlurmJobScript
             wait -n -p ended "$coordinator" "$silo_loop"
             status=$?
             if [[ "$ended" != "$coordinator" ]]; then
-              # No silo is left to run the grains: say why (the silos' last errors) instead of waiting for the time limit.
-              log "every silo ended before the run finished; their last errors:"
-              grep -h "^mipin: error: " "$run"/logs/silo-*.log 2>/dev/null | tail -n 3
+              # No silo is left to run the grains: stop the coordinator, then say why (the silos' last errors) instead of
+              # waiting for the time limit. Printed last, so `mipin status` shows them rather than the coordinator's exit.
               kill -TERM "$coordinator" 2>/dev/null
               wait "$coordinator"
+              log "every silo ended before the run finished; their last errors:"
+              grep -h "^mipin: error: " "$run"/logs/silo-*.log 2>/dev/null | tail -n 3
               status=1
             fi
             log "coordinator exited with status $status"

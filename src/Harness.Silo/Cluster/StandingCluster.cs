@@ -111,13 +111,25 @@ public static class StandingCluster
             await host.StartAsync(cancellation).ConfigureAwait(false);
             return host;
         }
-        catch (Exception e) when (e is not OperationCanceledException)
+        catch (Exception e)
         {
             host.Dispose();
-            throw new ClusterUnavailableException($"cannot join the cluster at {cluster}: {ClusterUnavailableException.RootCause(e).Message} " +
-                "(is the Redis server up, is the secret file the cluster's, and has a silo joined? start one with `mipin silo --cluster URL`)", e);
+            if (e is OperationCanceledException) throw;
+            throw JoinFailure(cluster, e, cancellation);
         }
     }
+
+    /// <summary>
+    /// What a client start that failed with <paramref name="e"/> (not itself a cancellation) means. Interrupted (SIGTERM,
+    /// Ctrl+C): an <see cref="OperationCanceledException"/>, whatever Orleans threw, because Orleans ends its wait for a
+    /// first gateway by rethrowing its last attempt's "could not find any gateway", which would read as a broken cluster
+    /// (and in a Slurm job would hide the silos' own errors). Otherwise a <see cref="ClusterUnavailableException"/> saying
+    /// what to check.
+    /// </summary>
+    public static Exception JoinFailure(ClusterAddress cluster, Exception e, CancellationToken cancellation) =>
+        cancellation.IsCancellationRequested ? new OperationCanceledException($"interrupted while joining the cluster at {cluster}", e, cancellation)
+        : new ClusterUnavailableException($"cannot join the cluster at {cluster}: {ClusterUnavailableException.RootCause(e).Message} " +
+            "(is the Redis server up, is the secret file the cluster's, and has a silo joined? start one with `mipin silo --cluster URL`)", e);
 
     /// <summary>
     /// What every slot of the cluster is doing; silos that do not answer within <paramref name="patience"/> are left

@@ -62,27 +62,16 @@ public sealed class ClusterSecretTests : IDisposable
     [SkippableFact]
     public async Task RedisSaysWhetherItAcceptsTheSecret()
     {
-        const string redisServer = "/usr/bin/redis-server";
-        Skip.IfNot(OperatingSystem.IsLinux() && File.Exists(redisServer), $"{redisServer} is missing: run scripts/bootstrap.sh --tests (the README's test command does)");
-        var port = OrleansSetup.FreePort();
-        var start = new System.Diagnostics.ProcessStartInfo(redisServer) { RedirectStandardOutput = true };
-        foreach (var a in new[] { "--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--requirepass", "right" })
-            start.ArgumentList.Add(a);
-        using var redis = System.Diagnostics.Process.Start(start)!;
-        try
+        int port;
+        await using (var redis = await LoopbackRedis.StartAsync("right"))
         {
-            while (await redis.StandardOutput.ReadLineAsync() is { } line && !line.Contains("Ready to accept connections", StringComparison.Ordinal)) { }
+            port = redis.Port;
             await RedisCredentialsCheck.EnsureAcceptedAsync(new ClusterAddress("127.0.0.1", port, "right"), CancellationToken.None);
             var none = await Assert.ThrowsAsync<ClusterUnavailableException>(() => RedisCredentialsCheck.EnsureAcceptedAsync(new ClusterAddress("127.0.0.1", port, null), CancellationToken.None));
             Assert.Contains("NOAUTH", none.Message);
             Assert.Contains("--secret-file", none.Message);
             var wrong = await Assert.ThrowsAsync<ClusterUnavailableException>(() => RedisCredentialsCheck.EnsureAcceptedAsync(new ClusterAddress("127.0.0.1", port, "wrong"), CancellationToken.None));
             Assert.Contains("WRONGPASS", wrong.Message);
-        }
-        finally
-        {
-            redis.Kill();
-            await redis.WaitForExitAsync();
         }
         var down = await Assert.ThrowsAsync<ClusterUnavailableException>(() => RedisCredentialsCheck.EnsureAcceptedAsync(new ClusterAddress("127.0.0.1", port, "right"), CancellationToken.None));
         Assert.Contains("does not answer", down.Message);
