@@ -283,12 +283,24 @@ public sealed class ClusterScheduler(IClusterClient client, Action<string> log)
     private static Task PauseAsync(TimeSpan delay, CancellationToken cancellation) =>
         Task.Delay(delay, cancellation).ContinueWith(_ => { }, TaskScheduler.Default);
 
-    /// <summary>How often a failed membership query is tried again before the store is declared gone.</summary>
+    /// <summary>How often a failed membership query is tried at least before the store is declared gone.</summary>
     private const int MembershipAttempts = 4;
+
+    /// <summary>
+    /// How long a membership query that fails as a call through a lost silo does (<see cref="IsSiloLoss"/>) is tried
+    /// again, beyond <see cref="MembershipAttempts"/>: the query travels through one gateway silo, and after that silo is
+    /// killed the client keeps reaching for it until the cluster declares it dead, which takes longer on a loaded machine
+    /// (CI saw four attempts over 7.5 s fail while the other silo was active).
+    /// </summary>
+    public TimeSpan SiloLossPatience { get; init; } = TimeSpan.FromMinutes(1);
+
+    /// <summary>The pause before a failed membership query is asked again.</summary>
+    public TimeSpan MembershipRetryDelay { get; init; } = RefreshInterval / 2;
 
     private async Task<HashSet<string>> ActiveSilosAsync()
     {
         MembershipEntry[] hosts;
+        var clock = Stopwatch.StartNew();
         for (var attempt = 1; ; attempt++)
         {
             try
@@ -296,12 +308,12 @@ public sealed class ClusterScheduler(IClusterClient client, Action<string> log)
                 hosts = await client.GetGrain<IManagementGrain>(0).GetDetailedHosts(onlyActive: true).ConfigureAwait(false);
                 break;
             }
-            catch (Exception e) when (e is not OperationCanceledException && attempt < MembershipAttempts)
+            catch (Exception e) when (e is not OperationCanceledException && (attempt < MembershipAttempts || IsSiloLoss(e) && clock.Elapsed < SiloLossPatience))
             {
                 // The query travels through one gateway silo: when that silo has just died the call fails although the
                 // membership store is fine. The client moves to another gateway; ask again before giving up.
                 log($"membership query failed ({ClusterUnavailableException.RootCause(e).GetType().Name}); asking again");
-                await Task.Delay(RefreshInterval / 2).ConfigureAwait(false);
+                await Task.Delay(MembershipRetryDelay).ConfigureAwait(false);
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
