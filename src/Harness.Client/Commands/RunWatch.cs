@@ -9,9 +9,10 @@ using Microsoft.Extensions.Hosting;
 namespace Harness.Client.Commands;
 
 /// <summary>
-/// `mipin status RUN --watch`: refreshes a live view until the run is finished (or Ctrl+C): grains and images done,
-/// images/s since the run's first grain started, ETA; for a run on a standing cluster also every silo's device slots
-/// and the grain each runs (asked from the slots themselves, <see cref="IDeviceSlotGrain.Activity"/>).
+/// `mipin status RUN --watch`: refreshes a live view until the run is finished (exit code 0), has stopped without
+/// finishing (exit code 1, with the status), or Ctrl+C: grains and images done, images/s since the run's first grain
+/// started, ETA; for a run on a standing cluster also every silo's device slots and the grain each runs (asked from the
+/// slots themselves, <see cref="IDeviceSlotGrain.Activity"/>).
 /// </summary>
 public static class RunWatch
 {
@@ -24,6 +25,7 @@ public static class RunWatch
         var plan = run.Plan!;
         IHost? host = null;
         var done = plan.All.Where(ExperimentGrains.IsFinished).ToList();
+        var settledPolls = 0;
         // The cluster a run's coordinator uses: a standing cluster's is in the manifest, a Slurm job's in its coordinator lease.
         var lease = RunCoordinator.Live(directory);
         var (url, secret) = lease is null ? (run.Manifest.Options.Cluster, run.Manifest.Options.SecretFile) : (lease.Cluster, lease.SecretFile);
@@ -59,6 +61,12 @@ public static class RunWatch
                     ]).ToList());
                 }
                 if (done.Count == plan.All.Count) return 0;
+                if (WillNotFinish(run.Manifest.Engine, directory, ref settledPolls) is { } status)
+                {
+                    Console.WriteLine("the run stopped before it finished (its coordinator or job is gone); `mipin resume` continues it:");
+                    StatusCommand.Print(status);
+                    return 1;
+                }
                 Thread.Sleep(interval);
                 done = plan.All.Where(ExperimentGrains.IsFinished).ToList();
             }
@@ -68,6 +76,21 @@ public static class RunWatch
             host?.StopAsync().GetAwaiter().GetResult();
             host?.Dispose();
         }
+    }
+
+    /// <summary>
+    /// The run's status when it has stopped without finishing (a failed, lost or cancelled task and nothing queued or
+    /// running: its coordinator was killed, its Slurm job failed or was cancelled), seen on two polls in a row, so that a
+    /// view opened while the run is being submitted (its coordinator not yet holding the lease) does not end at once;
+    /// else null. A local run is never judged: it runs in another process that leaves no trace to ask, so its view runs
+    /// until it finishes or Ctrl+C.
+    /// </summary>
+    private static RunStatus? WillNotFinish(string engine, string directory, ref int settledPolls)
+    {
+        if (engine == "local") return null;
+        var status = RunController.Status(directory);
+        settledPolls = status.IsSettled && !status.IsFinished ? settledPolls + 1 : 0;
+        return settledPolls >= 2 ? status : null;
     }
 
     /// <summary>"[time] grains 5/6, images 75/100, 6.2 images/s, ETA 00:00:04".</summary>

@@ -19,7 +19,7 @@ public static class StatusCommand
         var interval = new Option<double>("--interval") { Description = "Seconds between polls with --wait (default 10) or --watch (default 2)." };
         var watch = new Option<bool>("--watch")
         {
-            Description = "Live view until the run finishes: grains and images done, images/s, ETA, and for a run on a standing cluster every silo's slots and the grain each runs.",
+            Description = "Live view until the run finishes (exit code 0) or, for a cluster or Slurm run, stops without finishing (exit code 1): grains and images done, images/s, ETA, and for a run on a standing cluster every silo's slots and the grain each runs.",
         };
         var command = new Command("status", "Show what a submitted run is doing.") { run, wait, interval, watch };
         command.SetAction(parse =>

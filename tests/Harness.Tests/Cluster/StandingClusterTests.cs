@@ -185,6 +185,10 @@ public sealed class StandingClusterTests : IDisposable
         WaitFor(() => Shards() > beforeKill, TimeSpan.FromMinutes(3), "a shard after the resume");
         resumed.Kill(entireProcessTree: true); // SIGKILL of the coordinator
         Exited(resumed, TimeSpan.FromSeconds(30));
+        // The live view of a run whose coordinator is gone ends with the run's status (exit code 1) instead of refreshing forever.
+        var orphaned = TestProcess.Run("dotnet", [Cli, "status", stoppedRun, "--watch", "--interval", "0.5"], TestPaths.RepoRoot, timeout: TimeSpan.FromMinutes(1));
+        Assert.True(orphaned.Code == 1, orphaned.Output);
+        Assert.Contains("the run stopped before it finished", orphaned.Stdout);
         var written = Directory.GetFiles(stoppedShards, "*.csv", SearchOption.AllDirectories).ToDictionary(f => f, File.GetLastWriteTimeUtc);
         var finished = TestProcess.Run("dotnet", [Cli, "resume", stoppedRun], TestPaths.RepoRoot, timeout: TimeSpan.FromMinutes(5));
         Assert.True(finished.Code == 0, finished.Output);
