@@ -11,6 +11,9 @@ public static class TestPaths
 
     public static string Repo(params string[] parts) => Path.Combine(new[] { RepoRoot }.Concat(parts).ToArray());
 
+    /// <summary>The CLI as built next to the test binaries, to run with <c>dotnet</c> in a child process.</summary>
+    public static string Cli { get; } = Path.Combine(AppContext.BaseDirectory, "mipin.dll");
+
     private static string FindRepoRoot()
     {
         for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)

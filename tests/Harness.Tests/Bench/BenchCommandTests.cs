@@ -248,7 +248,7 @@ public sealed class BenchCommandTests : IDisposable
 
     private static (int Code, string Stdout, string Stderr) Bench(IEnumerable<string> args)
     {
-        var cli = Path.Combine(AppContext.BaseDirectory, "mipin.dll");
+        var cli = TestPaths.Cli;
         var start = new ProcessStartInfo("dotnet") { WorkingDirectory = TestPaths.RepoRoot, RedirectStandardError = true, RedirectStandardOutput = true };
         start.ArgumentList.Add(cli);
         start.ArgumentList.Add("bench");

@@ -10,7 +10,8 @@ namespace Harness.Tests.Cluster;
 /// </summary>
 public sealed class LoopbackRedis : IAsyncDisposable
 {
-    private const string Server = "/usr/bin/redis-server";
+    /// <summary>Debian's redis-server, which scripts/bootstrap.sh --tests installs.</summary>
+    public const string Server = "/usr/bin/redis-server";
     private readonly Process _process;
 
     private LoopbackRedis(Process process, int port)
@@ -23,7 +24,7 @@ public sealed class LoopbackRedis : IAsyncDisposable
 
     public static async Task<LoopbackRedis> StartAsync(string password)
     {
-        Skip.IfNot(OperatingSystem.IsLinux() && File.Exists(Server), $"{Server} is missing: run scripts/bootstrap.sh --tests (the README's test command does)");
+        SkipUnlessInstalled();
         var port = OrleansSetup.FreePort();
         var start = new ProcessStartInfo(Server) { RedirectStandardOutput = true };
         foreach (var a in new[] { "--port", port.ToString(CultureInfo.InvariantCulture), "--bind", "127.0.0.1", "--save", "", "--requirepass", password })
@@ -32,6 +33,10 @@ public sealed class LoopbackRedis : IAsyncDisposable
         while (await process.StandardOutput.ReadLineAsync() is { } line && !line.Contains("Ready to accept connections", StringComparison.Ordinal)) { }
         return new LoopbackRedis(process, port);
     }
+
+    /// <summary>Skips the calling test where redis-server is not installed, saying how to install it.</summary>
+    public static void SkipUnlessInstalled() =>
+        Skip.IfNot(OperatingSystem.IsLinux() && File.Exists(Server), $"{Server} is missing: run scripts/bootstrap.sh --tests (the README's test command does)");
 
     public async ValueTask DisposeAsync()
     {

@@ -217,7 +217,7 @@ public sealed class SlurmClusterTests
 
     private static void Cli(IReadOnlyDictionary<string, string?>? environment, params string[] args)
     {
-        var r = TestProcess.Run("dotnet", new[] { Path.Combine(AppContext.BaseDirectory, "mipin.dll") }.Concat(args), TestPaths.RepoRoot, environment);
+        var r = TestProcess.Run("dotnet", new[] { TestPaths.Cli }.Concat(args), TestPaths.RepoRoot, environment);
         Assert.True(r.Code == 0, $"mipin {string.Join(" ", args)} exited {r.Code}:\n{r.Output}");
     }
 

@@ -16,7 +16,6 @@ namespace Harness.Tests.Cluster;
 [Collection(SerialCollection.Name)]
 public sealed class StandingClusterTests : IDisposable
 {
-    private const string RedisServer = "/usr/bin/redis-server";
     private readonly TempExperiment _experiment = new();
     private readonly List<Process> _processes = new();
     private readonly Dictionary<string, StringBuilder> _logs = new();
@@ -32,7 +31,7 @@ public sealed class StandingClusterTests : IDisposable
         _experiment.Dispose();
     }
 
-    private static string Cli => Path.Combine(AppContext.BaseDirectory, "mipin.dll");
+    private static string Cli => TestPaths.Cli;
 
     private Process Start(string name, string command, params string[] args) => Start(name, command, (IReadOnlyList<string>)args);
 
@@ -79,7 +78,7 @@ public sealed class StandingClusterTests : IDisposable
     [SkippableFact]
     public void ClusterRefusesAClientWithoutTheSecretAndSurvivesASiloKill()
     {
-        Skip.IfNot(OperatingSystem.IsLinux() && File.Exists(RedisServer), $"{RedisServer} is missing: run scripts/bootstrap.sh --tests (the README's test command does)");
+        LoopbackRedis.SkipUnlessInstalled();
         var secret = Path.Combine(_experiment.Directory, "cluster.secret");
         Harness.Silo.Cluster.ClusterAddress.CreateSecret(secret);
         var password = File.ReadAllText(secret).Trim();
@@ -87,7 +86,7 @@ public sealed class StandingClusterTests : IDisposable
         var port = Harness.Silo.Cluster.OrleansSetup.FreePort();
         string[] redisArgs = ["--port", port.ToString(System.Globalization.CultureInfo.InvariantCulture), "--bind", "127.0.0.1",
             "--save", "", "--appendonly", "no", "--requirepass", password];
-        var redis = Start("redis", RedisServer, redisArgs);
+        var redis = Start("redis", LoopbackRedis.Server, redisArgs);
         var cluster = $"redis://127.0.0.1:{port}";
         WaitFor(() => Log("redis").Contains("Ready to accept connections"), TimeSpan.FromSeconds(20), "redis-server start");
         var dashboard = Harness.Silo.Cluster.OrleansSetup.FreePort();
@@ -207,7 +206,7 @@ public sealed class StandingClusterTests : IDisposable
             TimeSpan.FromMinutes(3), "a shard written before the Redis restart");
         redis.Kill(entireProcessTree: true);
         redis.WaitForExit();
-        Start("redis2", RedisServer, redisArgs);
+        Start("redis2", LoopbackRedis.Server, redisArgs);
         WaitFor(() => Log("redis2").Contains("Ready to accept connections"), TimeSpan.FromSeconds(20), "redis-server restart");
         Assert.True(Exited(second, TimeSpan.FromMinutes(3)), "the run did not stop after Redis lost the membership table:\n" + Log("client2"));
         var kept = Directory.GetFiles(shardsAgain, "*.csv.json", SearchOption.AllDirectories);

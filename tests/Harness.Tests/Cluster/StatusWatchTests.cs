@@ -5,8 +5,6 @@ namespace Harness.Tests.Cluster;
 /// <summary>`mipin status RUN --watch` on a run that will not finish: it ends with the run's status instead of refreshing forever.</summary>
 public sealed class StatusWatchTests
 {
-    private static string Cli => Path.Combine(AppContext.BaseDirectory, "mipin.dll");
-
     [Fact]
     public void TheLiveViewOfAClusterRunWithoutACoordinatorEndsWithItsStatus()
     {
@@ -14,12 +12,12 @@ public sealed class StatusWatchTests
         // killed (the standing-cluster test watches that case on a real cluster).
         using var experiment = new TempExperiment();
         var spec = experiment.WriteSpec("watch", "methods: [gradient]\nmetrics: [bbox_accuracy]\nshard_size: 4\n");
-        var submit = TestProcess.Run("dotnet", [Cli, "submit", spec, "--set", "dataset.limit=8", "--engine", "cluster", "--cluster", "redis://127.0.0.1:1"],
+        var submit = TestProcess.Run("dotnet", [TestPaths.Cli, "submit", spec, "--set", "dataset.limit=8", "--engine", "cluster", "--cluster", "redis://127.0.0.1:1"],
             TestPaths.RepoRoot, timeout: TimeSpan.FromMinutes(2));
         Assert.True(submit.Code != 0 && submit.Stderr.Contains("cannot join the cluster", StringComparison.Ordinal), submit.Output);
         var run = Path.Combine(experiment.Directory, "results", "watch", "run");
 
-        var watch = TestProcess.Run("dotnet", [Cli, "status", run, "--watch", "--interval", "0.5"], TestPaths.RepoRoot, timeout: TimeSpan.FromMinutes(1));
+        var watch = TestProcess.Run("dotnet", [TestPaths.Cli, "status", run, "--watch", "--interval", "0.5"], TestPaths.RepoRoot, timeout: TimeSpan.FromMinutes(1));
 
         Assert.True(watch.Code == 1, watch.Output);
         Assert.Contains("the run stopped before it finished", watch.Stdout);

@@ -31,7 +31,7 @@ public sealed class ResumeTests
         // Start the CLI as its own process and SIGKILL it once some shards are finished.
         var interruptedRoot = Path.Combine(experiment.Directory, "interrupted");
         var shardDir = Path.Combine(interruptedRoot, "resume", "shards");
-        var cli = Path.Combine(AppContext.BaseDirectory, "mipin.dll");
+        var cli = TestPaths.Cli;
         var start = new ProcessStartInfo("dotnet") { WorkingDirectory = TestPaths.RepoRoot, RedirectStandardError = true, RedirectStandardOutput = true };
         foreach (var a in new[] { cli, "run", spec, "--set", limit, "--set", $"results={interruptedRoot}" }) start.ArgumentList.Add(a);
         // The CLI would use every core; give it this process's thread count, which TempExperiment.Run uses, so both runs

@@ -24,7 +24,7 @@ public sealed class VerifyTests : IDisposable
             metrics: [pointing_game]
             shard_size: 2
             """);
-        var cli = Path.Combine(AppContext.BaseDirectory, "mipin.dll");
+        var cli = TestPaths.Cli;
         var run = TestProcess.Run("dotnet", [cli, "run", spec, "--set", $"dataset.root={root}"], TestPaths.RepoRoot);
         Assert.True(run.Code == 0, run.Output);
         var plan = new ExperimentGrains(Harness.Experiments.SpecLoader.Load(spec, [$"dataset.root={root}"]));

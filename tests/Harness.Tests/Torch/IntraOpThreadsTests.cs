@@ -11,7 +11,7 @@ namespace Harness.Tests.Torch;
 public sealed class IntraOpThreadsTests
 {
     private static TestProcess.Result Cli(string command, string variable, string? value) =>
-        TestProcess.Run("dotnet", new[] { Path.Combine(AppContext.BaseDirectory, "mipin.dll"), command },
+        TestProcess.Run("dotnet", new[] { TestPaths.Cli, command },
             environment: new Dictionary<string, string?> { [variable] = value });
 
     private static TestProcess.Result Info(string? threads) => Cli("info", IntraOpThreads.EnvironmentVariable, threads);
