@@ -97,8 +97,12 @@ MT_API int mt_autograd_grad(const mt_tensor* outputs, const mt_tensor* grad_outp
                             const mt_tensor* inputs, int64_t ninputs, int32_t retain_graph, int32_t create_graph,
                             int32_t allow_unused, mt_tensor* results);
 /* In-place clamp to [lo, hi] (ReLU6: 0, 6) in one pass; while autograd records, the derivative is read from the
- * clamped output (hardtanh_backward), as aten::hardtanh_'s is. aten::hardtanh_ itself costs two more passes. */
+ * clamped output (hardtanh_backward), as aten::hardtanh_'s is. aten::hardtanh_ itself costs two more passes.
+ * The backward masks the incoming gradient in place when nothing else holds it (src/rectifier_in_place.cpp). */
 MT_API int mt_clip_(mt_tensor t, double lo, double hi);
+/* In-place ReLU: aten::relu_'s values and gradient (threshold_backward on the output), with the backward masking the
+ * incoming gradient in place when nothing else holds it (src/rectifier_in_place.cpp). */
+MT_API int mt_relu_(mt_tensor t);
 /* 2-D convolution, 3x3 kernel, stride 1, dilation 1, groups 1, with oneDNN's Winograd kernels on CPU (forward and
  * input gradient; weight and bias gradients direct). Differs from aten::convolution by rounding (about 1e-6
  * relative); anything Winograd does not cover runs aten::convolution. bias may be null. */

@@ -328,46 +328,6 @@ int mt_grad_enabled(int32_t* out) {
   return guarded([&] { *out = c10::GradMode::is_enabled() ? 1 : 0; });
 }
 
-namespace {
-
-// ReLU6 (or any clip) in place with an output-based derivative. libtorch 1.13's aten::hardtanh_, which
-// torchvision's ReLU6(inplace=True) runs, clones its input, clamps and copies back: three passes over an activation
-// where clamp_ needs one. On MobileNetV2 at batch 32 (activations up to 150 MB) that is about 8% of a gradient pass.
-// clamp_ alone cannot replace it while autograd records, because clamp's derivative reads the input it overwrote;
-// this function saves the output instead and masks with hardtanh_backward(grad, output, lo, hi), the formula autograd
-// uses for hardtanh_, so values and gradients are those of aten::hardtanh_.
-struct ClipInPlace : torch::autograd::Function<ClipInPlace> {
-  static at::Tensor forward(torch::autograd::AutogradContext* ctx, at::Tensor x, double lo, double hi) {
-    x.clamp_(lo, hi);
-    ctx->mark_dirty({x});
-    ctx->save_for_backward({x});
-    ctx->saved_data["lo"] = lo;
-    ctx->saved_data["hi"] = hi;
-    return x;
-  }
-
-  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
-                                                 torch::autograd::variable_list grads) {
-    const auto output = ctx->get_saved_variables()[0];
-    const auto lo = ctx->saved_data["lo"].toDouble();
-    const auto hi = ctx->saved_data["hi"].toDouble();
-    return {at::hardtanh_backward(grads[0], output, lo, hi), at::Tensor(), at::Tensor()};
-  }
-};
-
-}  // namespace
-
-int mt_clip_(mt_tensor t, double lo, double hi) {
-  return guarded([&] {
-    auto& x = tensor_ref(t);
-    if (c10::GradMode::is_enabled() && x.requires_grad()) {
-      ClipInPlace::apply(x, lo, hi);
-    } else {
-      x.clamp_(lo, hi);
-    }
-  });
-}
-
 int mt_set_grad_enabled(int32_t enabled) {
   return guarded([&] { c10::GradMode::set_enabled(enabled != 0); });
 }

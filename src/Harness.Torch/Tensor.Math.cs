@@ -80,7 +80,6 @@ public sealed partial class Tensor
     private static readonly Op s_fillInPlace = new("aten::fill_", "Scalar");
     private static readonly Op s_copyInPlace = new("aten::copy_");
     private static readonly Op s_clampInPlace = new("aten::clamp_");
-    private static readonly Op s_reluInPlace = new("aten::relu_");
 
     // ---- operators ----
     public static Tensor operator +(Tensor a, Tensor b) => s_addTensor.Call(a, b);
@@ -207,12 +206,24 @@ public sealed partial class Tensor
     public Tensor fill_(double value) => s_fillInPlace.CallInPlace(this, value);
     public Tensor copy_(Tensor source) => s_copyInPlace.CallInPlace(this, source);
     public Tensor clamp_(double? min = null, double? max = null) => s_clampInPlace.CallInPlace(this, Arg.Optional(min), Arg.Optional(max));
-    public Tensor relu_() => s_reluInPlace.CallInPlace(this);
+
+    /// <summary>
+    /// In-place max(x, 0); returns this tensor. Values and gradients are those of <c>aten::relu_</c>; while autograd
+    /// records, the backward masks the incoming gradient in place when nothing else holds it, instead of writing a
+    /// new tensor (the shim's <c>rectifier_in_place.cpp</c> explains when that is safe).
+    /// </summary>
+    public Tensor relu_()
+    {
+        Native.NativeMethods.Check(Native.NativeMethods.mt_relu_(Handle));
+        GC.KeepAlive(this);
+        return this;
+    }
 
     /// <summary>
     /// In-place min(max(x, 0), 6) (ReLU6); returns this tensor. Values and gradients are those of
     /// <c>aten::hardtanh_</c> (torchvision's <c>ReLU6(inplace=True)</c>), computed in one pass over the tensor instead
-    /// of its three (the shim's <c>mt_clip_</c> explains why).
+    /// of its three (the shim's <c>mt_clip_</c> explains why); the backward masks the gradient in place as
+    /// <see cref="relu_"/>'s does.
     /// </summary>
     public Tensor relu6_()
     {

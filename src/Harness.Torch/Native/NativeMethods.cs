@@ -70,6 +70,7 @@ internal static unsafe partial class NativeMethods
     internal static partial int mt_autograd_grad(nint* outputs, nint* gradOutputs, long noutputs, nint* inputs,
         long ninputs, int retainGraph, int createGraph, int allowUnused, nint* results);
     [LibraryImport(Library)] internal static partial int mt_clip_(nint t, double lo, double hi);
+    [LibraryImport(Library)] internal static partial int mt_relu_(nint t);
     [LibraryImport(Library)]
     internal static partial int mt_conv2d_winograd(nint input, nint weight, nint bias, long padH, long padW, out nint result);
     [LibraryImport(Library)] internal static partial int mt_winograd_available(out int available);
