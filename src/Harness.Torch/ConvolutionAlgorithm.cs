@@ -3,7 +3,11 @@ namespace Harness.Torch;
 /// <summary>Which kernels run 3×3, stride-1 convolutions on CPU (<see cref="ConvolutionAlgorithm"/>).</summary>
 public enum ConvolutionKind
 {
-    /// <summary>What PyTorch runs: oneDNN's direct convolution. Results equal PyTorch's to the last digit.</summary>
+    /// <summary>
+    /// What PyTorch runs: oneDNN's direct convolution; values equal PyTorch's to the last digit. (The input gradient of
+    /// a layer over an image's 1–4 channels comes from <see cref="FewChannelConvolution"/> under either algorithm: it
+    /// differs from PyTorch's by float rounding, about 2e-7 of its largest value.)
+    /// </summary>
     Direct,
 
     /// <summary>

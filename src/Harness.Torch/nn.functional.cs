@@ -58,11 +58,15 @@ public static partial class torch
                 long dilation = 1, long groups = 1) =>
                 conv2d(input, weight, bias, Pair(stride), Pair(padding), Pair(dilation), groups);
 
-            /// <remarks>Under <see cref="ConvolutionKind.Winograd"/>, 3×3 stride-1 convolutions take oneDNN's Winograd path
-            /// (<see cref="ConvolutionAlgorithm"/>); the shim falls back to aten::conv2d for anything it does not cover.</remarks>
+            /// <remarks>An image-channel input whose gradient autograd wants takes <see cref="FewChannelConvolution"/>'s
+            /// faster input gradient. Under <see cref="ConvolutionKind.Winograd"/>, 3×3 stride-1 convolutions take oneDNN's
+            /// Winograd path (<see cref="ConvolutionAlgorithm"/>). The shim falls back to aten::conv2d for anything
+            /// either path does not cover.</remarks>
             public static Tensor conv2d(Tensor input, Tensor weight, Tensor? bias, long[] stride, long[] padding,
                 long[] dilation, long groups = 1)
             {
+                if (FewChannelConvolution.Applies(input, weight, stride, padding, dilation, groups))
+                    return FewChannelConvolution.Conv2d(input, weight, bias, stride, padding);
                 if (!ConvolutionAlgorithm.Applies(weight, stride, padding, dilation, groups))
                     return s_conv2d.Call(input, weight, bias, stride, padding, dilation, groups);
                 Native.NativeMethods.Check(Native.NativeMethods.mt_conv2d_winograd(

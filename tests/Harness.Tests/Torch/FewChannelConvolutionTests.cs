@@ -1,0 +1,109 @@
+using Harness.Torch;
+
+namespace Harness.Tests.Torch;
+
+/// <summary>
+/// Convolutions over 1–4 input channels take <see cref="FewChannelConvolution"/>'s input gradient (a matrix product and
+/// a scatter) when the weight is frozen. The reference is PyTorch's own kernel: the same convolution with a weight
+/// that requires a gradient, which the shim hands to <c>aten::conv2d</c> and its backward. The forward values must be
+/// aten's exactly; the input gradient sums the same products in another order, so it must match to float rounding
+/// (2e-6 of its largest value) and be at least as close as aten's to the same gradient in float64, for every layout, stride, padding and channel count the models use and at image
+/// sizes that leave partial bands and windows at every edge.
+/// </summary>
+public sealed class FewChannelConvolutionTests : IDisposable
+{
+    private readonly DisposeScope _scope = torch.NewDisposeScope();
+
+    public void Dispose() => _scope.Dispose();
+
+    public static TheoryData<long, long, long, long, long, bool, bool> Cases => new()
+    {
+        // channels, out channels, kernel, stride, padding, channels-last input, bias
+        { 3, 64, 7, 2, 3, false, false },  // ResNet's first layer
+        { 3, 32, 3, 2, 1, true, true },    // MobileNetV2's
+        { 3, 64, 3, 1, 1, false, true },   // VGG's
+        { 1, 8, 5, 1, 2, false, true },    // a grey image (MNIST)
+        { 4, 16, 3, 3, 0, true, false },   // RGBA, stride 3, no padding
+    };
+
+    [Theory]
+    [MemberData(nameof(Cases))]
+    public void InputGradientMatchesPyTorchsKernel(long channels, long outChannels, long kernel, long stride,
+        long padding, bool channelsLast, bool withBias)
+    {
+        torch.manual_seed(7);
+        var x = torch.randn(new long[] { 3, channels, 70, 45 });
+        if (channelsLast) x = x.contiguous(MemoryFormat.ChannelsLast);
+        var weight = torch.randn(new long[] { outChannels, channels, kernel, kernel }).contiguous(MemoryFormat.ChannelsLast);
+        var bias = withBias ? torch.randn(new long[] { outChannels }) : null;
+
+        var (ours, oursGrad) = ForwardAndInputGradient(x, weight, bias, stride, padding);
+        var (aten, atenGrad) = ForwardAndInputGradient(x, weight.detach().requires_grad_(), bias, stride, padding);
+
+        Assert.True(ours.equal(aten), "the forward pass must be aten::conv2d's, unchanged");
+        // Both float32 gradients against the same gradient in float64: ours must be as accurate as PyTorch's kernel.
+        var exact = ForwardAndInputGradient(x.to(ScalarType.Float64), weight.to(ScalarType.Float64),
+            bias?.to(ScalarType.Float64), stride, padding).Gradient;
+        var scale = exact.abs().max().item<double>();
+        var oursError = (oursGrad.to(ScalarType.Float64) - exact).abs().max().item<double>() / scale;
+        var atenError = (atenGrad.to(ScalarType.Float64) - exact).abs().max().item<double>() / scale;
+        Assert.True(oursError <= Math.Max(2 * atenError, 1e-7),
+            $"input gradient error {oursError:E2} of its largest value, PyTorch's kernel {atenError:E2}");
+        var difference = (oursGrad - atenGrad).abs().max().item<float>() / (float)scale;
+        Assert.True(difference <= 2e-6f, $"input gradient differs from PyTorch's by {difference:E2} of its largest value");
+        Assert.Equal(channelsLast, oursGrad.is_contiguous(MemoryFormat.ChannelsLast) && !oursGrad.is_contiguous());
+        Assert.Equal(x.shape, oursGrad.shape);
+    }
+
+    [Fact]
+    public void InputGradientDoesNotDependOnTheThreadCount()
+    {
+        torch.manual_seed(3);
+        var x = torch.randn(new long[] { 2, 3, 64, 64 });
+        var weight = torch.randn(new long[] { 64, 3, 7, 7 });
+        var threads = torch.get_num_threads();
+        try
+        {
+            torch.set_num_threads(1);
+            var one = ForwardAndInputGradient(x, weight, null, 2, 3).Gradient;
+            torch.set_num_threads(2);
+            var two = ForwardAndInputGradient(x, weight, null, 2, 3).Gradient;
+            Assert.True(one.equal(two), "each element is summed in a fixed order");
+        }
+        finally
+        {
+            torch.set_num_threads(threads);
+        }
+    }
+
+    [Fact]
+    public void AGradientOfTheGradientIsStillComputed()
+    {
+        // create_graph takes aten's differentiable backward: d/dx Σ (d/dx Σ conv(x))² is 0 for a linear map's
+        // constant gradient, and the call must not fail.
+        torch.manual_seed(5);
+        var x = torch.randn(new long[] { 1, 3, 9, 9 }).requires_grad_();
+        var weight = torch.randn(new long[] { 4, 3, 3, 3 });
+        var y = torch.nn.functional.conv2d(x, weight, null, 1, 1);
+        var first = torch.autograd.grad(new[] { (y * y).sum() }, new[] { x }, retain_graph: true, create_graph: true)[0]!;
+        var second = torch.autograd.grad(new[] { first.sum() }, new[] { x })[0]!;
+        Assert.Equal(x.shape, second.shape);
+        Assert.True(second.abs().sum().item<float>() > 0, "d/dx of 2·convᵀ(conv(x)) is a nonzero linear map's");
+    }
+
+    private static (Tensor Output, Tensor Gradient) ForwardAndInputGradient(Tensor x, Tensor weight, Tensor? bias,
+        long stride, long padding)
+    {
+        var input = x.detach().requires_grad_();
+        var output = torch.nn.functional.conv2d(input, weight, bias, stride, padding);
+        var gradient = torch.autograd.grad(new[] { output }, new[] { input }, new Tensor?[] { Upstream(output) })[0]!;
+        return (output.detach(), gradient);
+    }
+
+    // A fixed, non-uniform upstream gradient, the same for both paths.
+    private static Tensor Upstream(Tensor output)
+    {
+        torch.manual_seed(11);
+        return torch.randn(output.shape).to(output.dtype);
+    }
+}
