@@ -108,13 +108,12 @@ MT_API int mt_relu_(mt_tensor t);
  * relative); anything Winograd does not cover runs aten::convolution. bias may be null. */
 MT_API int mt_conv2d_winograd(mt_tensor input, mt_tensor weight, mt_tensor bias, int64_t pad_h, int64_t pad_w,
                               mt_tensor* out);
-/* 2-D convolution (dilation 1, one group) whose input has 1-4 channels (an image) and requires a gradient while
- * autograd records, with a frozen weight and bias: the forward pass is aten::conv2d's; the input gradient is one matrix
- * product (oneDNN's sgemm) and a scatter, 2-3x faster than oneDNN's backward-data kernel on 3 channels and equal to it
- * up to float rounding (about 1e-7 relative). Anything else, or a shim built without oneDNN, runs aten::conv2d.
- * bias may be null. */
-MT_API int mt_conv2d_few_channels(mt_tensor input, mt_tensor weight, mt_tensor bias, int64_t stride_h,
-                                  int64_t stride_w, int64_t pad_h, int64_t pad_w, mt_tensor* out);
+/* 2-D convolution (dilation 1, one group) with a frozen weight and bias, whose input requires a gradient while
+ * autograd records (a saliency gradient): the forward pass is aten::conv2d's; the input gradient is computed faster
+ * where the shim knows how (an image's 1-4 channels; 3x3 stride-1 layers over >= 28x28 pixels, channels-last) and
+ * equals aten's up to float rounding (src/frozen_conv2d.cpp). Anything else runs aten::conv2d. bias may be null. */
+MT_API int mt_conv2d_frozen(mt_tensor input, mt_tensor weight, mt_tensor bias, int64_t stride_h, int64_t stride_w,
+                            int64_t pad_h, int64_t pad_w, mt_tensor* out);
 /* 1 when this build has the Winograd path (oneDNN headers found and libtorch on the shared libdnnl) and this CPU has
  * oneDNN's Winograd kernels (AVX-512 in oneDNN 2.6), else 0. */
 MT_API int mt_winograd_available(int32_t* out);

@@ -4,9 +4,9 @@ namespace Harness.Torch;
 public enum ConvolutionKind
 {
     /// <summary>
-    /// What PyTorch runs: oneDNN's direct convolution; values equal PyTorch's to the last digit. (The input gradient of
-    /// a layer over an image's 1–4 channels comes from <see cref="FewChannelConvolution"/> under either algorithm: it
-    /// differs from PyTorch's by float rounding, about 2e-7 of its largest value.)
+    /// What PyTorch runs: oneDNN's direct convolution; values equal PyTorch's to the last digit. (Input gradients of
+    /// frozen convolutions come from <see cref="FrozenConvolution"/> where it is faster: they differ from PyTorch's by
+    /// float rounding, about 1e-7 of their largest value per layer.)
     /// </summary>
     Direct,
 

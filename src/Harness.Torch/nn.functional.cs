@@ -58,16 +58,18 @@ public static partial class torch
                 long dilation = 1, long groups = 1) =>
                 conv2d(input, weight, bias, Pair(stride), Pair(padding), Pair(dilation), groups);
 
-            /// <remarks>An image-channel input whose gradient autograd wants takes <see cref="FewChannelConvolution"/>'s
-            /// faster input gradient. Under <see cref="ConvolutionKind.Winograd"/>, 3×3 stride-1 convolutions take oneDNN's
-            /// Winograd path (<see cref="ConvolutionAlgorithm"/>). The shim falls back to aten::conv2d for anything
-            /// either path does not cover.</remarks>
+            /// <remarks>Under <see cref="ConvolutionKind.Winograd"/>, 3×3 stride-1 convolutions (other than over an
+            /// image's few channels) take oneDNN's Winograd path (<see cref="ConvolutionAlgorithm"/>). Otherwise a frozen
+            /// convolution whose input gradient autograd wants takes <see cref="FrozenConvolution"/>'s faster input
+            /// gradient. The shim falls back to aten::conv2d for anything either path does not cover.</remarks>
             public static Tensor conv2d(Tensor input, Tensor weight, Tensor? bias, long[] stride, long[] padding,
                 long[] dilation, long groups = 1)
             {
-                if (FewChannelConvolution.Applies(input, weight, stride, padding, dilation, groups))
-                    return FewChannelConvolution.Conv2d(input, weight, bias, stride, padding);
-                if (!ConvolutionAlgorithm.Applies(weight, stride, padding, dilation, groups))
+                var winograd = ConvolutionAlgorithm.Applies(weight, stride, padding, dilation, groups) &&
+                    weight.size(1) > FrozenConvolution.MaxImageChannels;
+                if (!winograd && FrozenConvolution.Applies(input, weight, stride, padding, dilation, groups))
+                    return FrozenConvolution.Conv2d(input, weight, bias, stride, padding);
+                if (!winograd)
                     return s_conv2d.Call(input, weight, bias, stride, padding, dilation, groups);
                 Native.NativeMethods.Check(Native.NativeMethods.mt_conv2d_winograd(
                     input.Handle, weight.Handle, bias?.Handle ?? 0, padding[0], padding[1], out var result));

@@ -75,7 +75,7 @@ internal static unsafe partial class NativeMethods
     internal static partial int mt_conv2d_winograd(nint input, nint weight, nint bias, long padH, long padW, out nint result);
     [LibraryImport(Library)] internal static partial int mt_winograd_available(out int available);
     [LibraryImport(Library)]
-    internal static partial int mt_conv2d_few_channels(nint input, nint weight, nint bias, long strideH, long strideW,
+    internal static partial int mt_conv2d_frozen(nint input, nint weight, nint bias, long strideH, long strideW,
         long padH, long padW, out nint result);
     [LibraryImport(Library)] internal static partial int mt_grad_enabled(out int enabled);
     [LibraryImport(Library)] internal static partial int mt_set_grad_enabled(int enabled);

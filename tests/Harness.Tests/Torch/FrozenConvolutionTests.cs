@@ -3,14 +3,16 @@ using Harness.Torch;
 namespace Harness.Tests.Torch;
 
 /// <summary>
-/// Convolutions over 1–4 input channels take <see cref="FewChannelConvolution"/>'s input gradient (a matrix product and
-/// a scatter) when the weight is frozen. The reference is PyTorch's own kernel: the same convolution with a weight
-/// that requires a gradient, which the shim hands to <c>aten::conv2d</c> and its backward. The forward values must be
-/// aten's exactly; the input gradient sums the same products in another order, so it must match to float rounding
-/// (2e-6 of its largest value) and be at least as close as aten's to the same gradient in float64, for every layout, stride, padding and channel count the models use and at image
-/// sizes that leave partial bands and windows at every edge.
+/// Frozen convolutions whose input gradient is wanted take <see cref="FrozenConvolution"/>'s input gradient: a matrix
+/// product and a scatter over 1–4 input channels, a forward convolution with the rotated, transposed kernel for 3×3
+/// stride-1 layers over ≥ 28×28 channels-last pixels. The reference is PyTorch's own kernel: the same convolution with a
+/// weight that requires a gradient, which the shim hands to <c>aten::conv2d</c> and its backward, and the same gradient
+/// in float64. The forward values must be aten's exactly; the input gradient sums the same products in another order,
+/// so it must be as close to float64 as aten's (within 2×) and within 2e-6 of aten's, relative to its largest value,
+/// for every layout, stride, padding and channel count the models use and at sizes that leave partial bands and
+/// windows at every edge.
 /// </summary>
-public sealed class FewChannelConvolutionTests : IDisposable
+public sealed class FrozenConvolutionTests : IDisposable
 {
     private readonly DisposeScope _scope = torch.NewDisposeScope();
 
@@ -24,6 +26,10 @@ public sealed class FewChannelConvolutionTests : IDisposable
         { 3, 64, 3, 1, 1, false, true },   // VGG's
         { 1, 8, 5, 1, 2, false, true },    // a grey image (MNIST)
         { 4, 16, 3, 3, 0, true, false },   // RGBA, stride 3, no padding
+        { 16, 24, 3, 1, 1, true, true },   // 3×3 stride 1 over 70×45 pixels: the transposed forward convolution
+        { 24, 16, 3, 1, 0, true, false },  // the same without padding (the gradient pads by 2)
+        { 16, 24, 3, 1, 1, false, true },  // contiguous layout: aten's backward
+        { 16, 24, 1, 1, 0, true, true },   // 1×1: aten's backward
     };
 
     [Theory]
@@ -32,7 +38,7 @@ public sealed class FewChannelConvolutionTests : IDisposable
         long padding, bool channelsLast, bool withBias)
     {
         torch.manual_seed(7);
-        var x = torch.randn(new long[] { 3, channels, 70, 45 });
+        var x = torch.randn(new long[] { 3, channels, 70, 45 });  // 3150 pixels
         if (channelsLast) x = x.contiguous(MemoryFormat.ChannelsLast);
         var weight = torch.randn(new long[] { outChannels, channels, kernel, kernel }).contiguous(MemoryFormat.ChannelsLast);
         var bias = withBias ? torch.randn(new long[] { outChannels }) : null;
@@ -51,8 +57,20 @@ public sealed class FewChannelConvolutionTests : IDisposable
             $"input gradient error {oursError:E2} of its largest value, PyTorch's kernel {atenError:E2}");
         var difference = (oursGrad - atenGrad).abs().max().item<float>() / (float)scale;
         Assert.True(difference <= 2e-6f, $"input gradient differs from PyTorch's by {difference:E2} of its largest value");
-        Assert.Equal(channelsLast, oursGrad.is_contiguous(MemoryFormat.ChannelsLast) && !oursGrad.is_contiguous());
+        if (channelsLast) Assert.True(oursGrad.is_contiguous(MemoryFormat.ChannelsLast), "a channels-last input gets a channels-last gradient");
         Assert.Equal(x.shape, oursGrad.shape);
+    }
+
+    [Fact]
+    public void SmallLayersKeepPyTorchsGradientExactly()
+    {
+        // Under 28×28 pixels oneDNN's backward-data kernel is as fast, so the gradient must be aten's to the last bit.
+        torch.manual_seed(9);
+        var x = torch.randn(new long[] { 2, 16, 27, 29 }).contiguous(MemoryFormat.ChannelsLast);  // 783 pixels
+        var weight = torch.randn(new long[] { 32, 16, 3, 3 }).contiguous(MemoryFormat.ChannelsLast);
+        var ours = ForwardAndInputGradient(x, weight, null, 1, 1).Gradient;
+        var aten = ForwardAndInputGradient(x, weight.detach().requires_grad_(), null, 1, 1).Gradient;
+        Assert.True(ours.equal(aten));
     }
 
     [Fact]

@@ -1,0 +1,152 @@
+// Convolutions with a frozen weight whose input gradient the shim computes faster than libtorch does
+// (mt_conv2d_frozen in mipin_torch.h). Every saliency gradient runs through them: the model is frozen, the gradient
+// is wanted with respect to the image, so each convolution's backward computes only its input gradient.
+//
+// The forward pass is always aten::conv2d's, unchanged, so activations and ReLU gates are PyTorch's to the last
+// digit. Only the input gradient changes, and only in the order it sums the same products: the differences are float
+// rounding (about 1e-7 of the largest value per layer) carried linearly through the layers below, since the gates they
+// pass are fixed by the forward pass. Two cases are covered; everything else runs aten::conv2d and its backward:
+//
+// - An image's few channels (1-4): one matrix product and a scatter (few_channel_input_gradient.cpp), 2-3x faster.
+// - 3x3, stride-1 layers over at least 28x28 pixels in channels-last layout: oneDNN 2.6's backward-data kernel runs
+//   up to 2x slower there than the forward kernel over the same arithmetic (batch 8, 2 threads: 512 -> 512 channels
+//   at 28x28, 253 ms against 128 ms; 256 -> 512, 127 against 65; 5-10% slower at 56-224 pixels), in PyTorch too. The
+//   input gradient of a stride-1 convolution is itself a forward convolution: of the output gradient, with the kernel
+//   rotated by 180 degrees and its two channel axes swapped, padded by k-1-p. Below 28x28 the backward kernel is as
+//   fast or faster (measured down to 7x7), so those layers keep it.
+
+#include "input_gradients.h"
+#include "mipin_torch.h"
+#include "shim_internal.h"
+
+#include <ATen/ATen.h>
+#include <ATen/Parallel.h>
+#include <c10/core/GradMode.h>
+#include <torch/csrc/autograd/custom_function.h>
+
+#include <vector>
+
+namespace {
+
+using mipin::ConvolutionGeometry;
+
+// Inputs with at most this many channels take the matrix-product gradient (grey, RGB, RGBA).
+constexpr int64_t kMaxImageChannels = 4;
+
+// 3x3 stride-1 layers over at least this many pixels take the forward-convolution gradient.
+constexpr int64_t kMinTransposedPixels = 28 * 28;
+
+enum class InputGradient { Aten, FewChannels, TransposedForward };
+
+InputGradient choose(const at::Tensor& x, const at::Tensor& w, int64_t stride_h, int64_t stride_w) {
+#if MIPIN_WITH_ONEDNN
+  if (x.size(1) <= kMaxImageChannels) return InputGradient::FewChannels;
+#endif
+  if (w.size(2) == 3 && w.size(3) == 3 && stride_h == 1 && stride_w == 1 &&
+      x.size(2) * x.size(3) >= kMinTransposedPixels && x.is_contiguous(at::MemoryFormat::ChannelsLast))
+    return InputGradient::TransposedForward;
+  return InputGradient::Aten;
+}
+
+// w (O x I x kh x kw) rotated by 180 degrees in space, with its channel axes swapped: (I x O x kh x kw), in the
+// layout of the data it will convolve. One pass over the weight (at::flip takes several).
+at::Tensor rotated_transposed(const at::Tensor& w, at::MemoryFormat format) {
+  const int64_t o = w.size(0), i = w.size(1), kh = w.size(2), kw = w.size(3);
+  auto out = at::empty({i, o, kh, kw}, w.options(), format);
+  const auto src = w.accessor<float, 4>();
+  auto dst = out.accessor<float, 4>();
+  at::parallel_for(0, i, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t a = begin; a < end; ++a)
+      for (int64_t b = 0; b < o; ++b)
+        for (int64_t y = 0; y < kh; ++y)
+          for (int64_t x = 0; x < kw; ++x) dst[a][b][y][x] = src[b][a][kh - 1 - y][kw - 1 - x];
+  });
+  return out;
+}
+
+struct FrozenConv2d : torch::autograd::Function<FrozenConv2d> {
+  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, const at::Tensor& w,
+                            const c10::optional<at::Tensor>& b, std::vector<int64_t> stride,
+                            std::vector<int64_t> padding, int64_t kind) {
+    auto out = at::conv2d(x, w, b, stride, padding);
+    ctx->save_for_backward({w});
+    ctx->saved_data["sizes"] = x.sizes().vec();
+    ctx->saved_data["channels_last"] = x.suggest_memory_format() == at::MemoryFormat::ChannelsLast;
+    ctx->saved_data["stride"] = stride;
+    ctx->saved_data["padding"] = padding;
+    ctx->saved_data["kind"] = kind;
+    return out;
+  }
+
+  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
+                                                 torch::autograd::variable_list grads) {
+    const auto w = ctx->get_saved_variables()[0];
+    const auto sizes = ctx->saved_data["sizes"].toIntVector();
+    const auto stride = ctx->saved_data["stride"].toIntVector();
+    const auto padding = ctx->saved_data["padding"].toIntVector();
+    const auto format = ctx->saved_data["channels_last"].toBool() ? at::MemoryFormat::ChannelsLast
+                                                                  : at::MemoryFormat::Contiguous;
+    auto kind = static_cast<InputGradient>(ctx->saved_data["kind"].toInt());
+    // A double backward (create_graph) needs a differentiable input gradient: aten's is.
+    if (c10::GradMode::is_enabled()) kind = InputGradient::Aten;
+    const auto& grad = grads[0];
+    at::Tensor grad_x;
+    if (grad.defined() && ctx->needs_input_grad(0)) {
+      switch (kind) {
+#if MIPIN_WITH_ONEDNN
+        case InputGradient::FewChannels: {
+          const ConvolutionGeometry g{sizes[0],     sizes[1],     sizes[2],  sizes[3],  w.size(0),  w.size(2), w.size(3),
+                                      grad.size(2), grad.size(3), stride[0], stride[1], padding[0], padding[1]};
+          grad_x = mipin::few_channel_input_gradient(grad, w, g, format);
+          break;
+        }
+#endif
+        case InputGradient::TransposedForward:
+          grad_x = at::conv2d(grad, rotated_transposed(w, format), c10::nullopt, {1, 1},
+                              {w.size(2) - 1 - padding[0], w.size(3) - 1 - padding[1]});
+          break;
+        default: {
+          auto shape_only = at::empty(sizes, grad.options(), format);
+          grad_x = std::get<0>(at::convolution_backward(grad, shape_only, w, c10::nullopt, stride, padding, {1, 1},
+                                                        false, {0, 0}, 1, {true, false, false}));
+        }
+      }
+    }
+    // One entry per forward argument; the weight and bias are frozen (the path is only taken then).
+    return {grad_x, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+  }
+};
+
+// Whether a faster input gradient may apply: CPU float32 4-D data, an input that requires a gradient while autograd
+// records, one group, a frozen weight and bias. The forward pass validates the rest (aten::conv2d's errors).
+bool frozen(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
+  const auto plain = [](const at::Tensor& t) {
+    return t.layout() == at::kStrided && t.device().is_cpu() && t.scalar_type() == at::kFloat && !t.requires_grad();
+  };
+  return c10::GradMode::is_enabled() && x.requires_grad() && x.layout() == at::kStrided && x.device().is_cpu() &&
+         x.scalar_type() == at::kFloat && x.dim() == 4 && plain(w) && w.dim() == 4 && x.size(1) == w.size(1) &&
+         (!b.defined() || plain(b));
+}
+
+}  // namespace
+
+int mt_conv2d_frozen(mt_tensor input, mt_tensor weight, mt_tensor bias, int64_t stride_h, int64_t stride_w,
+                     int64_t pad_h, int64_t pad_w, mt_tensor* out) {
+  const int status = mipin::guarded([&] {
+    const auto& x = mipin::tensor_ref(input);
+    const auto& w = mipin::tensor_ref(weight);
+    const auto b = mipin::optional_tensor(bias);
+    const auto optional_bias = b.defined() ? c10::optional<at::Tensor>(b) : c10::nullopt;
+    at::Tensor result;
+    if (frozen(x, w, b)) {
+      const auto kind = choose(x, w, stride_h, stride_w);
+      if (kind != InputGradient::Aten)
+        result = FrozenConv2d::apply(x, w, optional_bias, std::vector<int64_t>{stride_h, stride_w},
+                                     std::vector<int64_t>{pad_h, pad_w}, static_cast<int64_t>(kind));
+    }
+    if (!result.defined()) result = at::conv2d(x, w, optional_bias, {stride_h, stride_w}, {pad_h, pad_w});
+    *out = mipin::new_handle(std::move(result));
+  });
+  // Named as mt_op_call names aten::conv2d, so errors read the same on either path.
+  return mipin::named_failure(status, "aten::conv2d");
+}
