@@ -108,10 +108,10 @@ MT_API int mt_relu_(mt_tensor t);
  * relative); anything Winograd does not cover runs aten::convolution. bias may be null. */
 MT_API int mt_conv2d_winograd(mt_tensor input, mt_tensor weight, mt_tensor bias, int64_t pad_h, int64_t pad_w,
                               mt_tensor* out);
-/* 2-D convolution (dilation 1, one group) with a frozen weight and bias, whose input requires a gradient while
- * autograd records (a saliency gradient): the forward pass is aten::conv2d's; the input gradient is computed faster
- * where the shim knows how (an image's 1-4 channels; 3x3 stride-1 layers over >= 28x28 pixels, channels-last) and
- * equals aten's up to float rounding (src/frozen_conv2d.cpp). Anything else runs aten::conv2d. bias may be null. */
+/* 2-D convolution (dilation 1, one group) with a frozen weight and bias: on channels-last CPU data, aten::conv2d's
+ * oneDNN primitive with the primitive and reordered weight cached between calls (same values); while autograd
+ * records and the input requires a gradient, an input gradient computed faster where the shim knows how (equal to
+ * aten's up to float rounding; src/frozen_conv2d.cpp). Anything else runs aten::conv2d. bias may be null. */
 MT_API int mt_conv2d_frozen(mt_tensor input, mt_tensor weight, mt_tensor bias, int64_t stride_h, int64_t stride_w,
                             int64_t pad_h, int64_t pad_w, mt_tensor* out);
 /* 1 when this build has the Winograd path (oneDNN headers found and libtorch on the shared libdnnl) and this CPU has

@@ -14,7 +14,7 @@
 // gradient's largest value where oneDNN's is 1.2-9.7e-7 (Torch/FrozenConvolutionTests). Each element is summed in a
 // fixed order, whatever the thread count. Needs oneDNN's sgemm (MIPIN_WITH_ONEDNN).
 
-#include "input_gradients.h"
+#include "frozen_kernels.h"
 
 #if MIPIN_WITH_ONEDNN
 

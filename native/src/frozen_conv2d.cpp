@@ -1,11 +1,13 @@
-// Convolutions with a frozen weight whose input gradient the shim computes faster than libtorch does
-// (mt_conv2d_frozen in mipin_torch.h). Every saliency gradient runs through them: the model is frozen, the gradient
-// is wanted with respect to the image, so each convolution's backward computes only its input gradient.
+// Convolutions with a frozen weight (mt_conv2d_frozen in mipin_torch.h), which is every convolution of an attribution
+// method: the model is frozen, and a saliency gradient is wanted with respect to the image, so each convolution's
+// backward computes only its input gradient.
 //
-// The forward pass is always aten::conv2d's, unchanged, so activations and ReLU gates are PyTorch's to the last
-// digit. Only the input gradient changes, and only in the order it sums the same products: the differences are float
-// rounding (about 1e-7 of the largest value per layer) carried linearly through the layers below, since the gates they
-// pass are fixed by the forward pass. Two cases are covered; everything else runs aten::conv2d and its backward:
+// Forward values are always aten::conv2d's to the last bit: on channels-last data the shim runs the same oneDNN
+// primitive, with the primitive and the reordered weight kept between calls (cached_direct_conv2d.cpp; libtorch
+// reorders every weight on every call), so ReLU gates are PyTorch's. The input gradient is oneDNN's backward-data
+// kernel, cached the same way, except in two cases where that kernel is slow and the shim sums the same products in
+// another order: the differences are float rounding (about 1e-7 of the largest value per layer), carried linearly
+// through the layers below, since the gates they pass are fixed by the forward pass.
 //
 // - An image's few channels (1-4): one matrix product and a scatter (few_channel_input_gradient.cpp), 2-3x faster.
 // - 3x3, stride-1 layers over at least 28x28 pixels in channels-last layout: oneDNN 2.6's backward-data kernel runs
@@ -14,17 +16,39 @@
 //   input gradient of a stride-1 convolution is itself a forward convolution: of the output gradient, with the kernel
 //   rotated by 180 degrees and its two channel axes swapped, padded by k-1-p. Below 28x28 the backward kernel is as
 //   fast or faster (measured down to 7x7), so those layers keep it.
+//
+// Without oneDNN's headers (MIPIN_WITH_ONEDNN 0) nothing is cached and image layers keep aten's gradient.
 
-#include "input_gradients.h"
+#include "frozen_kernels.h"
 #include "mipin_torch.h"
 #include "shim_internal.h"
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
+#include <ATen/native/ConvUtils.h>
 #include <c10/core/GradMode.h>
 #include <torch/csrc/autograd/custom_function.h>
 
 #include <vector>
+
+namespace mipin {
+
+at::Tensor rotated_transposed(const at::Tensor& w, at::MemoryFormat format) {
+  const int64_t o = w.size(0), i = w.size(1), kh = w.size(2), kw = w.size(3);
+  auto out = at::empty({i, o, kh, kw}, w.options(), format);
+  const auto src = w.accessor<float, 4>();
+  auto dst = out.accessor<float, 4>();
+  // One pass over the weight (at::flip takes several).
+  at::parallel_for(0, i, 1, [&](int64_t begin, int64_t end) {
+    for (int64_t a = begin; a < end; ++a)
+      for (int64_t b = 0; b < o; ++b)
+        for (int64_t y = 0; y < kh; ++y)
+          for (int64_t x = 0; x < kw; ++x) dst[a][b][y][x] = src[b][a][kh - 1 - y][kw - 1 - x];
+  });
+  return out;
+}
+
+}  // namespace mipin
 
 namespace {
 
@@ -48,27 +72,36 @@ InputGradient choose(const at::Tensor& x, const at::Tensor& w, int64_t stride_h,
   return InputGradient::Aten;
 }
 
-// w (O x I x kh x kw) rotated by 180 degrees in space, with its channel axes swapped: (I x O x kh x kw), in the
-// layout of the data it will convolve. One pass over the weight (at::flip takes several).
-at::Tensor rotated_transposed(const at::Tensor& w, at::MemoryFormat format) {
-  const int64_t o = w.size(0), i = w.size(1), kh = w.size(2), kw = w.size(3);
-  auto out = at::empty({i, o, kh, kw}, w.options(), format);
-  const auto src = w.accessor<float, 4>();
-  auto dst = out.accessor<float, 4>();
-  at::parallel_for(0, i, 1, [&](int64_t begin, int64_t end) {
-    for (int64_t a = begin; a < end; ++a)
-      for (int64_t b = 0; b < o; ++b)
-        for (int64_t y = 0; y < kh; ++y)
-          for (int64_t x = 0; x < kw; ++x) dst[a][b][y][x] = src[b][a][kh - 1 - y][kw - 1 - x];
-  });
-  return out;
+// Whether the cached oneDNN primitive takes this convolution: channels-last data (frozen() checked the rest) that
+// aten::conv2d itself would hand to oneDNN. For some shapes (1x1 kernels on one thread with fewer than 16 images,
+// single small images) aten picks its matrix-product convolution instead, whose rounding differs; those stay aten's.
+bool cached(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, at::IntArrayRef stride,
+            at::IntArrayRef padding) {
+#if MIPIN_WITH_ONEDNN
+  if (!x.is_contiguous(at::MemoryFormat::ChannelsLast)) return false;
+  const std::vector<int64_t> dilation{1, 1}, output_padding{0, 0};
+  return at::native::select_conv_backend(x, w, b.defined() ? c10::optional<at::Tensor>(b) : c10::nullopt, stride,
+                                         padding, dilation, false, output_padding, 1) == at::native::ConvBackend::Mkldnn;
+#else
+  (void)x, (void)w, (void)b, (void)stride, (void)padding;
+  return false;
+#endif
+}
+
+at::Tensor forward_pass(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, at::IntArrayRef stride,
+                        at::IntArrayRef padding) {
+#if MIPIN_WITH_ONEDNN
+  if (cached(x, w, b, stride, padding))
+    return mipin::cached_direct_forward(x, w, b, stride, padding, mipin::CachedWeight::AsIs);
+#endif
+  return at::conv2d(x, w, b.defined() ? c10::optional<at::Tensor>(b) : c10::nullopt, stride, padding);
 }
 
 struct FrozenConv2d : torch::autograd::Function<FrozenConv2d> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, const at::Tensor& w,
                             const c10::optional<at::Tensor>& b, std::vector<int64_t> stride,
                             std::vector<int64_t> padding, int64_t kind) {
-    auto out = at::conv2d(x, w, b, stride, padding);
+    auto out = forward_pass(x, w, b.value_or(at::Tensor()), stride, padding);
     ctx->save_for_backward({w});
     ctx->saved_data["sizes"] = x.sizes().vec();
     ctx->saved_data["channels_last"] = x.suggest_memory_format() == at::MemoryFormat::ChannelsLast;
@@ -88,7 +121,8 @@ struct FrozenConv2d : torch::autograd::Function<FrozenConv2d> {
                                                                   : at::MemoryFormat::Contiguous;
     auto kind = static_cast<InputGradient>(ctx->saved_data["kind"].toInt());
     // A double backward (create_graph) needs a differentiable input gradient: aten's is.
-    if (c10::GradMode::is_enabled()) kind = InputGradient::Aten;
+    const bool differentiable = c10::GradMode::is_enabled();
+    if (differentiable) kind = InputGradient::Aten;
     const auto& grad = grads[0];
     at::Tensor grad_x;
     if (grad.defined() && ctx->needs_input_grad(0)) {
@@ -101,11 +135,23 @@ struct FrozenConv2d : torch::autograd::Function<FrozenConv2d> {
           break;
         }
 #endif
-        case InputGradient::TransposedForward:
-          grad_x = at::conv2d(grad, rotated_transposed(w, format), c10::nullopt, {1, 1},
-                              {w.size(2) - 1 - padding[0], w.size(3) - 1 - padding[1]});
+        case InputGradient::TransposedForward: {
+          const std::vector<int64_t> pad{w.size(2) - 1 - padding[0], w.size(3) - 1 - padding[1]};
+#if MIPIN_WITH_ONEDNN
+          grad_x = mipin::cached_direct_forward(grad.contiguous(at::MemoryFormat::ChannelsLast), w, at::Tensor(),
+                                                {1, 1}, pad, mipin::CachedWeight::RotatedTransposed);
+#else
+          grad_x = at::conv2d(grad, mipin::rotated_transposed(w, format), c10::nullopt, {1, 1}, pad);
+#endif
           break;
+        }
         default: {
+#if MIPIN_WITH_ONEDNN
+          if (!differentiable && format == at::MemoryFormat::ChannelsLast) {
+            grad_x = mipin::cached_direct_backward_data(grad, w, sizes, stride, padding);
+            break;
+          }
+#endif
           auto shape_only = at::empty(sizes, grad.options(), format);
           grad_x = std::get<0>(at::convolution_backward(grad, shape_only, w, c10::nullopt, stride, padding, {1, 1},
                                                         false, {0, 0}, 1, {true, false, false}));
@@ -117,15 +163,14 @@ struct FrozenConv2d : torch::autograd::Function<FrozenConv2d> {
   }
 };
 
-// Whether a faster input gradient may apply: CPU float32 4-D data, an input that requires a gradient while autograd
-// records, one group, a frozen weight and bias. The forward pass validates the rest (aten::conv2d's errors).
+// Whether the shim's path may take this call: CPU float32 4-D data, one group, a frozen weight and bias. The forward
+// pass validates the rest (aten::conv2d's errors).
 bool frozen(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
   const auto plain = [](const at::Tensor& t) {
     return t.layout() == at::kStrided && t.device().is_cpu() && t.scalar_type() == at::kFloat && !t.requires_grad();
   };
-  return c10::GradMode::is_enabled() && x.requires_grad() && x.layout() == at::kStrided && x.device().is_cpu() &&
-         x.scalar_type() == at::kFloat && x.dim() == 4 && plain(w) && w.dim() == 4 && x.size(1) == w.size(1) &&
-         (!b.defined() || plain(b));
+  return x.layout() == at::kStrided && x.device().is_cpu() && x.scalar_type() == at::kFloat && x.dim() == 4 &&
+         plain(w) && w.dim() == 4 && x.size(1) == w.size(1) && (!b.defined() || plain(b));
 }
 
 }  // namespace
@@ -139,10 +184,14 @@ int mt_conv2d_frozen(mt_tensor input, mt_tensor weight, mt_tensor bias, int64_t 
     const auto optional_bias = b.defined() ? c10::optional<at::Tensor>(b) : c10::nullopt;
     at::Tensor result;
     if (frozen(x, w, b)) {
-      const auto kind = choose(x, w, stride_h, stride_w);
-      if (kind != InputGradient::Aten)
+      const bool recording = c10::GradMode::is_enabled() && x.requires_grad();
+      const auto kind = recording ? choose(x, w, stride_h, stride_w) : InputGradient::Aten;
+      const bool use_cache = cached(x, w, b, {stride_h, stride_w}, {pad_h, pad_w});
+      if (recording && (kind != InputGradient::Aten || use_cache))
         result = FrozenConv2d::apply(x, w, optional_bias, std::vector<int64_t>{stride_h, stride_w},
                                      std::vector<int64_t>{pad_h, pad_w}, static_cast<int64_t>(kind));
+      else if (!recording && use_cache)
+        result = forward_pass(x, w, b, {stride_h, stride_w}, {pad_h, pad_w});
     }
     if (!result.defined()) result = at::conv2d(x, w, optional_bias, {stride_h, stride_w}, {pad_h, pad_w});
     *out = mipin::new_handle(std::move(result));

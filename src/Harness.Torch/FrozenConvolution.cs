@@ -1,20 +1,22 @@
 namespace Harness.Torch;
 
 /// <summary>
-/// Convolutions with a frozen weight whose input gradient is wanted, as in every saliency gradient: the shim
-/// (<c>native/src/frozen_conv2d.cpp</c>) runs <c>aten::conv2d</c>'s forward pass unchanged and computes the input
-/// gradient faster where it knows how, on the CPU:
+/// Convolutions with a frozen weight, which is every convolution of an attribution method (the shim's
+/// <c>native/src/frozen_conv2d.cpp</c>). On the CPU, on channels-last data, they run the oneDNN primitive
+/// <c>aten::conv2d</c> runs, with the primitive and the weight in oneDNN's layout kept between calls (libtorch reorders
+/// every weight on every call), so forward values are PyTorch's to the last bit. While autograd records, the input
+/// gradient is oneDNN's backward-data kernel, cached the same way, except where that kernel is slow:
 /// <list type="bullet">
-/// <item>over an image's 1–4 channels, as one matrix product and a scatter (oneDNN's backward-data kernel vectorises
-/// over the three input channels and runs 4–7× slower than the layer's forward pass);</item>
-/// <item>for 3×3 stride-1 layers over at least 28×28 pixels in channels-last layout, as a forward convolution with
-/// the kernel rotated and its channel axes swapped (oneDNN 2.6's backward-data kernel runs up to 2× slower there).</item>
+/// <item>over an image's 1–4 channels, one matrix product and a scatter (the kernel vectorises over the three input
+/// channels and runs 4–7× slower than the layer's forward pass);</item>
+/// <item>for 3×3 stride-1 layers over at least 28×28 pixels in channels-last layout, a forward convolution with the
+/// kernel rotated and its channel axes swapped (oneDNN 2.6's backward-data kernel runs up to 2× slower there).</item>
 /// </list>
-/// The input gradient sums the same products in another order, so it equals PyTorch's up to float rounding (about
+/// Those two sum the same products in another order, so they equal PyTorch's gradient up to float rounding (about
 /// 1e-7 of its largest value per layer; ReLU gates come from the unchanged forward pass, so nothing amplifies it).
 /// <see cref="torch.nn.functional.conv2d(Tensor, Tensor, Tensor?, long[], long[], long[], long)"/> takes this path by
-/// itself; the shim runs aten::conv2d and its backward for anything it does not cover (a GPU, a weight that requires
-/// a gradient, other shapes).
+/// itself; the shim runs aten::conv2d and its backward for anything it does not cover (a GPU, contiguous data, a
+/// weight that requires a gradient, a build without oneDNN).
 /// </summary>
 internal static class FrozenConvolution
 {
@@ -22,9 +24,9 @@ internal static class FrozenConvolution
     public const long MaxImageChannels = 4;
 
     /// <summary>Whether a convolution is worth handing to the shim's path (it checks the rest).</summary>
-    public static bool Applies(Tensor input, Tensor weight, long[] stride, long[] padding, long[] dilation, long groups) =>
+    public static bool Applies(long[] stride, long[] padding, long[] dilation, long groups, Tensor weight) =>
         groups == 1 && stride.Length == 2 && padding.Length == 2 && dilation.Length == 2 &&
-        dilation[0] == 1 && dilation[1] == 1 && torch.is_grad_enabled() && input.requires_grad && !weight.requires_grad;
+        dilation[0] == 1 && dilation[1] == 1 && !weight.requires_grad;
 
     /// <summary>The convolution through the shim's path.</summary>
     public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias, long[] stride, long[] padding)

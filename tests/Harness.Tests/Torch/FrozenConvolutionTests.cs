@@ -10,7 +10,8 @@ namespace Harness.Tests.Torch;
 /// in float64. The forward values must be aten's exactly; the input gradient sums the same products in another order,
 /// so it must be as close to float64 as aten's (within 2×) and within 2e-6 of aten's, relative to its largest value,
 /// for every layout, stride, padding and channel count the models use and at sizes that leave partial bands and
-/// windows at every edge.
+/// windows at every edge. Everywhere else (the forward pass, and the input gradient of other layers on channels-last
+/// data, which run oneDNN's primitives with their weights cached between calls) the results must be aten's exactly.
 /// </summary>
 public sealed class FrozenConvolutionTests : IDisposable
 {
@@ -71,6 +72,51 @@ public sealed class FrozenConvolutionTests : IDisposable
         var ours = ForwardAndInputGradient(x, weight, null, 1, 1).Gradient;
         var aten = ForwardAndInputGradient(x, weight.detach().requires_grad_(), null, 1, 1).Gradient;
         Assert.True(ours.equal(aten));
+    }
+
+    [Fact]
+    public void WithoutAutogradTheForwardPassIsAtensExactly()
+    {
+        torch.manual_seed(13);
+        var x = torch.randn(new long[] { 2, 16, 20, 21 }).contiguous(MemoryFormat.ChannelsLast);
+        var weight = torch.randn(new long[] { 32, 16, 3, 3 }).contiguous(MemoryFormat.ChannelsLast);
+        var bias = torch.randn(new long[] { 32 });
+        using (torch.no_grad())
+        {
+            var ours = torch.nn.functional.conv2d(x, weight, bias, 2, 1);
+            var aten = torch.nn.functional.conv2d(x, weight.detach().requires_grad_(), bias, 2, 1);
+            Assert.True(ours.equal(aten));
+        }
+    }
+
+    [Fact]
+    public void ACachedWeightFollowsInPlaceChangesAndNewTensors()
+    {
+        // The shim keeps each weight in oneDNN's layout between calls. Changing the weight in place (its version
+        // moves) or replacing it by another tensor, which may reuse the freed one's address, must give the new
+        // weight's results, in the forward pass and in the input gradient.
+        torch.manual_seed(17);
+        var x = torch.randn(new long[] { 2, 8, 20, 20 }).contiguous(MemoryFormat.ChannelsLast);
+        var weight = torch.randn(new long[] { 8, 8, 3, 3 }).contiguous(MemoryFormat.ChannelsLast);
+        var before = ForwardAndInputGradient(x, weight, null, 1, 1);
+        using (torch.no_grad())
+            weight.mul_(-2);
+        AssertSameAsAten(x, weight, ForwardAndInputGradient(x, weight, null, 1, 1));
+        Assert.False(before.Output.equal(ForwardAndInputGradient(x, weight, null, 1, 1).Output));
+
+        for (var i = 0; i < 3; i++)
+        {
+            using var inner = torch.NewDisposeScope();
+            var replacement = torch.randn(new long[] { 8, 8, 3, 3 }).contiguous(MemoryFormat.ChannelsLast);
+            AssertSameAsAten(x, replacement, ForwardAndInputGradient(x, replacement, null, 1, 1));
+        }
+    }
+
+    private static void AssertSameAsAten(Tensor x, Tensor weight, (Tensor Output, Tensor Gradient) ours)
+    {
+        var aten = ForwardAndInputGradient(x, weight.detach().requires_grad_(), null, 1, 1);
+        Assert.True(ours.Output.equal(aten.Output), "forward");
+        Assert.True(ours.Gradient.equal(aten.Gradient), "input gradient");
     }
 
     [Fact]

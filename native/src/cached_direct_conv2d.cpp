@@ -1,0 +1,195 @@
+// oneDNN's direct convolution with its primitive and reordered weight kept between calls (frozen_kernels.h).
+//
+// Why: oneDNN multiplies by weights in its own blocked layout, and libtorch's eager convolutions reorder every
+// layer's weight into it on every call, forward and backward alike (PyTorch caches nothing). A gradient pass over
+// ResNet-50 at batch 8 spends 26 ms of its 760 ms in those reorders; since our input-gradient passes take at most 8
+// images, a batch of 32 pays them four times. A frozen model's weights do not change between calls, so the reordered
+// copy is kept, keyed by the weight tensor (held weakly: a freed model frees its entries) and checked against the
+// tensor's version counter, so an in-place change to the weight rebuilds it. The primitive is the one aten::conv2d
+// runs for channels-last data (same descriptors, same kernel), so results are aten's to the last bit
+// (Torch/FrozenConvolutionTests checks this).
+
+#include "frozen_kernels.h"
+
+#if MIPIN_WITH_ONEDNN
+
+#include <ATen/Parallel.h>
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include <mutex>
+#include <sstream>
+#include <string>
+#include <unordered_map>
+
+namespace mipin {
+
+namespace {
+
+using dnnl::memory;
+using tag = memory::format_tag;
+
+dnnl::engine& cpu_engine() {
+  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  return engine;
+}
+
+memory::dims dims_of(at::IntArrayRef sizes) { return memory::dims(sizes.begin(), sizes.end()); }
+
+memory::desc channels_last(const memory::dims& dims) { return memory::desc(dims, memory::data_type::f32, tag::nhwc); }
+
+memory::desc any_layout(const memory::dims& dims) { return memory::desc(dims, memory::data_type::f32, tag::any); }
+
+// A weight tensor as oneDNN memory in its own layout (OIHW contiguous or OHWI channels-last; w must be one of them).
+memory weight_memory(const at::Tensor& w) {
+  const auto layout = w.is_contiguous() ? tag::oihw : tag::ohwi;
+  return memory(memory::desc(dims_of(w.sizes()), memory::data_type::f32, layout), cpu_engine(), w.data_ptr());
+}
+
+// The weight in a layout weight_memory can describe.
+at::Tensor dense_weight(const at::Tensor& w) {
+  return w.is_contiguous() || w.is_contiguous(at::MemoryFormat::ChannelsLast) ? w : w.contiguous();
+}
+
+dnnl::primitive make_primitive(const dnnl::convolution_forward::primitive_desc& pd) {
+  return dnnl::convolution_forward(pd);
+}
+
+dnnl::primitive make_primitive(const dnnl::convolution_backward_data::primitive_desc& pd) {
+  return dnnl::convolution_backward_data(pd);
+}
+
+// One prepared convolution: the primitive and its weight in the primitive's layout, valid while `source` (the layer's
+// weight) lives at `version`.
+struct Prepared {
+  c10::weak_intrusive_ptr<c10::TensorImpl> source;
+  int64_t version;
+  dnnl::primitive primitive;
+  memory weights;
+  at::Tensor weights_storage;  // owns the reordered weight's bytes
+};
+
+// At most this many prepared convolutions are kept; a model has tens of layers, a pass uses one or two input shapes.
+constexpr size_t kMaxPrepared = 512;
+
+std::mutex g_mutex;
+std::unordered_map<std::string, Prepared> g_prepared;
+
+bool still_valid(const Prepared& p, const at::Tensor& w) {
+  auto alive = p.source.lock();
+  return alive.get() == w.unsafeGetTensorImpl() && p.version == w._version();
+}
+
+// Drops entries whose weight was freed; everything when that is not enough.
+void make_room() {
+  if (g_prepared.size() < kMaxPrepared) return;
+  for (auto it = g_prepared.begin(); it != g_prepared.end();) it = it->second.source.expired() ? g_prepared.erase(it) : ++it;
+  if (g_prepared.size() >= kMaxPrepared) g_prepared.clear();
+}
+
+std::string key_of(char kind, const at::Tensor& w, at::IntArrayRef data_sizes, at::IntArrayRef stride,
+                   at::IntArrayRef padding, int which, bool bias) {
+  std::ostringstream key;
+  key << kind << which << bias << ':' << static_cast<const void*>(w.unsafeGetTensorImpl()) << ':' << data_sizes << stride
+      << padding;
+  return key.str();
+}
+
+// The prepared convolution for `key`, built when missing or stale: `build` gives the primitive descriptor, `source`
+// the weight to reorder into the primitive's layout (computed only then).
+template <class Desc, class Source, class Build>
+Prepared prepared(const std::string& key, const at::Tensor& w, Source source_weight, Build build) {
+  {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    auto it = g_prepared.find(key);
+    if (it != g_prepared.end() && still_valid(it->second, w)) return it->second;
+  }
+  const Desc pd = build();
+  const auto wanted = pd.weights_desc();
+  auto storage = at::empty({static_cast<int64_t>(wanted.get_size() / sizeof(float))}, w.options());
+  memory weights(wanted, cpu_engine(), storage.data_ptr());
+  const auto dense = dense_weight(source_weight());
+  auto source = weight_memory(dense);
+  dnnl::stream stream(cpu_engine());
+  dnnl::reorder(source, weights).execute(stream, source, weights);
+  stream.wait();
+  Prepared entry{c10::weak_intrusive_ptr<c10::TensorImpl>(w.getIntrusivePtr()), w._version(),
+                 make_primitive(pd), weights, storage};
+  std::lock_guard<std::mutex> lock(g_mutex);
+  make_room();
+  g_prepared.insert_or_assign(key, entry);
+  return entry;
+}
+
+std::vector<int64_t> output_sizes(at::IntArrayRef x, int64_t out_channels, int64_t kh, int64_t kw,
+                                  at::IntArrayRef stride, at::IntArrayRef padding) {
+  return {x[0], out_channels, (x[2] + 2 * padding[0] - kh) / stride[0] + 1, (x[3] + 2 * padding[1] - kw) / stride[1] + 1};
+}
+
+dnnl::convolution_forward::desc forward_desc(at::IntArrayRef x, at::IntArrayRef w, bool bias, at::IntArrayRef out,
+                                             at::IntArrayRef stride, at::IntArrayRef padding) {
+  const memory::dims strides = dims_of(stride), pad = dims_of(padding);
+  if (bias)
+    return {dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, channels_last(dims_of(x)),
+            any_layout(dims_of(w)), memory::desc({w[0]}, memory::data_type::f32, tag::a), channels_last(dims_of(out)),
+            strides, pad, pad};
+  return {dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, channels_last(dims_of(x)),
+          any_layout(dims_of(w)), channels_last(dims_of(out)), strides, pad, pad};
+}
+
+}  // namespace
+
+at::Tensor cached_direct_forward(const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias,
+                                 at::IntArrayRef stride, at::IntArrayRef padding, CachedWeight which) {
+  at::internal::lazy_init_num_threads();  // this thread's OpenMP team size = libtorch's thread count
+  const bool rotated = which == CachedWeight::RotatedTransposed;
+  const std::vector<int64_t> w_sizes =
+      rotated ? std::vector<int64_t>{w.size(1), w.size(0), w.size(2), w.size(3)} : w.sizes().vec();
+  const auto out_sizes = output_sizes(x.sizes(), w_sizes[0], w_sizes[2], w_sizes[3], stride, padding);
+  const auto key = key_of('F', w, x.sizes(), stride, padding, static_cast<int>(which), bias.defined());
+  const auto entry = prepared<dnnl::convolution_forward::primitive_desc>(
+      key, w, [&] { return rotated ? rotated_transposed(w, at::MemoryFormat::Contiguous) : w; }, [&] {
+        return dnnl::convolution_forward::primitive_desc(
+            forward_desc(x.sizes(), w_sizes, bias.defined(), out_sizes, stride, padding), cpu_engine());
+      });
+  auto out = at::empty(out_sizes, x.options(), at::MemoryFormat::ChannelsLast);
+  memory src(channels_last(dims_of(x.sizes())), cpu_engine(), x.data_ptr());
+  memory dst(channels_last(dims_of(out_sizes)), cpu_engine(), out.data_ptr());
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, entry.weights}, {DNNL_ARG_DST, dst}};
+  at::Tensor b;
+  if (bias.defined()) {
+    b = bias.contiguous();
+    args.emplace(DNNL_ARG_BIAS, memory({{w_sizes[0]}, memory::data_type::f32, tag::a}, cpu_engine(), b.data_ptr()));
+  }
+  dnnl::stream stream(cpu_engine());
+  entry.primitive.execute(stream, args);
+  stream.wait();
+  return out;
+}
+
+at::Tensor cached_direct_backward_data(const at::Tensor& grad, const at::Tensor& w, at::IntArrayRef input_sizes,
+                                       at::IntArrayRef stride, at::IntArrayRef padding) {
+  at::internal::lazy_init_num_threads();
+  const auto g = grad.contiguous(at::MemoryFormat::ChannelsLast);
+  const auto key = key_of('B', w, input_sizes, stride, padding, 0, false);
+  const auto entry = prepared<dnnl::convolution_backward_data::primitive_desc>(key, w, [&] { return w; }, [&] {
+    const dnnl::convolution_forward::primitive_desc hint(
+        forward_desc(input_sizes, w.sizes(), false, g.sizes(), stride, padding), cpu_engine());
+    const memory::dims strides = dims_of(stride), pad = dims_of(padding);
+    const dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct,
+                                                     channels_last(dims_of(input_sizes)), any_layout(dims_of(w.sizes())),
+                                                     channels_last(dims_of(g.sizes())), strides, pad, pad);
+    return dnnl::convolution_backward_data::primitive_desc(desc, cpu_engine(), hint);
+  });
+  auto out = at::empty(input_sizes, g.options(), at::MemoryFormat::ChannelsLast);
+  memory diff_dst(channels_last(dims_of(g.sizes())), cpu_engine(), g.data_ptr());
+  memory diff_src(channels_last(dims_of(input_sizes)), cpu_engine(), out.data_ptr());
+  dnnl::stream stream(cpu_engine());
+  entry.primitive.execute(
+      stream, {{DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_WEIGHTS, entry.weights}, {DNNL_ARG_DIFF_SRC, diff_src}});
+  stream.wait();
+  return out;
+}
+
+}  // namespace mipin
+
+#endif  // MIPIN_WITH_ONEDNN

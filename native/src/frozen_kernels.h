@@ -1,0 +1,42 @@
+// Kernels of frozen convolutions (frozen_conv2d.cpp chooses among them): convolutions whose weight needs no gradient,
+// run faster than libtorch runs them while giving the same forward values.
+#pragma once
+
+#include <ATen/ATen.h>
+
+namespace mipin {
+
+// The sizes of one 2-D convolution (dilation 1, one group).
+struct ConvolutionGeometry {
+  int64_t n, c, h, w;      // input sizes
+  int64_t o, kh, kw;       // output channels, kernel
+  int64_t oh, ow;          // output spatial sizes
+  int64_t sh, sw, ph, pw;  // stride, padding
+};
+
+// The weight (O x I x kh x kw) rotated by 180 degrees in space, with its channel axes swapped: (I x O x kh x kw), in
+// `format`. The input gradient of a stride-1 convolution is the forward convolution of the output gradient with it.
+at::Tensor rotated_transposed(const at::Tensor& w, at::MemoryFormat format);
+
+#if MIPIN_WITH_ONEDNN
+// d(loss)/d(input) of a convolution over few input channels, from grad_out (N x O x OH x OW), as an N x C x H x W
+// tensor of `format`: one oneDNN sgemm and a scatter (few_channel_input_gradient.cpp).
+at::Tensor few_channel_input_gradient(const at::Tensor& grad_out, const at::Tensor& weight,
+                                      const ConvolutionGeometry& g, at::MemoryFormat format);
+
+// Which weight a cached convolution multiplies by: the layer's own, or rotated_transposed(weight).
+enum class CachedWeight { AsIs, RotatedTransposed };
+
+// oneDNN's direct convolution (the primitive aten::conv2d runs on channels-last data) with its primitive and its
+// reordered weight kept from one call to the next, for as long as the weight tensor lives unchanged
+// (cached_direct_conv2d.cpp). x: channels-last float32 on the CPU; one group, dilation 1. bias may be undefined.
+at::Tensor cached_direct_forward(const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias,
+                                 at::IntArrayRef stride, at::IntArrayRef padding, CachedWeight which);
+
+// The input gradient of that convolution through oneDNN's direct backward-data primitive, cached the same way;
+// grad: N x O x OH x OW. The result is channels-last.
+at::Tensor cached_direct_backward_data(const at::Tensor& grad, const at::Tensor& w, at::IntArrayRef input_sizes,
+                                       at::IntArrayRef stride, at::IntArrayRef padding);
+#endif
+
+}  // namespace mipin
