@@ -16,6 +16,8 @@
 #include <ATen/Parallel.h>
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "onednn_common.h"
+
 #include <mutex>
 #include <sstream>
 #include <string>
@@ -27,17 +29,11 @@ namespace {
 
 using dnnl::memory;
 using tag = memory::format_tag;
-
-dnnl::engine& cpu_engine() {
-  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-  return engine;
-}
-
-memory::dims dims_of(at::IntArrayRef sizes) { return memory::dims(sizes.begin(), sizes.end()); }
+using onednn::any_layout;
+using onednn::cpu_engine;
+using onednn::dims_of;
 
 memory::desc channels_last(const memory::dims& dims) { return memory::desc(dims, memory::data_type::f32, tag::nhwc); }
-
-memory::desc any_layout(const memory::dims& dims) { return memory::desc(dims, memory::data_type::f32, tag::any); }
 
 // A weight tensor as oneDNN memory in its own layout (OIHW contiguous or OHWI channels-last; w must be one of them).
 memory weight_memory(const at::Tensor& w) {

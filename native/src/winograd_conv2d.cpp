@@ -20,6 +20,8 @@
 
 #if MIPIN_WITH_ONEDNN
 #include <oneapi/dnnl/dnnl.hpp>
+
+#include "onednn_common.h"
 #endif
 
 namespace {
@@ -32,11 +34,9 @@ at::Tensor direct_conv2d(const at::Tensor& x, const at::Tensor& w, const at::Ten
 
 using dnnl::memory;
 using tag = memory::format_tag;
-
-dnnl::engine& cpu_engine() {
-  static dnnl::engine engine(dnnl::engine::kind::cpu, 0);
-  return engine;
-}
+using mipin::onednn::any_layout;
+using mipin::onednn::cpu_engine;
+using mipin::onednn::dims_of;
 
 // The oneDNN layout tag of a dense 4-D tensor: NHWC for channels-last, NCHW for contiguous, else none.
 bool layout_of(const at::Tensor& t, tag& out) {
@@ -68,11 +68,6 @@ bool eligible(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
          (!b.defined() || (b.device().is_cpu() && b.scalar_type() == at::kFloat && b.dim() == 1 &&
                            b.size(0) == w.size(0)));
 }
-
-memory::dims dims_of(at::IntArrayRef sizes) { return memory::dims(sizes.begin(), sizes.end()); }
-
-// A float32 descriptor whose layout oneDNN chooses (Winograd's kernels want their own blocked layouts).
-memory::desc any_layout(const memory::dims& dims) { return memory::desc(dims, memory::data_type::f32, tag::any); }
 
 // A tensor's data as oneDNN memory in its own layout; a reorder into `wanted` when that differs.
 memory as_memory(const at::Tensor& t, tag layout, const memory::desc& wanted, dnnl::stream& stream) {
