@@ -18,6 +18,7 @@
 
 #include "onednn_common.h"
 
+#include <algorithm>
 #include <mutex>
 #include <sstream>
 #include <string>
@@ -54,66 +55,129 @@ dnnl::primitive make_primitive(const dnnl::convolution_backward_data::primitive_
   return dnnl::convolution_backward_data(pd);
 }
 
-// One prepared convolution: the primitive and its weight in the primitive's layout, valid while `source` (the layer's
-// weight) lives at `version`.
+// A layer's weight reordered into one oneDNN layout, valid while `source` (the layer's weight tensor) lives at
+// `version`. Shared by every primitive that wants that layout: the passes of different batch sizes usually do.
+struct ReorderedWeight {
+  c10::weak_intrusive_ptr<c10::TensorImpl> source;
+  int64_t version;
+  memory::desc layout;
+  memory weights;
+  at::Tensor storage;  // owns the reordered weight's bytes
+};
+
+// One prepared convolution: the primitive, the reordered weight it multiplies by, and the scratch memory one
+// execution needs (allocated per call, as aten does: a primitive that owned its scratch memory would keep it for as
+// long as it is cached).
 struct Prepared {
   c10::weak_intrusive_ptr<c10::TensorImpl> source;
   int64_t version;
   dnnl::primitive primitive;
   memory weights;
-  at::Tensor weights_storage;  // owns the reordered weight's bytes
+  memory::desc scratchpad;
 };
 
-// At most this many prepared convolutions are kept; a model has tens of layers, a pass uses one or two input shapes.
+// At most this many prepared convolutions (and reordered weights) are kept; a model has tens of layers, a run uses a
+// few input shapes.
 constexpr size_t kMaxPrepared = 512;
 
 std::mutex g_mutex;
-std::unordered_map<std::string, Prepared> g_prepared;
+std::unordered_map<std::string, Prepared> g_prepared;                       // by layer, transform and shapes
+std::unordered_map<std::string, std::vector<ReorderedWeight>> g_reordered;  // by layer and transform
 
-bool still_valid(const Prepared& p, const at::Tensor& w) {
-  auto alive = p.source.lock();
-  return alive.get() == w.unsafeGetTensorImpl() && p.version == w._version();
+template <class Entry>
+bool still_valid(const Entry& e, const at::Tensor& w) {
+  auto alive = e.source.lock();
+  return alive.get() == w.unsafeGetTensorImpl() && e.version == w._version();
 }
 
 // Drops entries whose weight was freed; everything when that is not enough.
 void make_room() {
-  if (g_prepared.size() < kMaxPrepared) return;
+  if (g_prepared.size() < kMaxPrepared && g_reordered.size() < kMaxPrepared) return;
   for (auto it = g_prepared.begin(); it != g_prepared.end();) it = it->second.source.expired() ? g_prepared.erase(it) : ++it;
-  if (g_prepared.size() >= kMaxPrepared) g_prepared.clear();
+  for (auto it = g_reordered.begin(); it != g_reordered.end();)
+    it = it->second.empty() || it->second.front().source.expired() ? g_reordered.erase(it) : ++it;
+  if (g_prepared.size() >= kMaxPrepared || g_reordered.size() >= kMaxPrepared) {
+    g_prepared.clear();
+    g_reordered.clear();
+  }
+}
+
+std::string weight_key(const at::Tensor& w, int which) {
+  std::ostringstream key;
+  key << which << ':' << static_cast<const void*>(w.unsafeGetTensorImpl());
+  return key.str();
 }
 
 std::string key_of(char kind, const at::Tensor& w, at::IntArrayRef data_sizes, at::IntArrayRef stride,
                    at::IntArrayRef padding, int which, bool bias) {
   std::ostringstream key;
-  key << kind << which << bias << ':' << static_cast<const void*>(w.unsafeGetTensorImpl()) << ':' << data_sizes << stride
-      << padding;
+  key << kind << bias << weight_key(w, which) << ':' << data_sizes << stride << padding;
   return key.str();
 }
 
+// `w`'s weight (as `source_weight()` gives it) in `layout`: the kept copy when one is valid, else a new reorder.
+template <class Source>
+memory reordered(const at::Tensor& w, int which, const memory::desc& layout, Source source_weight) {
+  const auto key = weight_key(w, which);
+  {
+    std::lock_guard<std::mutex> lock(g_mutex);
+    auto it = g_reordered.find(key);
+    if (it != g_reordered.end())
+      for (const auto& r : it->second)
+        if (r.layout == layout && still_valid(r, w)) return r.weights;
+  }
+  auto storage = at::empty({static_cast<int64_t>(layout.get_size() / sizeof(float))}, w.options());
+  memory weights(layout, cpu_engine(), storage.data_ptr());
+  const auto dense = dense_weight(source_weight());
+  auto source = weight_memory(dense);
+  dnnl::stream stream(cpu_engine());
+  dnnl::reorder(source, weights).execute(stream, source, weights);
+  stream.wait();
+  std::lock_guard<std::mutex> lock(g_mutex);
+  make_room();
+  auto& copies = g_reordered[key];
+  // Copies of an older version or a freed tensor at the same address go; other layouts of this one stay.
+  copies.erase(std::remove_if(copies.begin(), copies.end(), [&](const ReorderedWeight& r) { return !still_valid(r, w); }),
+               copies.end());
+  copies.push_back({c10::weak_intrusive_ptr<c10::TensorImpl>(w.getIntrusivePtr()), w._version(), layout, weights, storage});
+  return weights;
+}
+
 // The prepared convolution for `key`, built when missing or stale: `build` gives the primitive descriptor, `source`
-// the weight to reorder into the primitive's layout (computed only then).
+// the weight to reorder into the primitive's layout (computed only when no kept copy has that layout).
 template <class Desc, class Source, class Build>
-Prepared prepared(const std::string& key, const at::Tensor& w, Source source_weight, Build build) {
+Prepared prepared(const std::string& key, const at::Tensor& w, int which, Source source_weight, Build build) {
   {
     std::lock_guard<std::mutex> lock(g_mutex);
     auto it = g_prepared.find(key);
     if (it != g_prepared.end() && still_valid(it->second, w)) return it->second;
   }
   const Desc pd = build();
-  const auto wanted = pd.weights_desc();
-  auto storage = at::empty({static_cast<int64_t>(wanted.get_size() / sizeof(float))}, w.options());
-  memory weights(wanted, cpu_engine(), storage.data_ptr());
-  const auto dense = dense_weight(source_weight());
-  auto source = weight_memory(dense);
-  dnnl::stream stream(cpu_engine());
-  dnnl::reorder(source, weights).execute(stream, source, weights);
-  stream.wait();
-  Prepared entry{c10::weak_intrusive_ptr<c10::TensorImpl>(w.getIntrusivePtr()), w._version(),
-                 make_primitive(pd), weights, storage};
+  Prepared entry{c10::weak_intrusive_ptr<c10::TensorImpl>(w.getIntrusivePtr()), w._version(), make_primitive(pd),
+                 reordered(w, which, pd.weights_desc(), source_weight), pd.scratchpad_desc()};
   std::lock_guard<std::mutex> lock(g_mutex);
   make_room();
   g_prepared.insert_or_assign(key, entry);
   return entry;
+}
+
+// Primitives get their scratch memory from the caller at each execution.
+dnnl::primitive_attr user_scratchpad() {
+  dnnl::primitive_attr attr;
+  attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+  return attr;
+}
+
+// Runs a prepared primitive with `args` and a scratch buffer of the size it asks for, freed on return.
+void execute(const Prepared& entry, std::unordered_map<int, memory> args, const at::TensorOptions& options) {
+  at::Tensor scratch;
+  if (entry.scratchpad.get_size() > 0) {
+    scratch = at::empty({static_cast<int64_t>(entry.scratchpad.get_size())}, options.dtype(at::kByte));
+    args.emplace(DNNL_ARG_SCRATCHPAD, memory(entry.scratchpad, cpu_engine(), scratch.data_ptr()));
+  }
+  dnnl::stream stream(cpu_engine());
+  entry.primitive.execute(stream, args);
+  stream.wait();
 }
 
 std::vector<int64_t> output_sizes(at::IntArrayRef x, int64_t out_channels, int64_t kh, int64_t kw,
@@ -143,9 +207,10 @@ at::Tensor cached_direct_forward(const at::Tensor& x, const at::Tensor& w, const
   const auto out_sizes = output_sizes(x.sizes(), w_sizes[0], w_sizes[2], w_sizes[3], stride, padding);
   const auto key = key_of('F', w, x.sizes(), stride, padding, static_cast<int>(which), bias.defined());
   const auto entry = prepared<dnnl::convolution_forward::primitive_desc>(
-      key, w, [&] { return rotated ? rotated_transposed(w, at::MemoryFormat::Contiguous) : w; }, [&] {
+      key, w, static_cast<int>(which), [&] { return rotated ? rotated_transposed(w, at::MemoryFormat::Contiguous) : w; }, [&] {
         return dnnl::convolution_forward::primitive_desc(
-            forward_desc(x.sizes(), w_sizes, bias.defined(), out_sizes, stride, padding), cpu_engine());
+            forward_desc(x.sizes(), w_sizes, bias.defined(), out_sizes, stride, padding), user_scratchpad(),
+            cpu_engine());
       });
   auto out = at::empty(out_sizes, x.options(), at::MemoryFormat::ChannelsLast);
   memory src(channels_last(dims_of(x.sizes())), cpu_engine(), x.data_ptr());
@@ -156,9 +221,7 @@ at::Tensor cached_direct_forward(const at::Tensor& x, const at::Tensor& w, const
     b = bias.contiguous();
     args.emplace(DNNL_ARG_BIAS, memory({{w_sizes[0]}, memory::data_type::f32, tag::a}, cpu_engine(), b.data_ptr()));
   }
-  dnnl::stream stream(cpu_engine());
-  entry.primitive.execute(stream, args);
-  stream.wait();
+  execute(entry, std::move(args), x.options());
   return out;
 }
 
@@ -167,22 +230,20 @@ at::Tensor cached_direct_backward_data(const at::Tensor& grad, const at::Tensor&
   at::internal::lazy_init_num_threads();
   const auto g = grad.contiguous(at::MemoryFormat::ChannelsLast);
   const auto key = key_of('B', w, input_sizes, stride, padding, 0, false);
-  const auto entry = prepared<dnnl::convolution_backward_data::primitive_desc>(key, w, [&] { return w; }, [&] {
+  const auto entry = prepared<dnnl::convolution_backward_data::primitive_desc>(key, w, 0, [&] { return w; }, [&] {
     const dnnl::convolution_forward::primitive_desc hint(
         forward_desc(input_sizes, w.sizes(), false, g.sizes(), stride, padding), cpu_engine());
     const memory::dims strides = dims_of(stride), pad = dims_of(padding);
     const dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct,
                                                      channels_last(dims_of(input_sizes)), any_layout(dims_of(w.sizes())),
                                                      channels_last(dims_of(g.sizes())), strides, pad, pad);
-    return dnnl::convolution_backward_data::primitive_desc(desc, cpu_engine(), hint);
+    return dnnl::convolution_backward_data::primitive_desc(desc, user_scratchpad(), cpu_engine(), hint);
   });
   auto out = at::empty(input_sizes, g.options(), at::MemoryFormat::ChannelsLast);
   memory diff_dst(channels_last(dims_of(g.sizes())), cpu_engine(), g.data_ptr());
   memory diff_src(channels_last(dims_of(input_sizes)), cpu_engine(), out.data_ptr());
-  dnnl::stream stream(cpu_engine());
-  entry.primitive.execute(
-      stream, {{DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_WEIGHTS, entry.weights}, {DNNL_ARG_DIFF_SRC, diff_src}});
-  stream.wait();
+  execute(entry, {{DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_WEIGHTS, entry.weights}, {DNNL_ARG_DIFF_SRC, diff_src}},
+          g.options());
   return out;
 }
 
