@@ -114,6 +114,12 @@ MT_API int mt_conv2d_winograd(mt_tensor input, mt_tensor weight, mt_tensor bias,
  * aten's up to float rounding; src/frozen_conv2d.cpp). Anything else runs aten::conv2d. bias may be null. */
 MT_API int mt_conv2d_frozen(mt_tensor input, mt_tensor weight, mt_tensor bias, int64_t stride_h, int64_t stride_w,
                             int64_t pad_h, int64_t pad_w, mt_tensor* out);
+/* mt_conv2d_frozen followed by an in-place ReLU (relu != 0) or clamp to [lo, hi] with mt_relu_'s / mt_clip_'s values
+ * and gradients. Without autograd, on the cached path, the rectifier runs inside the convolution (a oneDNN post-op):
+ * the same values without another pass over the output. */
+MT_API int mt_conv2d_frozen_rectified(mt_tensor input, mt_tensor weight, mt_tensor bias, int64_t stride_h,
+                                      int64_t stride_w, int64_t pad_h, int64_t pad_w, int32_t relu, double lo,
+                                      double hi, mt_tensor* out);
 /* 1 when this build has the Winograd path (oneDNN headers found and libtorch on the shared libdnnl) and this CPU has
  * oneDNN's Winograd kernels (AVX-512 in oneDNN 2.6), else 0. */
 MT_API int mt_winograd_available(int32_t* out);

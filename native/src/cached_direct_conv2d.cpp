@@ -168,6 +168,20 @@ dnnl::primitive_attr user_scratchpad() {
   return attr;
 }
 
+// User scratch memory and, when asked for, the rectifier as an eltwise post-op.
+dnnl::primitive_attr attributes(const OutputRectifier& rectifier) {
+  auto attr = user_scratchpad();
+  if (rectifier.kind == OutputRectifier::Kind::None) return attr;
+  dnnl::post_ops ops;
+  if (rectifier.kind == OutputRectifier::Kind::Relu)
+    ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+  else
+    ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_clip, static_cast<float>(rectifier.lo),
+                       static_cast<float>(rectifier.hi));
+  attr.set_post_ops(ops);
+  return attr;
+}
+
 // Runs a prepared primitive with `args` and a scratch buffer of the size it asks for, freed on return.
 void execute(const Prepared& entry, std::unordered_map<int, memory> args, const at::TensorOptions& options) {
   at::Tensor scratch;
@@ -199,17 +213,21 @@ dnnl::convolution_forward::desc forward_desc(at::IntArrayRef x, at::IntArrayRef 
 }  // namespace
 
 at::Tensor cached_direct_forward(const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias,
-                                 at::IntArrayRef stride, at::IntArrayRef padding, CachedWeight which) {
+                                 at::IntArrayRef stride, at::IntArrayRef padding, CachedWeight which,
+                                 const OutputRectifier& rectifier) {
   at::internal::lazy_init_num_threads();  // this thread's OpenMP team size = libtorch's thread count
   const bool rotated = which == CachedWeight::RotatedTransposed;
   const std::vector<int64_t> w_sizes =
       rotated ? std::vector<int64_t>{w.size(1), w.size(0), w.size(2), w.size(3)} : w.sizes().vec();
   const auto out_sizes = output_sizes(x.sizes(), w_sizes[0], w_sizes[2], w_sizes[3], stride, padding);
-  const auto key = key_of('F', w, x.sizes(), stride, padding, static_cast<int>(which), bias.defined());
+  auto key = key_of('F', w, x.sizes(), stride, padding, static_cast<int>(which), bias.defined());
+  if (rectifier.kind != OutputRectifier::Kind::None)
+    key += ":post" + std::to_string(static_cast<int>(rectifier.kind)) + "," + std::to_string(rectifier.lo) + "," +
+           std::to_string(rectifier.hi);
   const auto entry = prepared<dnnl::convolution_forward::primitive_desc>(
       key, w, static_cast<int>(which), [&] { return rotated ? rotated_transposed(w, at::MemoryFormat::Contiguous) : w; }, [&] {
         return dnnl::convolution_forward::primitive_desc(
-            forward_desc(x.sizes(), w_sizes, bias.defined(), out_sizes, stride, padding), user_scratchpad(),
+            forward_desc(x.sizes(), w_sizes, bias.defined(), out_sizes, stride, padding), attributes(rectifier),
             cpu_engine());
       });
   auto out = at::empty(out_sizes, x.options(), at::MemoryFormat::ChannelsLast);

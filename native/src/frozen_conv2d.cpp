@@ -21,6 +21,7 @@
 
 #include "frozen_kernels.h"
 #include "mipin_torch.h"
+#include "rectifier_in_place.h"
 #include "shim_internal.h"
 
 #include <ATen/ATen.h>
@@ -173,29 +174,59 @@ bool frozen(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
          plain(w) && w.dim() == 4 && x.size(1) == w.size(1) && (!b.defined() || plain(b));
 }
 
+// The convolution (mt_conv2d_frozen): the frozen path where it applies, else aten::conv2d.
+at::Tensor frozen_conv2d(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, int64_t stride_h,
+                         int64_t stride_w, int64_t pad_h, int64_t pad_w) {
+  const auto optional_bias = b.defined() ? c10::optional<at::Tensor>(b) : c10::nullopt;
+  if (frozen(x, w, b)) {
+    const bool recording = c10::GradMode::is_enabled() && x.requires_grad();
+    const auto kind = recording ? choose(x, w, stride_h, stride_w) : InputGradient::Aten;
+    const bool use_cache = cached(x, w, b, {stride_h, stride_w}, {pad_h, pad_w});
+    if (recording && (kind != InputGradient::Aten || use_cache))
+      return FrozenConv2d::apply(x, w, optional_bias, std::vector<int64_t>{stride_h, stride_w},
+                                 std::vector<int64_t>{pad_h, pad_w}, static_cast<int64_t>(kind));
+    if (!recording && use_cache) return forward_pass(x, w, b, {stride_h, stride_w}, {pad_h, pad_w});
+  }
+  return at::conv2d(x, w, optional_bias, {stride_h, stride_w}, {pad_h, pad_w});
+}
+
 }  // namespace
 
 int mt_conv2d_frozen(mt_tensor input, mt_tensor weight, mt_tensor bias, int64_t stride_h, int64_t stride_w,
                      int64_t pad_h, int64_t pad_w, mt_tensor* out) {
   const int status = mipin::guarded([&] {
+    *out = mipin::new_handle(frozen_conv2d(mipin::tensor_ref(input), mipin::tensor_ref(weight),
+                                           mipin::optional_tensor(bias), stride_h, stride_w, pad_h, pad_w));
+  });
+  // Named as mt_op_call names aten::conv2d, so errors read the same on either path.
+  return mipin::named_failure(status, "aten::conv2d");
+}
+
+int mt_conv2d_frozen_rectified(mt_tensor input, mt_tensor weight, mt_tensor bias, int64_t stride_h, int64_t stride_w,
+                               int64_t pad_h, int64_t pad_w, int32_t relu, double lo, double hi, mt_tensor* out) {
+  const int status = mipin::guarded([&] {
     const auto& x = mipin::tensor_ref(input);
     const auto& w = mipin::tensor_ref(weight);
     const auto b = mipin::optional_tensor(bias);
-    const auto optional_bias = b.defined() ? c10::optional<at::Tensor>(b) : c10::nullopt;
     at::Tensor result;
-    if (frozen(x, w, b)) {
-      const bool recording = c10::GradMode::is_enabled() && x.requires_grad();
-      const auto kind = recording ? choose(x, w, stride_h, stride_w) : InputGradient::Aten;
-      const bool use_cache = cached(x, w, b, {stride_h, stride_w}, {pad_h, pad_w});
-      if (recording && (kind != InputGradient::Aten || use_cache))
-        result = FrozenConv2d::apply(x, w, optional_bias, std::vector<int64_t>{stride_h, stride_w},
-                                     std::vector<int64_t>{pad_h, pad_w}, static_cast<int64_t>(kind));
-      else if (!recording && use_cache)
-        result = forward_pass(x, w, b, {stride_h, stride_w}, {pad_h, pad_w});
+#if MIPIN_WITH_ONEDNN
+    // Without autograd the rectifier runs inside the cached primitive. While autograd records it stays a separate
+    // in-place op, whose backward masks the gradient in place (a fused node would have to copy it).
+    const bool recording = c10::GradMode::is_enabled() && x.requires_grad();
+    if (frozen(x, w, b) && !recording && cached(x, w, b, {stride_h, stride_w}, {pad_h, pad_w})) {
+      mipin::OutputRectifier post;
+      post.kind = relu != 0 ? mipin::OutputRectifier::Kind::Relu : mipin::OutputRectifier::Kind::Clip;
+      post.lo = lo;
+      post.hi = hi;
+      result = mipin::cached_direct_forward(x, w, b, {stride_h, stride_w}, {pad_h, pad_w},
+                                            mipin::CachedWeight::AsIs, post);
     }
-    if (!result.defined()) result = at::conv2d(x, w, optional_bias, {stride_h, stride_w}, {pad_h, pad_w});
+#endif
+    if (!result.defined()) {
+      result = frozen_conv2d(x, w, b, stride_h, stride_w, pad_h, pad_w);
+      mipin::rectify_in_place(result, relu != 0, lo, hi);
+    }
     *out = mipin::new_handle(std::move(result));
   });
-  // Named as mt_op_call names aten::conv2d, so errors read the same on either path.
   return mipin::named_failure(status, "aten::conv2d");
 }

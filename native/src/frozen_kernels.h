@@ -27,11 +27,20 @@ at::Tensor few_channel_input_gradient(const at::Tensor& grad_out, const at::Tens
 // Which weight a cached convolution multiplies by: the layer's own, or rotated_transposed(weight).
 enum class CachedWeight { AsIs, RotatedTransposed };
 
+// A rectifier oneDNN applies to a convolution's output before storing it: none, max(x, 0), or clamp to [lo, hi].
+struct OutputRectifier {
+  enum class Kind { None, Relu, Clip } kind = Kind::None;
+  double lo = 0.0, hi = 0.0;
+};
+
 // oneDNN's direct convolution (the primitive aten::conv2d runs on channels-last data) with its primitive and its
 // reordered weight kept from one call to the next, for as long as the weight tensor lives unchanged
 // (cached_direct_conv2d.cpp). x: channels-last float32 on the CPU; one group, dilation 1. bias may be undefined.
+// A rectifier runs inside the convolution's kernel (a oneDNN post-op): the same values as applying it afterwards,
+// without another pass over the output.
 at::Tensor cached_direct_forward(const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias,
-                                 at::IntArrayRef stride, at::IntArrayRef padding, CachedWeight which);
+                                 at::IntArrayRef stride, at::IntArrayRef padding, CachedWeight which,
+                                 const OutputRectifier& rectifier = {});
 
 // The input gradient of that convolution through oneDNN's direct backward-data primitive, cached the same way;
 // grad: N x O x OH x OW. The result is channels-last.

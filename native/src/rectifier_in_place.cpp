@@ -16,6 +16,7 @@
 
 #include "mipin_torch.h"
 #include "shim_internal.h"
+#include "rectifier_in_place.h"
 
 #include <ATen/ATen.h>
 #include <c10/core/GradMode.h>
@@ -62,6 +63,10 @@ struct RectifierInPlaceBackward : torch::autograd::Node {
   }
 };
 
+}  // namespace
+
+namespace mipin {
+
 // Applies the rectifier to x in place and, while autograd records and x requires grad, makes a
 // RectifierInPlaceBackward x's history, the way autograd's generated code does for relu_: check the in-place op is
 // allowed, run the kernel below autograd (the version counter still moves), rebase x's history, save the output.
@@ -90,12 +95,12 @@ void rectify_in_place(at::Tensor& x, bool is_relu, double lo, double hi) {
   node->output = torch::autograd::SavedVariable(x, /*is_output=*/true, x.is_view());
 }
 
-}  // namespace
+}  // namespace mipin
 
 int mt_relu_(mt_tensor t) {
-  return mipin::guarded([&] { rectify_in_place(mipin::tensor_ref(t), true, 0.0, 0.0); });
+  return mipin::guarded([&] { mipin::rectify_in_place(mipin::tensor_ref(t), true, 0.0, 0.0); });
 }
 
 int mt_clip_(mt_tensor t, double lo, double hi) {
-  return mipin::guarded([&] { rectify_in_place(mipin::tensor_ref(t), false, lo, hi); });
+  return mipin::guarded([&] { mipin::rectify_in_place(mipin::tensor_ref(t), false, lo, hi); });
 }

@@ -9,6 +9,9 @@ namespace Harness.Models;
 /// </summary>
 public abstract class ResidualBlock : Module
 {
+    // The rectifier between convolutions, passed to ConvBatchNorm.Forward (stateless, so one serves every block).
+    private protected static readonly ReLU s_relu = new();
+
     /// <summary>The 1×1 conv + BN projection on the shortcut, or null for the identity.</summary>
     public Sequential? Downsample { get; protected init; }
 
@@ -47,7 +50,7 @@ public sealed class BasicBlock : ResidualBlock
     public override Tensor forward(Tensor input)
     {
         using var scope = torch.NewDisposeScope();
-        var x = ConvBatchNorm.Forward(Conv1, Bn1, input).relu_();
+        var x = ConvBatchNorm.Forward(Conv1, Bn1, input, s_relu);
         var body = ConvBatchNorm.Forward(Conv2, Bn2, x);
         x.Dispose();
         return AddShortcut(body, input).MoveToOuterDisposeScope();
@@ -87,8 +90,8 @@ public sealed class Bottleneck : ResidualBlock
     public override Tensor forward(Tensor input)
     {
         using var scope = torch.NewDisposeScope();
-        var a = ConvBatchNorm.Forward(Conv1, Bn1, input).relu_();
-        var b = ConvBatchNorm.Forward(Conv2, Bn2, a).relu_();
+        var a = ConvBatchNorm.Forward(Conv1, Bn1, input, s_relu);
+        var b = ConvBatchNorm.Forward(Conv2, Bn2, a, s_relu);
         a.Dispose();
         var body = ConvBatchNorm.Forward(Conv3, Bn3, b);
         b.Dispose();

@@ -38,4 +38,27 @@ internal static class FrozenConvolution
         GC.KeepAlive(bias);
         return Tensor.FromHandle(result);
     }
+
+    /// <summary>
+    /// conv2d then an in-place ReLU (<paramref name="relu"/>) or clamp to [<paramref name="lo"/>, <paramref name="hi"/>];
+    /// the shim runs the rectifier inside the cached convolution when autograd does not record.
+    /// </summary>
+    public static Tensor Conv2dRectified(Tensor input, Tensor weight, Tensor? bias, long[] stride, long[] padding,
+        long[] dilation, long groups, bool relu, double lo, double hi)
+    {
+        var winograd = ConvolutionAlgorithm.Applies(weight, stride, padding, dilation, groups) && weight.size(1) > MaxImageChannels;
+        if (winograd || !Applies(stride, padding, dilation, groups, weight))
+        {
+            var y = torch.nn.functional.conv2d(input, weight, bias, stride, padding, dilation, groups);
+            if (relu) return y.relu_();
+            Native.NativeMethods.Check(Native.NativeMethods.mt_clip_(y.Handle, lo, hi));
+            return y;
+        }
+        Native.NativeMethods.Check(Native.NativeMethods.mt_conv2d_frozen_rectified(input.Handle, weight.Handle,
+            bias?.Handle ?? 0, stride[0], stride[1], padding[0], padding[1], relu ? 1 : 0, lo, hi, out var result));
+        GC.KeepAlive(input);
+        GC.KeepAlive(weight);
+        GC.KeepAlive(bias);
+        return Tensor.FromHandle(result);
+    }
 }

@@ -31,6 +31,22 @@ public static class ConvBatchNorm
     }
 
     /// <summary>
+    /// <paramref name="rectifier"/>(bn(conv(input))) with the rectifier (ReLU or ReLU6) in place: folded into one
+    /// convolution when <see cref="CanFold"/>, the rectifier inside it where the shim can (<see cref="Rectifier.AfterConvolution"/>).
+    /// </summary>
+    public static Tensor Forward(Conv2d conv, BatchNorm2d bn, Tensor input, Module rectifier)
+    {
+        if (!CanFold(conv, bn))
+        {
+            var y = Forward(conv, bn, input);
+            Rectifier.TryInPlace(rectifier, y, out var rectified);
+            return rectified;
+        }
+        var (weight, bias) = bn.FoldedInto(conv);
+        return Rectifier.AfterConvolution(input, weight, bias, conv, rectifier);
+    }
+
+    /// <summary>
     /// The folded (weight, bias) of <paramref name="conv"/> followed by <paramref name="bn"/>, computed in float64 and
     /// stored in the conv weight's dtype, device and memory format. The caller owns neither tensor.
     /// </summary>

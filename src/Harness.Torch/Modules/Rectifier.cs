@@ -36,4 +36,25 @@ public static class Rectifier
         };
         return result is not null;
     }
+
+    /// <summary>
+    /// A convolution followed by <paramref name="rectifier"/> (a <see cref="ReLU"/> or <see cref="ReLU6"/>) applied in
+    /// place, as one call: without autograd, on the CPU's cached path (<see cref="FrozenConvolution"/>), the rectifier
+    /// runs inside the convolution's kernel, which saves a pass over the output. Values and gradients are those of
+    /// conv2d followed by <see cref="Tensor.relu_"/> / <see cref="Tensor.relu6_"/>.
+    /// </summary>
+    public static Tensor AfterConvolution(Tensor input, Tensor weight, Tensor? bias, Conv2d conv, Module rectifier)
+    {
+        var relu = rectifier switch
+        {
+            ReLU => true,
+            ReLU6 => false,
+            _ => throw new ArgumentException($"{rectifier.GetType().Name} is not a ReLU or ReLU6", nameof(rectifier)),
+        };
+        return FrozenConvolution.Conv2dRectified(input, weight, bias, new[] { conv.Stride, conv.Stride },
+            new[] { conv.Padding, conv.Padding }, new[] { conv.Dilation, conv.Dilation }, conv.Groups, relu, 0.0, relu ? 0.0 : 6.0);
+    }
+
+    /// <summary>Whether <paramref name="layer"/> can follow a convolution in <see cref="AfterConvolution"/>.</summary>
+    public static bool IsRectifier(Module layer) => layer is ReLU or ReLU6;
 }

@@ -3,7 +3,8 @@ namespace Harness.Torch.Modules;
 /// <summary>
 /// Children named "0", "1", ... applied in order (torch.nn.Sequential). Frozen conv + eval BN pairs run folded
 /// (<see cref="ConvBatchNorm"/>), ReLUs overwrite activations this container made where that is safe
-/// (<see cref="Rectifier"/>), and each intermediate is freed once the next layer has consumed it.
+/// (<see cref="Rectifier"/>; after a convolution, inside it where the shim can: <see cref="Rectifier.AfterConvolution"/>),
+/// and each intermediate is freed once the next layer has consumed it.
 /// </summary>
 public sealed class Sequential : Module
 {
@@ -34,8 +35,21 @@ public sealed class Sequential : Module
             var producer = i > 0 ? _layers[i - 1] : null;
             if (_layers[i] is Conv2d conv && i + 1 < _layers.Count && _layers[i + 1] is BatchNorm2d bn && ConvBatchNorm.CanFold(conv, bn))
             {
-                x = ConvBatchNorm.Forward(conv, bn, x);
-                i++; // the BN ran folded into the convolution
+                if (i + 2 < _layers.Count && Rectifier.IsRectifier(_layers[i + 2]))
+                {
+                    x = ConvBatchNorm.Forward(conv, bn, x, _layers[i + 2]);
+                    i += 2; // the BN ran folded into the convolution, the rectifier in place after it (or inside it)
+                }
+                else
+                {
+                    x = ConvBatchNorm.Forward(conv, bn, x);
+                    i++; // the BN ran folded into the convolution
+                }
+            }
+            else if (_layers[i] is Conv2d plain && i + 1 < _layers.Count && Rectifier.IsRectifier(_layers[i + 1]))
+            {
+                x = Rectifier.AfterConvolution(x, plain.weight, plain.bias, plain, _layers[i + 1]);
+                i++; // the rectifier ran in place after the convolution (or inside it)
             }
             else if (!ReferenceEquals(x, input) && Rectifier.MayOverwriteOutputOf(producer) && Rectifier.TryInPlace(_layers[i], x, out var rectified))
                 x = rectified;

@@ -119,6 +119,41 @@ public sealed class FrozenConvolutionTests : IDisposable
         Assert.True(ours.Gradient.equal(aten.Gradient), "input gradient");
     }
 
+    [Theory]
+    [InlineData(true)]
+    [InlineData(false)]
+    public void ARectifierInsideTheConvolutionGivesTheSameValuesAndGradients(bool relu)
+    {
+        // Without autograd the shim runs the ReLU / ReLU6 inside the cached convolution (a oneDNN post-op); with
+        // autograd it stays a separate in-place op. Both must equal aten's conv2d followed by relu_ / hardtanh_.
+        torch.manual_seed(19);
+        var x = torch.randn(new long[] { 2, 16, 20, 20 }).mul(3).contiguous(MemoryFormat.ChannelsLast);
+        var weight = torch.randn(new long[] { 24, 16, 3, 3 }).contiguous(MemoryFormat.ChannelsLast);
+        var bias = torch.randn(new long[] { 24 });
+        long[] one = { 1, 1 };
+        double hi = relu ? 0 : 6;
+        Tensor Fused(Tensor input) => FrozenConvolution.Conv2dRectified(input, weight, bias, one, one, one, 1, relu, 0, hi);
+        Tensor Reference(Tensor input)
+        {
+            var y = torch.nn.functional.conv2d(input, weight.detach().requires_grad_(), bias, 1, 1);
+            return relu ? y.relu() : y.clamp(0, 6);
+        }
+
+        using (torch.no_grad())
+        {
+            var fused = Fused(x);
+            Assert.True(fused.equal(Reference(x)), "forward without autograd");
+            Assert.True(fused.eq(0).sum().item<long>() > 0 && (relu || fused.eq(6).sum().item<long>() > 0),
+                "the test must reach the rectifier's bounds");
+        }
+        var a = x.detach().requires_grad_();
+        var b = x.detach().requires_grad_();
+        var upstream = torch.randn(new long[] { 2, 24, 20, 20 });
+        var ga = torch.autograd.grad(new[] { Fused(a) }, new[] { a }, new Tensor?[] { upstream })[0]!;
+        var gb = torch.autograd.grad(new[] { Reference(b) }, new[] { b }, new Tensor?[] { upstream })[0]!;
+        Assert.True(ga.equal(gb), "input gradient");
+    }
+
     [Fact]
     public void InputGradientDoesNotDependOnTheThreadCount()
     {
