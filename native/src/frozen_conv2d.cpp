@@ -89,20 +89,26 @@ bool cached(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, at::I
 #endif
 }
 
+// The forward pass: the cached primitive (with `post` inside it) when `use_cache`, else aten::conv2d then `post` as a
+// separate in-place op (also while autograd records, so that its backward masks the gradient in place).
 at::Tensor forward_pass(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, at::IntArrayRef stride,
-                        at::IntArrayRef padding) {
+                        at::IntArrayRef padding, bool use_cache, const mipin::OutputRectifier& post = {}) {
 #if MIPIN_WITH_ONEDNN
-  if (cached(x, w, b, stride, padding))
-    return mipin::cached_direct_forward(x, w, b, stride, padding, mipin::CachedWeight::AsIs);
+  if (use_cache) return mipin::cached_direct_forward(x, w, b, stride, padding, mipin::CachedWeight::AsIs, post);
+#else
+  (void)use_cache;
 #endif
-  return at::conv2d(x, w, b.defined() ? c10::optional<at::Tensor>(b) : c10::nullopt, stride, padding);
+  auto out = at::conv2d(x, w, b.defined() ? c10::optional<at::Tensor>(b) : c10::nullopt, stride, padding);
+  if (post.kind != mipin::OutputRectifier::Kind::None)
+    mipin::rectify_in_place(out, post.kind == mipin::OutputRectifier::Kind::Relu, post.lo, post.hi);
+  return out;
 }
 
 struct FrozenConv2d : torch::autograd::Function<FrozenConv2d> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, const at::Tensor& w,
                             const c10::optional<at::Tensor>& b, std::vector<int64_t> stride,
-                            std::vector<int64_t> padding, int64_t kind) {
-    auto out = forward_pass(x, w, b.value_or(at::Tensor()), stride, padding);
+                            std::vector<int64_t> padding, int64_t kind, bool use_cache) {
+    auto out = forward_pass(x, w, b.value_or(at::Tensor()), stride, padding, use_cache);
     ctx->save_for_backward({w});
     ctx->saved_data["sizes"] = x.sizes().vec();
     ctx->saved_data["channels_last"] = x.suggest_memory_format() == at::MemoryFormat::ChannelsLast;
@@ -160,7 +166,7 @@ struct FrozenConv2d : torch::autograd::Function<FrozenConv2d> {
       }
     }
     // One entry per forward argument; the weight and bias are frozen (the path is only taken then).
-    return {grad_x, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
+    return {grad_x, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
   }
 };
 
@@ -174,20 +180,26 @@ bool frozen(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
          plain(w) && w.dim() == 4 && x.size(1) == w.size(1) && (!b.defined() || plain(b));
 }
 
-// The convolution (mt_conv2d_frozen): the frozen path where it applies, else aten::conv2d.
+// The convolution, then `post` in place (mt_conv2d_frozen, mt_conv2d_frozen_rectified): the frozen path where it
+// applies, else aten::conv2d. Without autograd, on the cached path, `post` runs inside the convolution; while autograd
+// records it stays the separate in-place op, whose backward masks the gradient in place (a fused node would copy it).
 at::Tensor frozen_conv2d(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, int64_t stride_h,
-                         int64_t stride_w, int64_t pad_h, int64_t pad_w) {
-  const auto optional_bias = b.defined() ? c10::optional<at::Tensor>(b) : c10::nullopt;
+                         int64_t stride_w, int64_t pad_h, int64_t pad_w, const mipin::OutputRectifier& post) {
+  const std::vector<int64_t> stride{stride_h, stride_w}, padding{pad_h, pad_w};
   if (frozen(x, w, b)) {
     const bool recording = c10::GradMode::is_enabled() && x.requires_grad();
     const auto kind = recording ? choose(x, w, stride_h, stride_w) : InputGradient::Aten;
-    const bool use_cache = cached(x, w, b, {stride_h, stride_w}, {pad_h, pad_w});
-    if (recording && (kind != InputGradient::Aten || use_cache))
-      return FrozenConv2d::apply(x, w, optional_bias, std::vector<int64_t>{stride_h, stride_w},
-                                 std::vector<int64_t>{pad_h, pad_w}, static_cast<int64_t>(kind));
-    if (!recording && use_cache) return forward_pass(x, w, b, {stride_h, stride_w}, {pad_h, pad_w});
+    const bool use_cache = cached(x, w, b, stride, padding);
+    if (!recording) return forward_pass(x, w, b, stride, padding, use_cache, post);
+    if (kind != InputGradient::Aten || use_cache) {
+      auto out = FrozenConv2d::apply(x, w, b.defined() ? c10::optional<at::Tensor>(b) : c10::nullopt, stride, padding,
+                                     static_cast<int64_t>(kind), use_cache);
+      if (post.kind != mipin::OutputRectifier::Kind::None)
+        mipin::rectify_in_place(out, post.kind == mipin::OutputRectifier::Kind::Relu, post.lo, post.hi);
+      return out;
+    }
   }
-  return at::conv2d(x, w, optional_bias, {stride_h, stride_w}, {pad_h, pad_w});
+  return forward_pass(x, w, b, stride, padding, false, post);
 }
 
 }  // namespace
@@ -196,7 +208,7 @@ int mt_conv2d_frozen(mt_tensor input, mt_tensor weight, mt_tensor bias, int64_t 
                      int64_t pad_h, int64_t pad_w, mt_tensor* out) {
   const int status = mipin::guarded([&] {
     *out = mipin::new_handle(frozen_conv2d(mipin::tensor_ref(input), mipin::tensor_ref(weight),
-                                           mipin::optional_tensor(bias), stride_h, stride_w, pad_h, pad_w));
+                                           mipin::optional_tensor(bias), stride_h, stride_w, pad_h, pad_w, {}));
   });
   // Named as mt_op_call names aten::conv2d, so errors read the same on either path.
   return mipin::named_failure(status, "aten::conv2d");
@@ -205,28 +217,12 @@ int mt_conv2d_frozen(mt_tensor input, mt_tensor weight, mt_tensor bias, int64_t 
 int mt_conv2d_frozen_rectified(mt_tensor input, mt_tensor weight, mt_tensor bias, int64_t stride_h, int64_t stride_w,
                                int64_t pad_h, int64_t pad_w, int32_t relu, double lo, double hi, mt_tensor* out) {
   const int status = mipin::guarded([&] {
-    const auto& x = mipin::tensor_ref(input);
-    const auto& w = mipin::tensor_ref(weight);
-    const auto b = mipin::optional_tensor(bias);
-    at::Tensor result;
-#if MIPIN_WITH_ONEDNN
-    // Without autograd the rectifier runs inside the cached primitive. While autograd records it stays a separate
-    // in-place op, whose backward masks the gradient in place (a fused node would have to copy it).
-    const bool recording = c10::GradMode::is_enabled() && x.requires_grad();
-    if (frozen(x, w, b) && !recording && cached(x, w, b, {stride_h, stride_w}, {pad_h, pad_w})) {
-      mipin::OutputRectifier post;
-      post.kind = relu != 0 ? mipin::OutputRectifier::Kind::Relu : mipin::OutputRectifier::Kind::Clip;
-      post.lo = lo;
-      post.hi = hi;
-      result = mipin::cached_direct_forward(x, w, b, {stride_h, stride_w}, {pad_h, pad_w},
-                                            mipin::CachedWeight::AsIs, post);
-    }
-#endif
-    if (!result.defined()) {
-      result = frozen_conv2d(x, w, b, stride_h, stride_w, pad_h, pad_w);
-      mipin::rectify_in_place(result, relu != 0, lo, hi);
-    }
-    *out = mipin::new_handle(std::move(result));
+    mipin::OutputRectifier post;
+    post.kind = relu != 0 ? mipin::OutputRectifier::Kind::Relu : mipin::OutputRectifier::Kind::Clip;
+    post.lo = lo;
+    post.hi = hi;
+    *out = mipin::new_handle(frozen_conv2d(mipin::tensor_ref(input), mipin::tensor_ref(weight),
+                                           mipin::optional_tensor(bias), stride_h, stride_w, pad_h, pad_w, post));
   });
   return mipin::named_failure(status, "aten::conv2d");
 }

@@ -18,6 +18,12 @@ struct ConvolutionGeometry {
 // `format`. The input gradient of a stride-1 convolution is the forward convolution of the output gradient with it.
 at::Tensor rotated_transposed(const at::Tensor& w, at::MemoryFormat format);
 
+// A rectifier oneDNN applies to a convolution's output before storing it: none, max(x, 0), or clamp to [lo, hi].
+struct OutputRectifier {
+  enum class Kind { None, Relu, Clip } kind = Kind::None;
+  double lo = 0.0, hi = 0.0;
+};
+
 #if MIPIN_WITH_ONEDNN
 // d(loss)/d(input) of a convolution over few input channels, from grad_out (N x O x OH x OW), as an N x C x H x W
 // tensor of `format`: one oneDNN sgemm and a scatter (few_channel_input_gradient.cpp).
@@ -26,12 +32,6 @@ at::Tensor few_channel_input_gradient(const at::Tensor& grad_out, const at::Tens
 
 // Which weight a cached convolution multiplies by: the layer's own, or rotated_transposed(weight).
 enum class CachedWeight { AsIs, RotatedTransposed };
-
-// A rectifier oneDNN applies to a convolution's output before storing it: none, max(x, 0), or clamp to [lo, hi].
-struct OutputRectifier {
-  enum class Kind { None, Relu, Clip } kind = Kind::None;
-  double lo = 0.0, hi = 0.0;
-};
 
 // oneDNN's direct convolution (the primitive aten::conv2d runs on channels-last data) with its primitive and its
 // reordered weight kept from one call to the next, for as long as the weight tensor lives unchanged

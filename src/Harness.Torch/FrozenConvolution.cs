@@ -28,6 +28,14 @@ internal static class FrozenConvolution
         groups == 1 && stride.Length == 2 && padding.Length == 2 && dilation.Length == 2 &&
         dilation[0] == 1 && dilation[1] == 1 && !weight.requires_grad;
 
+    /// <summary>
+    /// Whether the convolution takes oneDNN's Winograd path instead (<see cref="ConvolutionAlgorithm"/>): under
+    /// <see cref="ConvolutionKind.Winograd"/>, its 3×3 stride-1 layers, except over an image's few channels, where this
+    /// path's input gradient is the faster one.
+    /// </summary>
+    public static bool WinogradTakes(Tensor weight, long[] stride, long[] padding, long[] dilation, long groups) =>
+        ConvolutionAlgorithm.Applies(weight, stride, padding, dilation, groups) && weight.size(1) > MaxImageChannels;
+
     /// <summary>The convolution through the shim's path.</summary>
     public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias, long[] stride, long[] padding)
     {
@@ -40,22 +48,20 @@ internal static class FrozenConvolution
     }
 
     /// <summary>
-    /// conv2d then an in-place ReLU (<paramref name="relu"/>) or clamp to [<paramref name="lo"/>, <paramref name="hi"/>];
-    /// the shim runs the rectifier inside the cached convolution when autograd does not record.
+    /// conv2d then an in-place ReLU, or ReLU6 when <paramref name="relu6"/>, with <see cref="Tensor.relu_"/>'s /
+    /// <see cref="Tensor.relu6_"/>'s values and gradients; the shim runs the rectifier inside the cached convolution
+    /// when autograd does not record.
     /// </summary>
     public static Tensor Conv2dRectified(Tensor input, Tensor weight, Tensor? bias, long[] stride, long[] padding,
-        long[] dilation, long groups, bool relu, double lo, double hi)
+        long[] dilation, long groups, bool relu6)
     {
-        var winograd = ConvolutionAlgorithm.Applies(weight, stride, padding, dilation, groups) && weight.size(1) > MaxImageChannels;
-        if (winograd || !Applies(stride, padding, dilation, groups, weight))
+        if (WinogradTakes(weight, stride, padding, dilation, groups) || !Applies(stride, padding, dilation, groups, weight))
         {
             var y = torch.nn.functional.conv2d(input, weight, bias, stride, padding, dilation, groups);
-            if (relu) return y.relu_();
-            Native.NativeMethods.Check(Native.NativeMethods.mt_clip_(y.Handle, lo, hi));
-            return y;
+            return relu6 ? y.relu6_() : y.relu_();
         }
         Native.NativeMethods.Check(Native.NativeMethods.mt_conv2d_frozen_rectified(input.Handle, weight.Handle,
-            bias?.Handle ?? 0, stride[0], stride[1], padding[0], padding[1], relu ? 1 : 0, lo, hi, out var result));
+            bias?.Handle ?? 0, stride[0], stride[1], padding[0], padding[1], relu6 ? 0 : 1, 0.0, 6.0, out var result));
         GC.KeepAlive(input);
         GC.KeepAlive(weight);
         GC.KeepAlive(bias);

@@ -60,16 +60,17 @@ public static partial class torch
 
             /// <remarks>Under <see cref="ConvolutionKind.Winograd"/>, 3×3 stride-1 convolutions (other than over an
             /// image's few channels) take oneDNN's Winograd path (<see cref="ConvolutionAlgorithm"/>). Otherwise a frozen
-            /// convolution takes <see cref="FrozenConvolution"/>'s path (cached weights, faster input gradients). The shim falls back to aten::conv2d for anything either path does not cover.</remarks>
+            /// convolution takes <see cref="FrozenConvolution"/>'s path (cached weights, faster input gradients). The shim
+            /// falls back to aten::conv2d for anything either path does not cover.</remarks>
             public static Tensor conv2d(Tensor input, Tensor weight, Tensor? bias, long[] stride, long[] padding,
                 long[] dilation, long groups = 1)
             {
-                var winograd = ConvolutionAlgorithm.Applies(weight, stride, padding, dilation, groups) &&
-                    weight.size(1) > FrozenConvolution.MaxImageChannels;
-                if (!winograd && FrozenConvolution.Applies(stride, padding, dilation, groups, weight))
-                    return FrozenConvolution.Conv2d(input, weight, bias, stride, padding);
-                if (!winograd)
-                    return s_conv2d.Call(input, weight, bias, stride, padding, dilation, groups);
+                if (!FrozenConvolution.WinogradTakes(weight, stride, padding, dilation, groups))
+                {
+                    return FrozenConvolution.Applies(stride, padding, dilation, groups, weight)
+                        ? FrozenConvolution.Conv2d(input, weight, bias, stride, padding)
+                        : s_conv2d.Call(input, weight, bias, stride, padding, dilation, groups);
+                }
                 Native.NativeMethods.Check(Native.NativeMethods.mt_conv2d_winograd(
                     input.Handle, weight.Handle, bias?.Handle ?? 0, padding[0], padding[1], out var result));
                 GC.KeepAlive(input);

@@ -45,14 +45,14 @@ public static class Rectifier
     /// </summary>
     public static Tensor AfterConvolution(Tensor input, Tensor weight, Tensor? bias, Conv2d conv, Module rectifier)
     {
-        var relu = rectifier switch
+        var relu6 = rectifier switch
         {
-            ReLU => true,
-            ReLU6 => false,
+            ReLU => false,
+            ReLU6 => true,
             _ => throw new ArgumentException($"{rectifier.GetType().Name} is not a ReLU or ReLU6", nameof(rectifier)),
         };
         return FrozenConvolution.Conv2dRectified(input, weight, bias, new[] { conv.Stride, conv.Stride },
-            new[] { conv.Padding, conv.Padding }, new[] { conv.Dilation, conv.Dilation }, conv.Groups, relu, 0.0, relu ? 0.0 : 6.0);
+            new[] { conv.Padding, conv.Padding }, new[] { conv.Dilation, conv.Dilation }, conv.Groups, relu6);
     }
 
     /// <summary>Whether <paramref name="layer"/> can follow a convolution in <see cref="AfterConvolution"/>.</summary>

@@ -131,8 +131,7 @@ public sealed class FrozenConvolutionTests : IDisposable
         var weight = torch.randn(new long[] { 24, 16, 3, 3 }).contiguous(MemoryFormat.ChannelsLast);
         var bias = torch.randn(new long[] { 24 });
         long[] one = { 1, 1 };
-        double hi = relu ? 0 : 6;
-        Tensor Fused(Tensor input) => FrozenConvolution.Conv2dRectified(input, weight, bias, one, one, one, 1, relu, 0, hi);
+        Tensor Fused(Tensor input) => FrozenConvolution.Conv2dRectified(input, weight, bias, one, one, one, 1, relu6: !relu);
         Tensor Reference(Tensor input)
         {
             var y = torch.nn.functional.conv2d(input, weight.detach().requires_grad_(), bias, 1, 1);
