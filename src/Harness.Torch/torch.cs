@@ -20,6 +20,7 @@ public static partial class torch
     private static readonly Op s_randperm = new("aten::randperm", "generator");
     private static readonly Op s_eye = new("aten::eye");
     private static readonly Op s_zerosLike = new("aten::zeros_like");
+    private static readonly Op s_emptyLike = new("aten::empty_like");
     private static readonly Op s_onesLike = new("aten::ones_like");
     private static readonly Op s_randnLike = new("aten::randn_like");
     private static readonly Op s_cat = new("aten::cat");
@@ -83,6 +84,9 @@ public static partial class torch
     public static Tensor empty(long[] shape, ScalarType dtype = ScalarType.Float32, Device? device = null) =>
         s_empty.Call(shape, dtype, Arg.None, Arg.Of(device));
     public static Tensor zeros_like(Tensor t) => s_zerosLike.Call(t);
+
+    /// <summary>An uninitialised tensor shaped, typed and laid out like <paramref name="t"/> (its strides when dense).</summary>
+    public static Tensor empty_like(Tensor t) => s_emptyLike.Call(t);
     public static Tensor ones_like(Tensor t) => s_onesLike.Call(t);
     public static Tensor randn_like(Tensor t) => s_randnLike.Call(t);
 

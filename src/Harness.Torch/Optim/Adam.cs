@@ -5,6 +5,12 @@ namespace Harness.Torch.Optim;
 /// gradients give the same parameters: m ← β₁m + (1−β₁)g; v ← β₂v + (1−β₂)g²;
 /// p ← p − (lr / (1−β₁ᵗ)) · m / (√v / √(1−β₂ᵗ) + ε). weight_decay adds λp to g (L2, not AdamW).
 /// </summary>
+/// <remarks>
+/// A large parameter is updated slice by slice (<see cref="SliceElements"/>): the same elementwise operations in the
+/// same order on each slice, so every element gets exactly the value the whole-tensor sequence gives (bit-identical),
+/// but a slice's eight passes run in the CPU's cache instead of streaming a 400 MB weight (VGG-19's first classifier
+/// inverse) through memory eight times: that update drops from about 0.45 s to 0.1 s on two cores.
+/// </remarks>
 public sealed class Adam : Optimizer
 {
     private readonly double _beta1;
@@ -29,19 +35,65 @@ public sealed class Adam : Optimizer
         _steps = new long[Parameters.Count];
     }
 
+    /// <summary>
+    /// Elements per slice of one update: 2¹⁸ floats are 1 MiB per tensor, so a slice's parameter, gradient, both moments
+    /// and the temporary stay in cache across the passes, while each pass is still long enough to run on all threads.
+    /// </summary>
+    internal long SliceElements { get; init; } = 1 << 18;
+
     protected override void Update(int index, Tensor parameter, Tensor grad)
     {
-        var m = _expAvg[index] ??= KeepState(torch.zeros_like(parameter));
-        var v = _expAvgSq[index] ??= KeepState(torch.zeros_like(parameter));
+        // The moments start as zeros; they are zeroed slice by slice below, which saves a pass over memory.
+        var fresh = _expAvg[index] is null;
+        var m = _expAvg[index] ??= KeepState(torch.empty_like(parameter));
+        var v = _expAvgSq[index] ??= KeepState(torch.empty_like(parameter));
         var step = ++_steps[index];
+        var stepSize = LearningRate / (1 - Math.Pow(_beta1, step));
+        var sqrtBiasCorrection2 = Math.Sqrt(1 - Math.Pow(_beta2, step));
+
+        var flat = FlatViews(parameter, grad, m, v);
+        if (flat is null)
+        {
+            UpdateSlice(parameter, grad, m, v, fresh, stepSize, sqrtBiasCorrection2);
+            return;
+        }
+        var n = parameter.numel();
+        for (long start = 0; start < n; start += SliceElements)
+        {
+            using var scope = torch.NewDisposeScope();
+            var length = Math.Min(SliceElements, n - start);
+            UpdateSlice(flat[0].narrow(0, start, length), flat[1].narrow(0, start, length), flat[2].narrow(0, start, length),
+                flat[3].narrow(0, start, length), fresh, stepSize, sqrtBiasCorrection2);
+        }
+    }
+
+    /// <summary>The update of one slice (or of a whole tensor): torch.optim.Adam's operations, in its order.</summary>
+    private void UpdateSlice(Tensor parameter, Tensor grad, Tensor m, Tensor v, bool fresh, double stepSize, double sqrtBiasCorrection2)
+    {
+        if (fresh)
+        {
+            m.zero_();
+            v.zero_();
+        }
         if (_weightDecay != 0) grad = grad.add(parameter, _weightDecay);
         m.mul_(_beta1).add_(grad, 1 - _beta1);
         v.mul_(_beta2).addcmul_(grad, grad, 1 - _beta2);
-        var biasCorrection1 = 1 - Math.Pow(_beta1, step);
-        var biasCorrection2 = 1 - Math.Pow(_beta2, step);
-        var stepSize = LearningRate / biasCorrection1;
-        var denom = v.sqrt().div_(Math.Sqrt(biasCorrection2)).add_(_eps);
+        var denom = v.sqrt().div_(sqrtBiasCorrection2).add_(_eps);
         parameter.addcdiv_(m, denom, -stepSize);
+    }
+
+    /// <summary>
+    /// One-dimensional views of the four tensors in memory order when they share one dense layout (contiguous or
+    /// channels-last) and are larger than a slice; null otherwise (the update then runs on the whole tensors).
+    /// </summary>
+    private Tensor[]? FlatViews(Tensor parameter, Tensor grad, Tensor m, Tensor v)
+    {
+        if (parameter.numel() <= SliceElements) return null;
+        var all = new[] { parameter, grad, m, v };
+        if (all.All(t => t.is_contiguous())) return all.Select(t => t.view(-1)).ToArray();
+        if (parameter.dim() == 4 && all.All(t => t.is_contiguous(MemoryFormat.ChannelsLast)))
+            return all.Select(t => t.permute(0, 2, 3, 1).view(-1)).ToArray();
+        return null;
     }
 
     public override void Dispose()
