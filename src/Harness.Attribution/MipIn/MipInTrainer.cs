@@ -37,10 +37,16 @@ public static class MipInTrainer
                 var gated = new List<Tensor>();
                 using (torch.no_grad())
                     for (var b = 0; b < batches.Count; b++)
+                    {
                         gated.Add(network.Gate(stage, signals[b], activations[b][name]).DetachFromDisposeScope());
+                        signals[b].Dispose(); // read only through its gated copy from here on
+                    }
 
                 double? initial = null, final = null;
                 var keptInitialisation = false;
+                // The trained inverse's reconstructions from the final error measurement: they are the next signals,
+                // so the inverse is not applied to the training set a second time.
+                List<Tensor>? reconstructions = null;
                 if (inverse.IsTrainable)
                 {
                     initial = RelativeError(inverse, gated, activations, name, inputName);
@@ -51,13 +57,16 @@ public static class MipInTrainer
                         FitClosedForm(inverse, gated, activations, inputName, options.RidgeLambda, pseudoInverse: true);
                     else
                         FitAdam(inverse, gated, activations, name, inputName, options, generator, progress);
-                    final = RelativeError(inverse, gated, activations, name, inputName);
+                    reconstructions = new List<Tensor>();
+                    final = RelativeError(inverse, gated, activations, name, inputName, reconstructions);
                     if (!(final <= initial))
                     {
                         // A few Adam steps on a badly scaled signal can overshoot: never return worse than the start.
                         inverse.load_state_dict(snapshot);
                         final = initial;
                         keptInitialisation = true;
+                        foreach (var r in reconstructions) r.Dispose();
+                        reconstructions = null;
                     }
                 }
                 reports.Add(new LayerReport(name, inverse.GetType().Name, inverse.IsTrainable, initial, final, keptInitialisation));
@@ -66,9 +75,8 @@ public static class MipInTrainer
                     for (var b = 0; b < batches.Count; b++)
                     {
                         using var scope = torch.NewDisposeScope();
-                        var next = inverse.Invert(gated[b], activations[b][inputName], activations[b][name]).detach();
-                        signals[b].Dispose();
-                        signals[b] = next.DetachFromDisposeScope();
+                        signals[b] = reconstructions?[b]
+                            ?? inverse.Invert(gated[b], activations[b][inputName], activations[b][name]).detach().DetachFromDisposeScope();
                     }
                 foreach (var g in gated) g.Dispose();
             }
@@ -162,8 +170,9 @@ public static class MipInTrainer
             ? bias.detach().unsqueeze(0)
             : torch.zeros_like(logits.narrow(0, 0, 1));
 
+    /// <summary>‖g(S) − X‖² / ‖X‖² over the training set; adds each batch's reconstruction g(S) to <paramref name="reconstructions"/> when given.</summary>
     private static double RelativeError(InverseLayer inverse, List<Tensor> gated, List<Dictionary<string, Tensor>> activations,
-        string name, string inputName)
+        string name, string inputName, List<Tensor>? reconstructions = null)
     {
         using var noGrad = torch.no_grad();
         double error = 0, norm = 0;
@@ -171,7 +180,9 @@ public static class MipInTrainer
         {
             using var scope = torch.NewDisposeScope();
             var target = activations[b][inputName];
-            var diff = inverse.Invert(gated[b], target, activations[b][name]) - target;
+            var reconstruction = inverse.Invert(gated[b], target, activations[b][name]);
+            if (reconstructions is not null) reconstructions.Add(reconstruction.detach().DetachFromDisposeScope());
+            var diff = reconstruction - target;
             error += diff.pow(2).sum().item<double>();
             norm += target.pow(2).sum().item<double>();
         }
