@@ -43,28 +43,27 @@ public sealed class Adam : Optimizer
 
     protected override void Update(int index, Tensor parameter, Tensor grad)
     {
-        // The moments start as zeros; they are zeroed slice by slice below, which saves a pass over memory.
-        var fresh = _expAvg[index] is null;
+        // The moments start as zeros; they are zeroed slice by slice below, which saves a pass over memory. Until a
+        // first update completes (the step count is raised last), they are zeroed again.
+        var fresh = _steps[index] == 0;
         var m = _expAvg[index] ??= KeepState(torch.empty_like(parameter));
         var v = _expAvgSq[index] ??= KeepState(torch.empty_like(parameter));
-        var step = ++_steps[index];
+        var step = _steps[index] + 1;
         var stepSize = LearningRate / (1 - Math.Pow(_beta1, step));
         var sqrtBiasCorrection2 = Math.Sqrt(1 - Math.Pow(_beta2, step));
 
         var flat = FlatViews(parameter, grad, m, v);
         if (flat is null)
-        {
             UpdateSlice(parameter, grad, m, v, fresh, stepSize, sqrtBiasCorrection2);
-            return;
-        }
-        var n = parameter.numel();
-        for (long start = 0; start < n; start += SliceElements)
-        {
-            using var scope = torch.NewDisposeScope();
-            var length = Math.Min(SliceElements, n - start);
-            UpdateSlice(flat[0].narrow(0, start, length), flat[1].narrow(0, start, length), flat[2].narrow(0, start, length),
-                flat[3].narrow(0, start, length), fresh, stepSize, sqrtBiasCorrection2);
-        }
+        else
+            for (long start = 0, n = parameter.numel(); start < n; start += SliceElements)
+            {
+                using var scope = torch.NewDisposeScope();
+                var length = Math.Min(SliceElements, n - start);
+                UpdateSlice(flat[0].narrow(0, start, length), flat[1].narrow(0, start, length), flat[2].narrow(0, start, length),
+                    flat[3].narrow(0, start, length), fresh, stepSize, sqrtBiasCorrection2);
+            }
+        _steps[index] = step;
     }
 
     /// <summary>The update of one slice (or of a whole tensor): torch.optim.Adam's operations, in its order.</summary>
