@@ -23,6 +23,11 @@ public static class MipInTrainer
         using var generator = new Generator(options.Seed);
         var activations = new List<Dictionary<string, Tensor>>();
         var signals = new List<Tensor>();
+        // Per stage: the gated signals, and the trained inverse's reconstructions from the final error measurement,
+        // which become the next signals (so the inverse is not applied to the training set a second time). Held out
+        // here so that a failure anywhere frees them too.
+        var gated = new List<Tensor>();
+        var reconstructions = new List<Tensor>();
         InverseNetwork? network = null;
         try
         {
@@ -34,19 +39,15 @@ public static class MipInTrainer
             {
                 var name = model.Stages[stage].Name;
                 var inputName = model.Stages[stage - 1].Name;
-                var gated = new List<Tensor>();
                 using (torch.no_grad())
                     for (var b = 0; b < batches.Count; b++)
                     {
                         gated.Add(network.Gate(stage, signals[b], activations[b][name]).DetachFromDisposeScope());
-                        signals[b].Dispose(); // read only through its gated copy from here on
+                        signals[b].Dispose(); // read only through the gated signal (an alias when not rectified) from here on
                     }
 
                 double? initial = null, final = null;
                 var keptInitialisation = false;
-                // The trained inverse's reconstructions from the final error measurement: they are the next signals,
-                // so the inverse is not applied to the training set a second time.
-                List<Tensor>? reconstructions = null;
                 if (inverse.IsTrainable)
                 {
                     initial = RelativeError(inverse, gated, activations, name, inputName);
@@ -57,7 +58,6 @@ public static class MipInTrainer
                         FitClosedForm(inverse, gated, activations, inputName, options.RidgeLambda, pseudoInverse: true);
                     else
                         FitAdam(inverse, gated, activations, name, inputName, options, generator, progress);
-                    reconstructions = new List<Tensor>();
                     final = RelativeError(inverse, gated, activations, name, inputName, reconstructions);
                     if (!(final <= initial))
                     {
@@ -65,8 +65,7 @@ public static class MipInTrainer
                         inverse.load_state_dict(snapshot);
                         final = initial;
                         keptInitialisation = true;
-                        foreach (var r in reconstructions) r.Dispose();
-                        reconstructions = null;
+                        DisposeAll(reconstructions);
                     }
                 }
                 reports.Add(new LayerReport(name, inverse.GetType().Name, inverse.IsTrainable, initial, final, keptInitialisation));
@@ -75,10 +74,12 @@ public static class MipInTrainer
                     for (var b = 0; b < batches.Count; b++)
                     {
                         using var scope = torch.NewDisposeScope();
-                        signals[b] = reconstructions?[b]
-                            ?? inverse.Invert(gated[b], activations[b][inputName], activations[b][name]).detach().DetachFromDisposeScope();
+                        signals[b] = reconstructions.Count > 0
+                            ? reconstructions[b]
+                            : inverse.Invert(gated[b], activations[b][inputName], activations[b][name]).detach().DetachFromDisposeScope();
                     }
-                foreach (var g in gated) g.Dispose();
+                reconstructions.Clear(); // now owned by signals
+                DisposeAll(gated);
             }
             network.requires_grad_(false);
             return new Result(network, reports);
@@ -93,7 +94,15 @@ public static class MipInTrainer
             foreach (var dict in activations)
                 foreach (var t in dict.Values) t.Dispose();
             foreach (var s in signals) s.Dispose();
+            DisposeAll(gated);
+            DisposeAll(reconstructions);
         }
+    }
+
+    private static void DisposeAll(List<Tensor> tensors)
+    {
+        foreach (var t in tensors) t.Dispose();
+        tensors.Clear();
     }
 
     private static void CacheActivations(ClassifierModel model, string layer, IReadOnlyList<Tensor> batches,
