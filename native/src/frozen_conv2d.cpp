@@ -89,6 +89,12 @@ bool cached(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, at::I
 #endif
 }
 
+// `post` applied to a convolution's output in place, as the separate op (mt_relu_'s / mt_clip_'s values and backward).
+void rectify_after(at::Tensor& out, const mipin::OutputRectifier& post) {
+  if (post.kind != mipin::OutputRectifier::Kind::None)
+    mipin::rectify_in_place(out, post.kind == mipin::OutputRectifier::Kind::Relu, post.lo, post.hi);
+}
+
 // The forward pass: the cached primitive (with `post` inside it) when `use_cache`, else aten::conv2d then `post` as a
 // separate in-place op (also while autograd records, so that its backward masks the gradient in place).
 at::Tensor forward_pass(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, at::IntArrayRef stride,
@@ -99,8 +105,7 @@ at::Tensor forward_pass(const at::Tensor& x, const at::Tensor& w, const at::Tens
   (void)use_cache;
 #endif
   auto out = at::conv2d(x, w, b.defined() ? c10::optional<at::Tensor>(b) : c10::nullopt, stride, padding);
-  if (post.kind != mipin::OutputRectifier::Kind::None)
-    mipin::rectify_in_place(out, post.kind == mipin::OutputRectifier::Kind::Relu, post.lo, post.hi);
+  rectify_after(out, post);
   return out;
 }
 
@@ -194,8 +199,7 @@ at::Tensor frozen_conv2d(const at::Tensor& x, const at::Tensor& w, const at::Ten
     if (kind != InputGradient::Aten || use_cache) {
       auto out = FrozenConv2d::apply(x, w, b.defined() ? c10::optional<at::Tensor>(b) : c10::nullopt, stride, padding,
                                      static_cast<int64_t>(kind), use_cache);
-      if (post.kind != mipin::OutputRectifier::Kind::None)
-        mipin::rectify_in_place(out, post.kind == mipin::OutputRectifier::Kind::Relu, post.lo, post.hi);
+      rectify_after(out, post);
       return out;
     }
   }
