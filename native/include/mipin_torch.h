@@ -120,6 +120,14 @@ MT_API int mt_conv2d_frozen(mt_tensor input, mt_tensor weight, mt_tensor bias, i
 MT_API int mt_conv2d_frozen_rectified(mt_tensor input, mt_tensor weight, mt_tensor bias, int64_t stride_h,
                                       int64_t stride_w, int64_t pad_h, int64_t pad_w, int32_t relu, double lo,
                                       double hi, mt_tensor* out);
+/* mt_conv2d_frozen plus `accumulator` (a tensor of the output's sizes), then an in-place ReLU when relu != 0: the
+ * values and gradients of conv2d, add_ into its output, and mt_relu_. Without autograd, on the cached path, the add
+ * and the ReLU run inside the convolution (oneDNN post-ops) and the result is written into `accumulator` itself (a
+ * residual block's sum without two more passes over the output); otherwise `accumulator` is left unchanged. The
+ * caller must not need `accumulator`'s old values afterwards. */
+MT_API int mt_conv2d_frozen_accumulate(mt_tensor input, mt_tensor weight, mt_tensor bias, int64_t stride_h,
+                                       int64_t stride_w, int64_t pad_h, int64_t pad_w, mt_tensor accumulator,
+                                       int32_t relu, mt_tensor* out);
 /* 1 when this build has the Winograd path (oneDNN headers found and libtorch on the shared libdnnl) and this CPU has
  * oneDNN's Winograd kernels (AVX-512 in oneDNN 2.6), else 0. */
 MT_API int mt_winograd_available(int32_t* out);

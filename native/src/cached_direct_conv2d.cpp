@@ -168,11 +168,17 @@ dnnl::primitive_attr user_scratchpad() {
   return attr;
 }
 
-// User scratch memory and, when asked for, the rectifier as an eltwise post-op.
-dnnl::primitive_attr attributes(const OutputRectifier& rectifier) {
+// User scratch memory and, when asked for, the destination's previous contents added (a sum post-op: the output
+// accumulates into the memory it is written to) and then the rectifier (an eltwise post-op), in that order.
+dnnl::primitive_attr attributes(const OutputRectifier& rectifier, bool accumulate = false) {
   auto attr = user_scratchpad();
-  if (rectifier.kind == OutputRectifier::Kind::None) return attr;
+  if (rectifier.kind == OutputRectifier::Kind::None && !accumulate) return attr;
   dnnl::post_ops ops;
+  if (accumulate) ops.append_sum(1.0f);
+  if (rectifier.kind == OutputRectifier::Kind::None) {
+    attr.set_post_ops(ops);
+    return attr;
+  }
   if (rectifier.kind == OutputRectifier::Kind::Relu)
     ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
   else
@@ -212,25 +218,61 @@ dnnl::convolution_forward::desc forward_desc(at::IntArrayRef x, at::IntArrayRef 
 
 }  // namespace
 
+namespace {
+
+std::string rectifier_key(const OutputRectifier& rectifier) {
+  if (rectifier.kind == OutputRectifier::Kind::None) return "";
+  return ":post" + std::to_string(static_cast<int>(rectifier.kind)) + "," + std::to_string(rectifier.lo) + "," +
+         std::to_string(rectifier.hi);
+}
+
+// Whether oneDNN runs this convolution with the sum post-op in the same kernel as without it (by implementation name,
+// e.g. brgconv_1x1:avx512_core). Each output's products are then summed exactly as without it, and the kernel adds the
+// destination's old value to the finished float (bias included) as aten::add_ would, so the result is conv2d + add_
+// to the last bit. Where oneDNN would switch implementation (a differently rounding kernel), the caller adds itself.
+// Decided once per shape: it depends on shapes and post-ops, not on weight values.
+bool accumulation_keeps_kernel(const dnnl::convolution_forward::desc& desc, const OutputRectifier& rectifier,
+                               const std::string& shape_key) {
+  static std::mutex mutex;
+  static std::unordered_map<std::string, bool> decided;
+  {
+    std::lock_guard<std::mutex> lock(mutex);
+    auto it = decided.find(shape_key);
+    if (it != decided.end()) return it->second;
+  }
+  const dnnl::convolution_forward::primitive_desc plain(desc, attributes(rectifier), cpu_engine());
+  const dnnl::convolution_forward::primitive_desc summed(desc, attributes(rectifier, true), cpu_engine());
+  const bool same = std::string(plain.impl_info_str()) == summed.impl_info_str();
+  std::lock_guard<std::mutex> lock(mutex);
+  if (decided.size() >= kMaxPrepared) decided.clear();
+  decided.emplace(shape_key, same);
+  return same;
+}
+
+}  // namespace
+
 at::Tensor cached_direct_forward(const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias,
                                  at::IntArrayRef stride, at::IntArrayRef padding, CachedWeight which,
-                                 const OutputRectifier& rectifier) {
+                                 const OutputRectifier& rectifier, const at::Tensor& accumulator) {
   at::internal::lazy_init_num_threads();  // this thread's OpenMP team size = libtorch's thread count
   const bool rotated = which == CachedWeight::RotatedTransposed;
   const std::vector<int64_t> w_sizes =
       rotated ? std::vector<int64_t>{w.size(1), w.size(0), w.size(2), w.size(3)} : w.sizes().vec();
   const auto out_sizes = output_sizes(x.sizes(), w_sizes[0], w_sizes[2], w_sizes[3], stride, padding);
-  auto key = key_of('F', w, x.sizes(), stride, padding, static_cast<int>(which), bias.defined());
-  if (rectifier.kind != OutputRectifier::Kind::None)
-    key += ":post" + std::to_string(static_cast<int>(rectifier.kind)) + "," + std::to_string(rectifier.lo) + "," +
-           std::to_string(rectifier.hi);
+  const auto desc = [&] { return forward_desc(x.sizes(), w_sizes, bias.defined(), out_sizes, stride, padding); };
+  const bool accumulate = accumulator.defined();
+  if (accumulate) {
+    std::ostringstream shape_key;
+    shape_key << bias.defined() << x.sizes() << at::IntArrayRef(w_sizes) << stride << padding << rectifier_key(rectifier);
+    if (!accumulation_keeps_kernel(desc(), rectifier, shape_key.str())) return at::Tensor();
+  }
+  const auto key = key_of('F', w, x.sizes(), stride, padding, static_cast<int>(which), bias.defined()) +
+                   rectifier_key(rectifier) + (accumulate ? ":sum" : "");
   const auto entry = prepared<dnnl::convolution_forward::primitive_desc>(
       key, w, static_cast<int>(which), [&] { return rotated ? rotated_transposed(w, at::MemoryFormat::Contiguous) : w; }, [&] {
-        return dnnl::convolution_forward::primitive_desc(
-            forward_desc(x.sizes(), w_sizes, bias.defined(), out_sizes, stride, padding), attributes(rectifier),
-            cpu_engine());
+        return dnnl::convolution_forward::primitive_desc(desc(), attributes(rectifier, accumulate), cpu_engine());
       });
-  auto out = at::empty(out_sizes, x.options(), at::MemoryFormat::ChannelsLast);
+  auto out = accumulate ? accumulator : at::empty(out_sizes, x.options(), at::MemoryFormat::ChannelsLast);
   memory src(channels_last(dims_of(x.sizes())), cpu_engine(), x.data_ptr());
   memory dst(channels_last(dims_of(out_sizes)), cpu_engine(), out.data_ptr());
   std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, entry.weights}, {DNNL_ARG_DST, dst}};
@@ -240,6 +282,7 @@ at::Tensor cached_direct_forward(const at::Tensor& x, const at::Tensor& w, const
     args.emplace(DNNL_ARG_BIAS, memory({{w_sizes[0]}, memory::data_type::f32, tag::a}, cpu_engine(), b.data_ptr()));
   }
   execute(entry, std::move(args), x.options());
+  if (accumulate) accumulator.unsafeGetTensorImpl()->bump_version();  // written in place, as add_ would have
   return out;
 }
 

@@ -206,6 +206,38 @@ at::Tensor frozen_conv2d(const at::Tensor& x, const at::Tensor& w, const at::Ten
   return forward_pass(x, w, b, stride, padding, false, post);
 }
 
+// Whether the cached kernel can accumulate into `acc`: float32 CPU data, channels-last, the output's sizes.
+bool accumulates_into(const at::Tensor& acc, const at::Tensor& x, const at::Tensor& w, at::IntArrayRef stride,
+                      at::IntArrayRef padding) {
+  const auto oh = (x.size(2) + 2 * padding[0] - w.size(2)) / stride[0] + 1;
+  const auto ow = (x.size(3) + 2 * padding[1] - w.size(3)) / stride[1] + 1;
+  return acc.layout() == at::kStrided && acc.device().is_cpu() && acc.scalar_type() == at::kFloat &&
+         acc.sizes() == at::IntArrayRef({x.size(0), w.size(0), oh, ow}) &&
+         acc.is_contiguous(at::MemoryFormat::ChannelsLast);
+}
+
+// conv2d + acc, then `post` (mt_conv2d_frozen_accumulate). Without autograd, on the cached path, one oneDNN kernel
+// writes the sum into acc itself; otherwise the frozen convolution, an in-place add into its fresh output, and the
+// rectifier, as separate ops with their values and backward (acc is then left as it was).
+at::Tensor frozen_conv2d_accumulate(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b,
+                                    const at::Tensor& acc, int64_t stride_h, int64_t stride_w, int64_t pad_h,
+                                    int64_t pad_w, const mipin::OutputRectifier& post) {
+#if MIPIN_WITH_ONEDNN
+  const std::vector<int64_t> stride{stride_h, stride_w}, padding{pad_h, pad_w};
+  const bool recording = c10::GradMode::is_enabled() && (x.requires_grad() || acc.requires_grad());
+  if (!recording && frozen(x, w, b) && cached(x, w, b, stride, padding) &&
+      accumulates_into(acc, x, w, stride, padding) &&
+      !acc.storage().is_alias_of(x.storage())) {
+    auto out = mipin::cached_direct_forward(x, w, b, stride, padding, mipin::CachedWeight::AsIs, post, acc);
+    if (out.defined()) return out;
+  }
+#endif
+  auto out = frozen_conv2d(x, w, b, stride_h, stride_w, pad_h, pad_w, {});
+  out.add_(acc);
+  rectify_after(out, post);
+  return out;
+}
+
 }  // namespace
 
 int mt_conv2d_frozen(mt_tensor input, mt_tensor weight, mt_tensor bias, int64_t stride_h, int64_t stride_w,
@@ -227,6 +259,19 @@ int mt_conv2d_frozen_rectified(mt_tensor input, mt_tensor weight, mt_tensor bias
     post.hi = hi;
     *out = mipin::new_handle(frozen_conv2d(mipin::tensor_ref(input), mipin::tensor_ref(weight),
                                            mipin::optional_tensor(bias), stride_h, stride_w, pad_h, pad_w, post));
+  });
+  return mipin::named_failure(status, "aten::conv2d");
+}
+
+int mt_conv2d_frozen_accumulate(mt_tensor input, mt_tensor weight, mt_tensor bias, int64_t stride_h,
+                                int64_t stride_w, int64_t pad_h, int64_t pad_w, mt_tensor accumulator, int32_t relu,
+                                mt_tensor* out) {
+  const int status = mipin::guarded([&] {
+    mipin::OutputRectifier post;
+    if (relu != 0) post.kind = mipin::OutputRectifier::Kind::Relu;
+    *out = mipin::new_handle(frozen_conv2d_accumulate(mipin::tensor_ref(input), mipin::tensor_ref(weight),
+                                                      mipin::optional_tensor(bias), mipin::tensor_ref(accumulator),
+                                                      stride_h, stride_w, pad_h, pad_w, post));
   });
   return mipin::named_failure(status, "aten::conv2d");
 }

@@ -145,7 +145,8 @@ public abstract class ClassifierModel : Module
     // own references. Where nothing asks for the convolution's own output, a frozen conv stage followed by an eval BN
     // stage runs as one folded convolution (ConvBatchNorm). A ReLU/ReLU6 stage overwrites its input (torchvision's
     // inplace=True) when this pass made that input, nothing captured can alias it (only below the first captured
-    // stage) and the stage that made it allows it (Rectifier).
+    // stage) and the stage that made it allows it (Rectifier); under the same conditions a residual block may write its
+    // sum into its input's memory (ResidualBlock.ForwardGivingUpInput).
     private Tensor RunStages(Tensor input, int first, int last, Dictionary<int, List<string>>? wanted = null, Dictionary<string, Tensor>? captured = null)
     {
         var x = first == 0 ? ToInputFormat(input) : input;
@@ -161,9 +162,13 @@ public abstract class ClassifierModel : Module
                 x = ConvBatchNorm.Forward(conv, bn, x);
                 i++; // the BN stage ran folded into the convolution
             }
-            else if (i > first && i <= inPlaceUpTo && !previousIsKept && Rectifier.MayOverwriteOutputOf(_stages[i - 1].Module) &&
-                     Rectifier.TryInPlace(module, x, out var rectified))
-                x = rectified;
+            else if (i > first && i <= inPlaceUpTo && !previousIsKept && Rectifier.MayOverwriteOutputOf(_stages[i - 1].Module))
+                x = module switch
+                {
+                    ResidualBlock block => block.ForwardGivingUpInput(x),
+                    _ when Rectifier.TryInPlace(module, x, out var rectified) => rectified,
+                    _ => module.forward(x),
+                };
             else
                 x = module.forward(x);
             if (!previousIsKept && !ReferenceEquals(previous, x)) previous.Dispose();

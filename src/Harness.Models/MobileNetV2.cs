@@ -76,7 +76,7 @@ public sealed class InvertedResidual : ResidualBlock
 
     public Sequential Conv { get; }
 
-    public override Tensor forward(Tensor input)
+    protected override Tensor Forward(Tensor input, bool inputGivenUp)
     {
         if (!UsesResidual) return Conv.forward(input);
         // In place into the projection's fresh output (its backward does not read it), as torchvision's "x + conv(x)"

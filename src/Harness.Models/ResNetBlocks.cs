@@ -5,9 +5,10 @@ namespace Harness.Models;
 
 /// <summary>
 /// A residual block: out = relu(body(x) + shortcut(x)). Inverted as a whole block by MIP-IN. Conv + BN pairs run folded
-/// when frozen (<see cref="ConvBatchNorm"/>) and rectifiers work in place, as in torchvision.
+/// when frozen (<see cref="ConvBatchNorm"/>), rectifiers work in place as in torchvision, and the sum happens in the
+/// body's last convolution.
 /// </summary>
-public abstract class ResidualBlock : Module
+public abstract class ResidualBlock : Module, IReturnsNewTensor
 {
     // The rectifier between convolutions, passed to ConvBatchNorm.Forward (stateless, so one serves every block).
     private protected static readonly ReLU s_relu = new();
@@ -15,14 +16,32 @@ public abstract class ResidualBlock : Module
     /// <summary>The 1×1 conv + BN projection on the shortcut, or null for the identity.</summary>
     public Sequential? Downsample { get; protected init; }
 
+    /// <summary>The block's output; its input stays as it was.</summary>
+    public override Tensor forward(Tensor input) => Forward(input, inputGivenUp: false);
+
     /// <summary>
-    /// relu(body + shortcut(input)), computed in place in <paramref name="body"/> as torchvision does
-    /// (<c>out += identity; relu(out)</c>): body is a fresh conv/BN output, which no backward formula reads.
+    /// The block's output, from an input the caller gives up: it reads neither <paramref name="input"/> nor a view of it
+    /// afterwards, so the block may write its output into that memory. Without autograd a ResNet block then adds the
+    /// identity shortcut inside its last convolution (no separate add and ReLU passes, no new allocation); values are
+    /// <see cref="forward"/>'s to the last bit. The model's stage loop calls this for an input it made and keeps nowhere.
     /// </summary>
-    protected Tensor AddShortcut(Tensor body, Tensor input)
+    public Tensor ForwardGivingUpInput(Tensor input) => Forward(input, inputGivenUp: true);
+
+    /// <summary>The block's output; when <paramref name="inputGivenUp"/>, <paramref name="input"/>'s memory may be reused.</summary>
+    protected abstract Tensor Forward(Tensor input, bool inputGivenUp);
+
+    /// <summary>
+    /// relu(bn(conv(x)) + shortcut(input)), the body's last conv + BN and the block's sum: torchvision's
+    /// <c>out = bn(conv(x)); out += identity; relu(out)</c>. Without autograd, when the shortcut's tensor may be
+    /// overwritten (the downsample projection's fresh output, or an input given up), the shim adds and rectifies inside
+    /// that convolution, into the shortcut's memory (<see cref="ConvBatchNorm.Forward(Conv2d, BatchNorm2d, Tensor, Tensor, bool)"/>);
+    /// otherwise in place into the convolution's fresh output, which no backward formula reads. Same values either way.
+    /// </summary>
+    protected Tensor LastConvPlusShortcut(Conv2d conv, BatchNorm2d bn, Tensor x, Tensor input, bool inputGivenUp)
     {
+        if (Downsample is null && !inputGivenUp) return ConvBatchNorm.Forward(conv, bn, x).add_(input).relu_();
         using var shortcut = Downsample?.forward(input) ?? input.alias();
-        return body.add_(shortcut).relu_();
+        return ConvBatchNorm.Forward(conv, bn, x, shortcut, relu: true);
     }
 }
 
@@ -47,13 +66,13 @@ public sealed class BasicBlock : ResidualBlock
     public Conv2d Conv2 { get; }
     public BatchNorm2d Bn2 { get; }
 
-    public override Tensor forward(Tensor input)
+    protected override Tensor Forward(Tensor input, bool inputGivenUp)
     {
         using var scope = torch.NewDisposeScope();
         var x = ConvBatchNorm.Forward(Conv1, Bn1, input, s_relu);
-        var body = ConvBatchNorm.Forward(Conv2, Bn2, x);
+        var sum = LastConvPlusShortcut(Conv2, Bn2, x, input, inputGivenUp);
         x.Dispose();
-        return AddShortcut(body, input).MoveToOuterDisposeScope();
+        return sum.MoveToOuterDisposeScope();
     }
 }
 
@@ -87,14 +106,14 @@ public sealed class Bottleneck : ResidualBlock
     public Conv2d Conv3 { get; }
     public BatchNorm2d Bn3 { get; }
 
-    public override Tensor forward(Tensor input)
+    protected override Tensor Forward(Tensor input, bool inputGivenUp)
     {
         using var scope = torch.NewDisposeScope();
         var a = ConvBatchNorm.Forward(Conv1, Bn1, input, s_relu);
         var b = ConvBatchNorm.Forward(Conv2, Bn2, a, s_relu);
         a.Dispose();
-        var body = ConvBatchNorm.Forward(Conv3, Bn3, b);
+        var sum = LastConvPlusShortcut(Conv3, Bn3, b, input, inputGivenUp);
         b.Dispose();
-        return AddShortcut(body, input).MoveToOuterDisposeScope();
+        return sum.MoveToOuterDisposeScope();
     }
 }

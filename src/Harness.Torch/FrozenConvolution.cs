@@ -67,4 +67,28 @@ internal static class FrozenConvolution
         GC.KeepAlive(bias);
         return Tensor.FromHandle(result);
     }
+
+    /// <summary>
+    /// conv2d plus <paramref name="accumulator"/>, then an in-place ReLU when <paramref name="relu"/>: the values and
+    /// gradients of conv2d, <see cref="Tensor.add_(Tensor)"/> into its output and <see cref="Tensor.relu_"/>. Without
+    /// autograd, on the cached path, the shim adds and rectifies inside the convolution's kernel and writes the result
+    /// into <paramref name="accumulator"/> itself, which saves two passes over the output and its allocation; the
+    /// caller gives the accumulator up (its old values may be gone).
+    /// </summary>
+    public static Tensor Conv2dAccumulate(Tensor input, Tensor weight, Tensor? bias, long[] stride, long[] padding,
+        long[] dilation, long groups, Tensor accumulator, bool relu)
+    {
+        if (WinogradTakes(weight, stride, padding, dilation, groups) || !Applies(stride, padding, dilation, groups, weight))
+        {
+            var y = torch.nn.functional.conv2d(input, weight, bias, stride, padding, dilation, groups).add_(accumulator);
+            return relu ? y.relu_() : y;
+        }
+        Native.NativeMethods.Check(Native.NativeMethods.mt_conv2d_frozen_accumulate(input.Handle, weight.Handle,
+            bias?.Handle ?? 0, stride[0], stride[1], padding[0], padding[1], accumulator.Handle, relu ? 1 : 0, out var result));
+        GC.KeepAlive(input);
+        GC.KeepAlive(weight);
+        GC.KeepAlive(bias);
+        GC.KeepAlive(accumulator);
+        return Tensor.FromHandle(result);
+    }
 }

@@ -47,6 +47,24 @@ public static class ConvBatchNorm
     }
 
     /// <summary>
+    /// bn(conv(input)) + <paramref name="accumulator"/>, then a ReLU when <paramref name="relu"/> (a residual block's
+    /// sum): folded into one convolution when <see cref="CanFold"/>, and where the shim can, added and rectified inside
+    /// it, into the accumulator's memory (<see cref="FrozenConvolution.Conv2dAccumulate"/>). The caller gives
+    /// <paramref name="accumulator"/> up: afterwards it may hold the result or its old values.
+    /// </summary>
+    public static Tensor Forward(Conv2d conv, BatchNorm2d bn, Tensor input, Tensor accumulator, bool relu)
+    {
+        if (!CanFold(conv, bn))
+        {
+            var y = Forward(conv, bn, input).add_(accumulator);
+            return relu ? y.relu_() : y;
+        }
+        var (weight, bias) = bn.FoldedInto(conv);
+        return FrozenConvolution.Conv2dAccumulate(input, weight, bias, new[] { conv.Stride, conv.Stride },
+            new[] { conv.Padding, conv.Padding }, new[] { conv.Dilation, conv.Dilation }, conv.Groups, accumulator, relu);
+    }
+
+    /// <summary>
     /// The folded (weight, bias) of <paramref name="conv"/> followed by <paramref name="bn"/>, computed in float64 and
     /// stored in the conv weight's dtype, device and memory format. The caller owns neither tensor.
     /// </summary>

@@ -80,6 +80,9 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library)]
     internal static partial int mt_conv2d_frozen_rectified(nint input, nint weight, nint bias, long strideH, long strideW,
         long padH, long padW, int relu, double lo, double hi, out nint result);
+    [LibraryImport(Library)]
+    internal static partial int mt_conv2d_frozen_accumulate(nint input, nint weight, nint bias, long strideH, long strideW,
+        long padH, long padW, nint accumulator, int relu, out nint result);
     [LibraryImport(Library)] internal static partial int mt_grad_enabled(out int enabled);
     [LibraryImport(Library)] internal static partial int mt_set_grad_enabled(int enabled);
 

@@ -34,6 +34,36 @@ public sealed class LayerTapTests : IDisposable
         TensorAssert.Close(activation, captured[layer], rtol: 0, atol: 0);
     }
 
+    [Theory]
+    [InlineData("resnet18")]
+    [InlineData("resnet50")]
+    public void ResidualBlocksWritingIntoTheirInputChangeNoValue(string name)
+    {
+        // Without autograd the stage loop gives a residual block an input it made and keeps nowhere, and the block adds
+        // its shortcut inside its last convolution, into that input's memory. The logits and every captured
+        // activation must equal those of a pass that keeps every block's input (capturing all stages), bit for bit.
+        using var model = ModelZoo.Create(name, seed: 5);
+        model.requires_grad_(false);
+        model.UseMemoryFormat(MemoryFormat.ChannelsLast);
+        using var g = new Generator(5);
+        var x = torch.randn(new long[] { 16, 3, 64, 64 }, generator: g);  // 16 images: oneDNN's 1×1 kernel, as at batch 32
+        using var noGrad = torch.no_grad();
+        var everyStage = model.Stages.Select(s => s.Name).Where(n => n != "conv1").ToArray();  // conv1 still folds with bn1
+        var (keptLogits, kept) = model.Capture(x, everyStage);
+        Assert.True(model.forward(x).equal(keptLogits), "logits");
+        var (logits, captured) = model.Capture(x, new[] { "layer2", "layer3.1" });
+        Assert.True(logits.equal(keptLogits), "logits with two captured layers");
+        Assert.True(captured["layer2"].equal(kept[model.StageOf("layer2").Name]) && captured["layer3.1"].equal(kept["layer3.1"]),
+            "captured activations are not overwritten by the blocks after them");
+
+        // The path is taken: a block with the identity shortcut, given its input, leaves its output in that memory.
+        var block = (ResidualBlock)model.StageOf("layer1.1").Module;
+        var input = kept["layer1.0"].clone();
+        var output = block.ForwardGivingUpInput(input);
+        Assert.True(output.equal(kept["layer1.1"]), "the block's output");
+        Assert.True(input.equal(output), "the sum is written into the given-up input");
+    }
+
     [Fact]
     public void AliasesNameTheLastStageOfAGroup()
     {

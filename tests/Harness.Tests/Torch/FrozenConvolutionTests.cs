@@ -153,6 +153,59 @@ public sealed class FrozenConvolutionTests : IDisposable
         Assert.True(ga.equal(gb), "input gradient");
     }
 
+    public static TheoryData<long, long, long, bool, bool> AccumulateCases => new()
+    {
+        // in channels, out channels, kernel, bias, ReLU after the sum
+        { 16, 64, 1, true, true },    // a Bottleneck's last 1×1 convolution (oneDNN's brgconv_1x1)
+        { 16, 16, 3, true, true },    // a BasicBlock's last 3×3 convolution (brgconv)
+        { 16, 64, 1, false, false },  // no bias, no ReLU (MobileNetV2's linear sum)
+    };
+
+    [Theory]
+    [MemberData(nameof(AccumulateCases))]
+    public void AResidualSumInsideTheConvolutionGivesTheSameValuesAndGradients(long channels, long outChannels,
+        long kernel, bool withBias, bool relu)
+    {
+        // Without autograd the shim adds the accumulator and applies the ReLU inside the cached convolution (oneDNN's
+        // sum and eltwise post-ops), writing into the accumulator; with autograd they stay separate in-place ops on
+        // the convolution's fresh output. Both must equal aten's conv2d, add_ and relu_ to the last bit.
+        torch.manual_seed(23);
+        var x = torch.randn(new long[] { 16, channels, 12, 13 }).contiguous(MemoryFormat.ChannelsLast);
+        var weight = torch.randn(new long[] { outChannels, channels, kernel, kernel }).contiguous(MemoryFormat.ChannelsLast);
+        var bias = withBias ? torch.randn(new long[] { outChannels }) : null;
+        var accumulator = torch.randn(new long[] { 16, outChannels, 12, 13 }).mul(4).contiguous(MemoryFormat.ChannelsLast);
+        var kept = accumulator.clone();
+        long[] one = { 1, 1 }, pad = { kernel / 2, kernel / 2 };
+        Tensor Fused(Tensor input, Tensor acc) => FrozenConvolution.Conv2dAccumulate(input, weight, bias, one, pad, one, 1, acc, relu);
+        Tensor Reference(Tensor input)
+        {
+            var y = torch.nn.functional.conv2d(input, weight.detach().requires_grad_(), bias, 1, kernel / 2).add(kept);
+            return relu ? y.relu() : y;
+        }
+
+        using (torch.no_grad())
+        {
+            var reference = Reference(x);
+            var fused = Fused(x, accumulator);
+            Assert.True(fused.equal(reference), "forward without autograd");
+            Assert.True(accumulator.equal(reference), "without autograd the sum is written into the accumulator (one kernel)");
+            Assert.True(!relu || fused.eq(0).sum().item<long>() > 0, "the test must reach the ReLU's bound");
+
+            var contiguous = kept.contiguous();  // a layout the kernel cannot accumulate into: separate ops
+            Assert.True(Fused(x, contiguous).equal(reference), "forward, accumulator in another layout");
+            Assert.True(contiguous.equal(kept), "an accumulator the kernel cannot take is left as it was");
+        }
+        var a = x.detach().requires_grad_();
+        var b = x.detach().requires_grad_();
+        var upstream = torch.randn(new long[] { 16, outChannels, 12, 13 });
+        var recorded = kept.clone();
+        var fusedWithGraph = Fused(a, recorded);
+        Assert.True(recorded.equal(kept), "while autograd records, the accumulator is left as it was");
+        var ga = torch.autograd.grad(new[] { fusedWithGraph }, new[] { a }, new Tensor?[] { upstream })[0]!;
+        var gb = torch.autograd.grad(new[] { Reference(b) }, new[] { b }, new Tensor?[] { upstream })[0]!;
+        Assert.True(ga.equal(gb), "input gradient");
+    }
+
     [Fact]
     public void InputGradientDoesNotDependOnTheThreadCount()
     {
