@@ -226,11 +226,14 @@ std::string rectifier_key(const OutputRectifier& rectifier) {
          std::to_string(rectifier.hi);
 }
 
-// Whether oneDNN runs this convolution with the sum post-op in the same kernel as without it (by implementation name,
-// e.g. brgconv_1x1:avx512_core). Each output's products are then summed exactly as without it, and the kernel adds the
-// destination's old value to the finished float (bias included) as aten::add_ would, so the result is conv2d + add_
-// to the last bit. Where oneDNN would switch implementation (a differently rounding kernel), the caller adds itself.
-// Decided once per shape: it depends on shapes and post-ops, not on weight values.
+// Whether oneDNN runs this convolution with the sum post-op in the kernel aten::conv2d runs for it (same implementation
+// name as without post-ops), and that kernel is a brgemm one (brgconv, brgconv_1x1): those sum each output's products
+// over all input channels, add the bias, and only then apply post-ops, so the old destination value is added to the
+// finished float as aten::add_ adds it, and the result is conv2d + add_ to the last bit. (oneDNN's older direct
+// kernels, jit:avx512_common / jit:avx2 and their 1x1 variants, keep their name with a sum post-op but add the old value
+// to the first input-channel block's partial sum, which rounds differently; there, and wherever oneDNN would switch
+// implementation, the caller adds itself.) Decided once per shape and thread count: the choice depends on those and
+// on the post-ops, not on values.
 bool accumulation_keeps_kernel(const dnnl::convolution_forward::desc& desc, const OutputRectifier& rectifier,
                                const std::string& shape_key) {
   static std::mutex mutex;
@@ -240,9 +243,10 @@ bool accumulation_keeps_kernel(const dnnl::convolution_forward::desc& desc, cons
     auto it = decided.find(shape_key);
     if (it != decided.end()) return it->second;
   }
-  const dnnl::convolution_forward::primitive_desc plain(desc, attributes(rectifier), cpu_engine());
+  const dnnl::convolution_forward::primitive_desc plain(desc, user_scratchpad(), cpu_engine());
   const dnnl::convolution_forward::primitive_desc summed(desc, attributes(rectifier, true), cpu_engine());
-  const bool same = std::string(plain.impl_info_str()) == summed.impl_info_str();
+  const std::string kernel = plain.impl_info_str();
+  const bool same = kernel.rfind("brg", 0) == 0 && kernel == summed.impl_info_str();
   std::lock_guard<std::mutex> lock(mutex);
   if (decided.size() >= kMaxPrepared) decided.clear();
   decided.emplace(shape_key, same);
@@ -263,7 +267,8 @@ at::Tensor cached_direct_forward(const at::Tensor& x, const at::Tensor& w, const
   const bool accumulate = accumulator.defined();
   if (accumulate) {
     std::ostringstream shape_key;
-    shape_key << bias.defined() << x.sizes() << at::IntArrayRef(w_sizes) << stride << padding << rectifier_key(rectifier);
+    shape_key << at::get_num_threads() << ':' << bias.defined() << x.sizes() << at::IntArrayRef(w_sizes) << stride
+              << padding << rectifier_key(rectifier);
     if (!accumulation_keeps_kernel(desc(), rectifier, shape_key.str())) return at::Tensor();
   }
   const auto key = key_of('F', w, x.sizes(), stride, padding, static_cast<int>(which), bias.defined()) +

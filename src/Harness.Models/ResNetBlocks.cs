@@ -39,9 +39,12 @@ public abstract class ResidualBlock : Module, IReturnsNewTensor
     /// </summary>
     protected Tensor LastConvPlusShortcut(Conv2d conv, BatchNorm2d bn, Tensor x, Tensor input, bool inputGivenUp)
     {
-        if (Downsample is null && !inputGivenUp) return ConvBatchNorm.Forward(conv, bn, x).add_(input).relu_();
+        // A projection's output is fresh when it ends in a conv or BN (Rectifier's rule); an Identity-ending one is not.
+        var shortcutIsOurs = Downsample is null ? inputGivenUp : Rectifier.MayOverwriteOutputOf(Downsample);
         using var shortcut = Downsample?.forward(input) ?? input.alias();
-        return ConvBatchNorm.Forward(conv, bn, x, shortcut, relu: true);
+        return shortcutIsOurs
+            ? ConvBatchNorm.Forward(conv, bn, x, shortcut, relu: true)
+            : ConvBatchNorm.Forward(conv, bn, x).add_(shortcut).relu_();
     }
 }
 

@@ -153,27 +153,32 @@ public sealed class FrozenConvolutionTests : IDisposable
         Assert.True(ga.equal(gb), "input gradient");
     }
 
-    public static TheoryData<long, long, long, bool, bool> AccumulateCases => new()
+    public static TheoryData<long, long, long, long, bool, bool> AccumulateCases => new()
     {
-        // in channels, out channels, kernel, bias, ReLU after the sum
-        { 16, 64, 1, true, true },    // a Bottleneck's last 1×1 convolution (oneDNN's brgconv_1x1)
-        { 16, 16, 3, true, true },    // a BasicBlock's last 3×3 convolution (brgconv)
-        { 16, 64, 1, false, false },  // no bias, no ReLU (MobileNetV2's linear sum)
+        // in channels, out channels, kernel, size, bias, ReLU after the sum
+        { 16, 64, 1, 12, true, true },      // a Bottleneck's last 1×1 convolution (oneDNN's brgconv_1x1)
+        { 16, 16, 3, 12, true, true },      // a BasicBlock's last 3×3 convolution (brgconv)
+        { 16, 64, 1, 12, false, false },    // no bias, no ReLU
+        // ResNet-50's four last-convolution shapes at 224×224 input (the reduction over input channels in blocks)
+        { 64, 256, 1, 56, true, true },
+        { 128, 512, 1, 28, true, true },
+        { 256, 1024, 1, 14, true, true },
+        { 512, 2048, 1, 7, true, true },
     };
 
     [Theory]
     [MemberData(nameof(AccumulateCases))]
     public void AResidualSumInsideTheConvolutionGivesTheSameValuesAndGradients(long channels, long outChannels,
-        long kernel, bool withBias, bool relu)
+        long kernel, long size, bool withBias, bool relu)
     {
         // Without autograd the shim adds the accumulator and applies the ReLU inside the cached convolution (oneDNN's
         // sum and eltwise post-ops), writing into the accumulator; with autograd they stay separate in-place ops on
         // the convolution's fresh output. Both must equal aten's conv2d, add_ and relu_ to the last bit.
         torch.manual_seed(23);
-        var x = torch.randn(new long[] { 16, channels, 12, 13 }).contiguous(MemoryFormat.ChannelsLast);
+        var x = torch.randn(new long[] { 16, channels, size, size + 1 }).contiguous(MemoryFormat.ChannelsLast);
         var weight = torch.randn(new long[] { outChannels, channels, kernel, kernel }).contiguous(MemoryFormat.ChannelsLast);
         var bias = withBias ? torch.randn(new long[] { outChannels }) : null;
-        var accumulator = torch.randn(new long[] { 16, outChannels, 12, 13 }).mul(4).contiguous(MemoryFormat.ChannelsLast);
+        var accumulator = torch.randn(new long[] { 16, outChannels, size, size + 1 }).mul(4).contiguous(MemoryFormat.ChannelsLast);
         var kept = accumulator.clone();
         long[] one = { 1, 1 }, pad = { kernel / 2, kernel / 2 };
         Tensor Fused(Tensor input, Tensor acc) => FrozenConvolution.Conv2dAccumulate(input, weight, bias, one, pad, one, 1, acc, relu);
@@ -197,7 +202,7 @@ public sealed class FrozenConvolutionTests : IDisposable
         }
         var a = x.detach().requires_grad_();
         var b = x.detach().requires_grad_();
-        var upstream = torch.randn(new long[] { 16, outChannels, 12, 13 });
+        var upstream = torch.randn(new long[] { 16, outChannels, size, size + 1 });
         var recorded = kept.clone();
         var fusedWithGraph = Fused(a, recorded);
         Assert.True(recorded.equal(kept), "while autograd records, the accumulator is left as it was");
