@@ -42,6 +42,13 @@ public sealed record BenchSettings
     /// <summary>Input height and width.</summary>
     public int ImageSize { get; init; } = 224;
 
+    /// <summary>
+    /// How many times each cell's headline pair is measured, alternating: ours, the tuned baseline, ours, ... Each side
+    /// reports its median round (<see cref="BenchMeasurement.MedianOf"/>), so a slow stretch of a shared machine that
+    /// lands on one side's round moves neither figure. The untuned baseline runs once, after the rounds.
+    /// </summary>
+    public int Rounds { get; init; } = 1;
+
     public void Validate()
     {
         if (Warmup < 0) throw new ArgumentException($"warmup must be ≥ 0, got {Warmup}");
@@ -50,6 +57,7 @@ public sealed record BenchSettings
         if (Threads < 1) throw new ArgumentException($"threads must be ≥ 1, got {Threads}");
         if (WaitIdleSeconds < 0) throw new ArgumentException($"wait-idle seconds must be ≥ 0, got {WaitIdleSeconds}");
         if (ImageSize < 32) throw new ArgumentException($"image size must be ≥ 32, got {ImageSize}");
+        if (Rounds < 1) throw new ArgumentException($"rounds must be ≥ 1, got {Rounds}");
     }
 }
 
@@ -59,7 +67,27 @@ public sealed record BenchSettings
 /// peak since the process started).
 /// </summary>
 public sealed record BenchMeasurement(double ImagesPerSecond, double MedianSeconds, int Iterations, long? PeakRssBytes,
-    bool PeakIsSinceStart = false, long? PeakCudaBytes = null);
+    bool PeakIsSinceStart = false, long? PeakCudaBytes = null)
+{
+    /// <summary>
+    /// One figure from several rounds of the same cell (<see cref="BenchSettings.Rounds"/>): the median round's images/s
+    /// and iteration time (the mean of the middle two for an even count), every round's timed iterations, the highest
+    /// peak; null for no rounds.
+    /// </summary>
+    public static BenchMeasurement? MedianOf(IReadOnlyList<BenchMeasurement> rounds)
+    {
+        if (rounds.Count == 0) return null;
+        if (rounds.Count == 1) return rounds[0];
+        static long? Highest(IEnumerable<long?> values) => values.Where(v => v is not null).Max();
+        return new BenchMeasurement(
+            BenchRunner.Median(rounds.Select(r => r.ImagesPerSecond).ToList()),
+            BenchRunner.Median(rounds.Select(r => r.MedianSeconds).ToList()),
+            rounds.Sum(r => r.Iterations),
+            Highest(rounds.Select(r => r.PeakRssBytes)),
+            rounds.Any(r => r.PeakIsSinceStart),
+            Highest(rounds.Select(r => r.PeakCudaBytes)));
+    }
+}
 
 /// <summary>
 /// One table row: the cell, the figures of each side (null when a side did not run) and a note. <see cref="PyTorch"/>

@@ -4,8 +4,8 @@ namespace Harness.Bench;
 
 /// <summary>
 /// Runs the cells of a benchmark table in a fixed order (model, device, method, batch size) so each model is built
-/// once per side, and interleaves the sides per cell: our measurement, then the same cell in the tuned PyTorch child,
-/// then in the untuned one.
+/// once per side, and interleaves the sides per cell: our measurement, then the same cell in the tuned PyTorch child
+/// (that pair <see cref="BenchSettings.Rounds"/> times, each side's median round reported), then in the untuned one.
 /// A cell that fails on one side (e.g. out of memory) is reported in its note and the run goes on.
 /// </summary>
 public static class BenchSuite
@@ -33,6 +33,9 @@ public static class BenchSuite
     public static double? WaitIdle(BenchSettings settings) =>
         settings.WaitIdleSeconds > 0 ? CpuIdle.WaitUntilIdle(IdleThreshold(settings), TimeSpan.FromSeconds(settings.WaitIdleSeconds)) : null;
 
+    // The lower of two idleness readings (the worst moment before a side ran), either possibly missing.
+    private static double? Lowest(double? a, double? b) => a is { } x && b is { } y ? Math.Min(x, y) : a ?? b;
+
     /// <param name="tuned">The headline baseline (null: none).</param>
     /// <param name="untuned">The as-users-run-it baseline (null: none).</param>
     public static IReadOnlyList<BenchRow> Run(IReadOnlyList<BenchCell> cells, BenchSettings settings, PyTorchBaseline? tuned,
@@ -44,16 +47,19 @@ public static class BenchSuite
         {
             var cell = cells[i];
             var notes = new List<string>();
-            BenchMeasurement? ours = null;
             double? idleOurs = null, idleTheirs = null;
-            try
+            BenchMeasurement? Ours()
             {
-                idleOurs = WaitIdle(settings);
-                ours = runner.Measure(cell);
-            }
-            catch (TorchException e)
-            {
-                notes.Add($"mipin failed: {e.Message}");
+                try
+                {
+                    idleOurs = Lowest(idleOurs, WaitIdle(settings));
+                    return runner.Measure(cell);
+                }
+                catch (TorchException e)
+                {
+                    notes.Add($"mipin failed: {e.Message}");
+                    return null;
+                }
             }
             BenchMeasurement? Baseline(PyTorchBaseline? baseline, string which)
             {
@@ -70,8 +76,7 @@ public static class BenchSuite
                 }
                 try
                 {
-                    var idle = WaitIdle(settings);
-                    idleTheirs = idleTheirs is { } before && idle is { } now ? Math.Min(before, now) : idle ?? idleTheirs;
+                    idleTheirs = Lowest(idleTheirs, WaitIdle(settings));
                     return baseline.Measure(cell, settings);
                 }
                 catch (BaselineException e)
@@ -80,7 +85,28 @@ public static class BenchSuite
                     return null;
                 }
             }
-            var theirs = Baseline(tuned, "tuned");
+            // Rounds alternate the two headline sides; a side that failed once is not asked again.
+            var oursRounds = new List<BenchMeasurement>();
+            var theirsRounds = new List<BenchMeasurement>();
+            bool oursFailed = false, theirsFailed = false;
+            for (var round = 0; round < settings.Rounds && !(oursFailed && theirsFailed); round++)
+            {
+                if (!oursFailed)
+                {
+                    if (Ours() is { } m) oursRounds.Add(m);
+                    else oursFailed = true;
+                }
+                if (!theirsFailed)
+                {
+                    if (Baseline(tuned, "tuned") is { } t) theirsRounds.Add(t);
+                    else theirsFailed = true;
+                }
+            }
+            var ours = BenchMeasurement.MedianOf(oursRounds);
+            var theirs = BenchMeasurement.MedianOf(theirsRounds);
+            if (settings.Rounds > 1 && oursRounds.Count == settings.Rounds && theirsRounds.Count == settings.Rounds)
+                notes.Add("ratio per round " + string.Join(" / ", oursRounds.Zip(theirsRounds,
+                    (m, t) => (m.ImagesPerSecond / t.ImagesPerSecond).ToString("0.00", System.Globalization.CultureInfo.InvariantCulture))));
             var theirsUntuned = cell.Device.IsCuda ? null : Baseline(untuned, "untuned"); // on CUDA bench.py has one (tuned) setting
             if (ours?.PeakIsSinceStart == true || theirs?.PeakIsSinceStart == true) notes.Add("peak memory since process start");
             if (idleOurs < IdleThreshold(settings) || idleTheirs < IdleThreshold(settings))

@@ -27,6 +27,7 @@ public static class BenchCommand
         var warmup = new Option<int>("--warmup") { Description = "Untimed iterations per cell (the first two iterations of a cell run slow on both sides: page faults, oneDNN kernel generation).", DefaultValueFactory = _ => 2 };
         var memoryFormat = new Option<string>("--memory-format") { Description = "Layout of our models: channels-last or contiguous (PyTorch's default, as in the baseline); default: channels-last on cpu, contiguous on cuda." };
         var iterations = new Option<int>("--iterations") { Description = "Timed iterations per cell (images/s from the median).", DefaultValueFactory = _ => 3 };
+        var rounds = new Option<int>("--rounds") { Description = "Measure each cell's headline pair this many times, alternating (ours, tuned PyTorch, ours, ...), and report each side's median round, with the ratio of every round in the note: a slow stretch of a shared machine then moves neither figure. The untuned baseline runs once.", DefaultValueFactory = _ => 1 };
         var maxSeconds = new Option<double>("--max-seconds") { Description = "Time budget of a cell's timed iterations per side; at least one iteration runs.", DefaultValueFactory = _ => 30.0 };
         var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads, set in this process and in the PyTorch child.", DefaultValueFactory = _ => Environment.ProcessorCount };
         var convolution = new Option<string?>("--convolution") { Description = "Algorithm of our 3×3 stride-1 CPU convolutions: direct (PyTorch's kernels) or winograd (oneDNN's Winograd kernels, faster, rounding differs by about 1e-6; docs/bench.md \"Winograd convolutions\"). Default: MIPIN_CONVOLUTION, else direct. The PyTorch baseline always runs direct." };
@@ -47,7 +48,7 @@ public static class BenchCommand
 
         var command = new Command("bench", "Measure images/s and peak memory of the attribution workloads, side by side with PyTorch eager.")
         {
-            models, methods, batchSizes, devices, warmup, iterations, maxSeconds, threads, convolution, imageSize, seed, memoryFormat, waitIdle, noPyTorch, noUntuned, python, output, soak,
+            models, methods, batchSizes, devices, warmup, iterations, rounds, maxSeconds, threads, convolution, imageSize, seed, memoryFormat, waitIdle, noPyTorch, noUntuned, python, output, soak,
             pipeline, pipelineModel, pipelineShard, pipelineSet, randomWeights, updateDoc,
         };
         command.SetAction(parse =>
@@ -56,6 +57,7 @@ public static class BenchCommand
             {
                 Warmup = parse.GetValue(warmup),
                 Iterations = parse.GetValue(iterations),
+                Rounds = parse.GetValue(rounds),
                 MaxSeconds = parse.GetValue(maxSeconds),
                 Threads = parse.GetValue(threads),
                 ImageSize = parse.GetValue(imageSize),
@@ -288,9 +290,12 @@ public static class BenchCommand
                      $", {ConvolutionAlgorithm.Current.ToString().ToLowerInvariant()} 3×3 convolutions";
         var layout = settings.MemoryFormat is { } f ? FormatName(f) : "channels-last on cpu, contiguous on cuda";
         yield return FormattableString.Invariant(
-            $"settings     warmup {settings.Warmup}, iterations {settings.Iterations} (median), max {settings.MaxSeconds:0.#} s per cell and side, wait-idle {settings.WaitIdleSeconds:0.#} s, input {settings.ImageSize}×{settings.ImageSize}, seed {settings.Seed}");
+            $"settings     warmup {settings.Warmup}, iterations {settings.Iterations} (median), {RoundsText(settings.Rounds)}max {settings.MaxSeconds:0.#} s per cell and side, wait-idle {settings.WaitIdleSeconds:0.#} s, input {settings.ImageSize}×{settings.ImageSize}, seed {settings.Seed}");
         yield return $"layout       ours {layout}; pytorch tuned channels-last (channels-last + cudnn.benchmark on cuda), untuned contiguous (torchvision's default)";
     }
+
+    private static string RoundsText(int rounds) =>
+        rounds > 1 ? $"{rounds} rounds (ours and tuned alternating, each side's median round), " : "";
 
     private static string FormatName(MemoryFormat format) => format == MemoryFormat.ChannelsLast ? "channels-last" : "contiguous";
 

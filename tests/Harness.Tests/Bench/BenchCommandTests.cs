@@ -50,6 +50,35 @@ public sealed class BenchCommandTests : IDisposable
         Assert.Contains("[5/5] mobilenet_v2 mipin-train batch 1 cpu", stderr); // progress per cell
     }
 
+    [Fact]
+    public void RoundsMeasureOurSideOncePerRound()
+    {
+        var (code, stdout, stderr) = Bench(Tiny.Concat(new[] { "--models", "mobilenet_v2", "--methods", "gradcam", "--rounds", "2", "--no-pytorch", "--output", _dir }));
+        Assert.True(code == 0, stderr);
+        var (header, rows) = CsvTable.Read(Path.Combine(_dir, "bench.csv"));
+        var row = Assert.Single(rows);
+        Assert.Equal("2", row[Col(header, "mipin_iterations")]); // one timed iteration in each of two rounds
+        AssertPositive(row[Col(header, "mipin_images_per_s")]);
+        Assert.Equal("", row[Col(header, "note")]); // no baseline, so no ratio per round
+        Assert.Contains("2 rounds (ours and tuned alternating, each side's median round)", stdout);
+    }
+
+    [SkippableFact]
+    public void RoundsAlternateWithTheTunedBaselineAndReportEveryRoundsRatio()
+    {
+        Skip.If(!PythonHasTorch(), "needs Debian's python3-torch and python3-torchvision for the PyTorch baseline (apt-get install python3-torch python3-torchvision)");
+        var (code, _, stderr) = Bench(Tiny.Concat(new[] { "--models", "mobilenet_v2", "--methods", "gradcam", "--rounds", "3", "--output", _dir }));
+        Assert.True(code == 0, stderr);
+        var (header, rows) = CsvTable.Read(Path.Combine(_dir, "bench.csv"));
+        var row = Assert.Single(rows);
+        Assert.Equal("3", row[Col(header, "mipin_iterations")]);
+        Assert.Equal("3", row[Col(header, "pytorch_iterations")]);
+        AssertBaseline(header, row, "pytorch_images_per_s", "pytorch_peak_rss_mb", "ratio");
+        AssertBaseline(header, row, "pytorch_untuned_images_per_s", "pytorch_untuned_peak_rss_mb", "ratio_untuned");
+        var note = row[Col(header, "note")];
+        Assert.Matches(@"^ratio per round \d+\.\d\d / \d+\.\d\d / \d+\.\d\d$", note);
+    }
+
     [SkippableFact]
     public void PyTorchBaselineRunsSideBySide()
     {
@@ -203,6 +232,7 @@ public sealed class BenchCommandTests : IDisposable
     [InlineData("--devices", "tpu", "--devices: 'tpu' is not a device")]
     [InlineData("--iterations", "0", "iterations must be ≥ 1")]
     [InlineData("--threads", "0", "threads must be ≥ 1")]
+    [InlineData("--rounds", "0", "rounds must be ≥ 1")]
     [InlineData("--model", "resnet50", "--model, --shard, --set and --random-weights go with --pipeline CONFIG (for the table, use --models)")]
     [InlineData("--convolution", "fft", "--convolution must be 'direct' or 'winograd', got 'fft'")]
     public void BadOptionsFailWithTheValidChoices(string option, string value, string message)
