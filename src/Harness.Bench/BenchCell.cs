@@ -71,21 +71,22 @@ public sealed record BenchMeasurement(double ImagesPerSecond, double MedianSecon
 {
     /// <summary>
     /// One figure from several rounds of the same cell (<see cref="BenchSettings.Rounds"/>): the median round's images/s
-    /// and iteration time (the mean of the middle two for an even count), every round's timed iterations, the highest
-    /// peak; null for no rounds.
+    /// and iteration time (one actual round, so images/s stays B ÷ its time; for an even count the slower of the middle
+    /// two), the timed iterations of every round, the highest peak; null for no rounds.
     /// </summary>
     public static BenchMeasurement? MedianOf(IReadOnlyList<BenchMeasurement> rounds)
     {
         if (rounds.Count == 0) return null;
         if (rounds.Count == 1) return rounds[0];
         static long? Highest(IEnumerable<long?> values) => values.Where(v => v is not null).Max();
-        return new BenchMeasurement(
-            BenchRunner.Median(rounds.Select(r => r.ImagesPerSecond).ToList()),
-            BenchRunner.Median(rounds.Select(r => r.MedianSeconds).ToList()),
-            rounds.Sum(r => r.Iterations),
-            Highest(rounds.Select(r => r.PeakRssBytes)),
-            rounds.Any(r => r.PeakIsSinceStart),
-            Highest(rounds.Select(r => r.PeakCudaBytes)));
+        var median = rounds.OrderBy(r => r.ImagesPerSecond).ElementAt((rounds.Count - 1) / 2);
+        return median with
+        {
+            Iterations = rounds.Sum(r => r.Iterations),
+            PeakRssBytes = Highest(rounds.Select(r => r.PeakRssBytes)),
+            PeakIsSinceStart = rounds.Any(r => r.PeakIsSinceStart),
+            PeakCudaBytes = Highest(rounds.Select(r => r.PeakCudaBytes)),
+        };
     }
 }
 

@@ -28,7 +28,7 @@ public static class BenchCommand
         var memoryFormat = new Option<string>("--memory-format") { Description = "Layout of our models: channels-last or contiguous (PyTorch's default, as in the baseline); default: channels-last on cpu, contiguous on cuda." };
         var iterations = new Option<int>("--iterations") { Description = "Timed iterations per cell (images/s from the median).", DefaultValueFactory = _ => 3 };
         var rounds = new Option<int>("--rounds") { Description = "Measure each cell's headline pair this many times, alternating (ours, tuned PyTorch, ours, ...), and report each side's median round, with the ratio of every round in the note: a slow stretch of a shared machine then moves neither figure. The untuned baseline runs once.", DefaultValueFactory = _ => 1 };
-        var maxSeconds = new Option<double>("--max-seconds") { Description = "Time budget of a cell's timed iterations per side; at least one iteration runs.", DefaultValueFactory = _ => 30.0 };
+        var maxSeconds = new Option<double>("--max-seconds") { Description = "Time budget of a cell's timed iterations per side (and round, with --rounds); at least one iteration runs.", DefaultValueFactory = _ => 30.0 };
         var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads, set in this process and in the PyTorch child.", DefaultValueFactory = _ => Environment.ProcessorCount };
         var convolution = new Option<string?>("--convolution") { Description = "Algorithm of our 3×3 stride-1 CPU convolutions: direct (PyTorch's kernels) or winograd (oneDNN's Winograd kernels, faster, rounding differs by about 1e-6; docs/bench.md \"Winograd convolutions\"). Default: MIPIN_CONVOLUTION, else direct. The PyTorch baseline always runs direct." };
         var imageSize = new Option<int>("--image-size") { Description = "Input height and width.", DefaultValueFactory = _ => 224 };
@@ -80,9 +80,12 @@ public static class BenchCommand
             var outDir = parse.GetValue(output)!.FullName;
             var doc = parse.GetValue(updateDoc)?.FullName;
             if (doc is not null && !File.Exists(doc)) throw new CommandLineException($"--update-doc: no file {doc}");
+            var docCommit = doc is null ? null : BenchDoc.CommitOf(doc); // the build this run measures
             if (parse.GetValue(pipeline) is null &&
                 (parse.GetValue(pipelineModel) is not null || parse.GetValue(pipelineShard) != 0 || (parse.GetValue(pipelineSet) ?? Array.Empty<string>()).Length > 0 || parse.GetValue(randomWeights)))
                 throw new CommandLineException("--model, --shard, --set and --random-weights go with --pipeline CONFIG (for the table, use --models)");
+            if ((parse.GetValue(pipeline) is not null || parse.GetValue(soak) is not null) && settings.Rounds != 1)
+                throw new CommandLineException("--rounds goes with the table (the side-by-side cells), not with --pipeline or --soak");
             torch.set_num_threads(settings.Threads);
             if (parse.GetValue(convolution) is { } algorithm)
             {
@@ -100,7 +103,7 @@ public static class BenchCommand
 
             if (parse.GetValue(pipeline) is { } config)
                 return Pipeline(config, parse.GetValue(pipelineSet) ?? Array.Empty<string>(), parse.GetValue(pipelineModel), parse.GetValue(pipelineShard),
-                    parse.GetValue(randomWeights), deviceList[0], settings, outDir, doc);
+                    parse.GetValue(randomWeights), deviceList[0], settings, outDir, doc, docCommit);
 
             if (parse.GetValue(soak) is { } n)
                 return Soak(new BenchCell(modelList[0], methodList[0], batchList.Max(), deviceList[0]), n, settings, outDir);
@@ -139,7 +142,7 @@ public static class BenchCommand
                     .Select(m => $"pytorch {m}: {BenchMethods.BaselineDescription(m)}").ToList();
                 var table = BenchTable.Format(rows, header.Append("")) + (footer.Count > 0 ? "\n" + string.Join("\n", footer) + "\n" : "");
                 AtomicFile.WriteAllText(Path.Combine(outDir, "bench.txt"), table);
-                if (doc is not null) UpdateDoc(doc, header, rows, tuned, settings.ImageSize);
+                if (doc is not null) UpdateDoc(doc, docCommit, header, rows, tuned, settings.ImageSize);
                 Console.WriteLine(table);
                 Console.WriteLine($"wrote {csv}");
             }
@@ -150,10 +153,10 @@ public static class BenchCommand
 
     // The headline section always; the limit section when the PyTorch child can count the models' FLOPs.
     // Under --convolution winograd both go to their "-winograd" twins, so the direct headline stays as measured.
-    private static void UpdateDoc(string doc, IReadOnlyList<string> header, IReadOnlyList<BenchRow> rows, PyTorchBaseline? tuned, int imageSize)
+    private static void UpdateDoc(string doc, string? commit, IReadOnlyList<string> header, IReadOnlyList<BenchRow> rows, PyTorchBaseline? tuned, int imageSize)
     {
         string headline = Section(BenchDoc.Headline), limit = Section(BenchDoc.Limit);
-        var provenance = BenchDoc.Provenance(header, doc);
+        var provenance = BenchDoc.Provenance(header, doc, commit);
         BenchDoc.Replace(doc, headline, provenance + BenchDoc.HeadlineTable(rows));
         Console.Error.WriteLine($"bench: updated the {headline} section of {doc}");
         if (tuned is null)
@@ -199,7 +202,7 @@ public static class BenchCommand
     }
 
     private static int Pipeline(FileInfo config, IReadOnlyList<string> overrides, string? modelName, int shard, bool randomWeights, Device device,
-        BenchSettings settings, string outDir, string? doc)
+        BenchSettings settings, string outDir, string? doc, string? docCommit)
     {
         if (!config.Exists) throw new CommandLineException($"--pipeline: no experiment config at {config.FullName}");
         var spec = SpecLoader.Load(config.FullName, overrides);
@@ -237,7 +240,7 @@ public static class BenchCommand
         if (doc is not null)
         {
             var section = Section($"{BenchDoc.Pipeline}-{model.Architecture}");
-            BenchDoc.Replace(doc, section, BenchDoc.Provenance(Array.Empty<string>(), doc) + "```\n" + table.TrimEnd() + "\n```\n");
+            BenchDoc.Replace(doc, section, BenchDoc.Provenance(Array.Empty<string>(), doc, docCommit) + "```\n" + table.TrimEnd() + "\n```\n");
             Console.Error.WriteLine($"bench: updated the {section} section of {doc}");
         }
         Console.WriteLine(table);
@@ -295,7 +298,7 @@ public static class BenchCommand
     }
 
     private static string RoundsText(int rounds) =>
-        rounds > 1 ? $"{rounds} rounds (ours and tuned alternating, each side's median round), " : "";
+        rounds > 1 ? $"{rounds} rounds per cell (our side and the tuned baseline alternate; each reports its median round), " : "";
 
     private static string FormatName(MemoryFormat format) => format == MemoryFormat.ChannelsLast ? "channels-last" : "contiguous";
 

@@ -60,7 +60,18 @@ public sealed class BenchCommandTests : IDisposable
         Assert.Equal("2", row[Col(header, "mipin_iterations")]); // one timed iteration in each of two rounds
         AssertPositive(row[Col(header, "mipin_images_per_s")]);
         Assert.Equal("", row[Col(header, "note")]); // no baseline, so no ratio per round
-        Assert.Contains("2 rounds (ours and tuned alternating, each side's median round)", stdout);
+        Assert.Contains("2 rounds per cell (our side and the tuned baseline alternate; each reports its median round)", stdout);
+    }
+
+    [Fact]
+    public void RoundsAreRefusedOutsideTheTable()
+    {
+        foreach (var mode in new[] { new[] { "--pipeline", TestPaths.Repo("configs", "quickstart.yaml") }, new[] { "--soak", "64" } })
+        {
+            var (code, _, stderr) = Bench(mode.Concat(new[] { "--rounds", "2", "--no-pytorch", "--output", _dir }));
+            Assert.True(code == 1, $"{mode[0]}: exit {code}");
+            Assert.Contains("--rounds goes with the table (the side-by-side cells), not with --pipeline or --soak", stderr);
+        }
     }
 
     [SkippableFact]

@@ -58,8 +58,11 @@ public sealed class BenchDocTests : IDisposable
             // A section generated earlier into the doc (an unstaged change, " M docs/bench.md") is not a code change.
             File.WriteAllText(doc, "doc\nan earlier generated section\n");
             Assert.Contains($"at commit {hash}.", BenchDoc.Provenance(Array.Empty<string>(), doc));
+            var atStart = BenchDoc.CommitOf(doc);
             File.WriteAllText(Path.Combine(repo, "code.cs"), "changed\n");
             Assert.Contains($"at commit {hash} with uncommitted changes.", BenchDoc.Provenance(Array.Empty<string>(), doc));
+            // A run reports the commit it started from (the build it measured), whatever the checkout holds when it ends.
+            Assert.Contains($"at commit {hash}.", BenchDoc.Provenance(Array.Empty<string>(), doc, atStart));
         }
         finally
         {
