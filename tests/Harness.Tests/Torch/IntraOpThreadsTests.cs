@@ -69,4 +69,15 @@ public sealed class IntraOpThreadsTests
             torch.set_num_threads(before);
         }
     }
+
+    [Fact]
+    public void ThreadCountCanBeSet()
+    {
+        // Here, in the serial collection: the count is process-wide (see FrozenConvolutionThreadTests).
+        var before = torch.get_num_threads();
+        torch.set_num_threads(1);
+        Assert.Equal(1, torch.get_num_threads());
+        torch.set_num_threads(before);
+        Assert.Throws<TorchException>(() => torch.set_num_threads(0));
+    }
 }

@@ -149,13 +149,4 @@ public sealed class TensorBasicsTests : IDisposable
         Assert.All(r, v => Assert.InRange(v, 3, 4));
     }
 
-    [Fact]
-    public void ThreadCountCanBeSet()
-    {
-        var before = torch.get_num_threads();
-        torch.set_num_threads(1);
-        Assert.Equal(1, torch.get_num_threads());
-        torch.set_num_threads(before);
-        Assert.Throws<TorchException>(() => torch.set_num_threads(0));
-    }
 }
