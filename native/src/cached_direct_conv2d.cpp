@@ -266,6 +266,12 @@ at::Tensor cached_direct_forward(const at::Tensor& x, const at::Tensor& w, const
   const auto desc = [&] { return forward_desc(x.sizes(), w_sizes, bias.defined(), out_sizes, stride, padding); };
   const bool accumulate = accumulator.defined();
   if (accumulate) {
+    // The kernel writes the sum over the accumulator in its own layout, reading x meanwhile.
+    const bool fits = accumulator.layout() == at::kStrided && accumulator.device().is_cpu() &&
+                      accumulator.scalar_type() == at::kFloat && accumulator.sizes() == at::IntArrayRef(out_sizes) &&
+                      accumulator.is_contiguous(at::MemoryFormat::ChannelsLast) &&
+                      !accumulator.storage().is_alias_of(x.storage());
+    if (!fits) return at::Tensor();
     std::ostringstream shape_key;
     shape_key << at::get_num_threads() << ':' << bias.defined() << x.sizes() << at::IntArrayRef(w_sizes) << stride
               << padding << rectifier_key(rectifier);

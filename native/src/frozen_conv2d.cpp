@@ -206,16 +206,6 @@ at::Tensor frozen_conv2d(const at::Tensor& x, const at::Tensor& w, const at::Ten
   return forward_pass(x, w, b, stride, padding, false, post);
 }
 
-// Whether the cached kernel can accumulate into `acc`: float32 CPU data, channels-last, the output's sizes.
-bool accumulates_into(const at::Tensor& acc, const at::Tensor& x, const at::Tensor& w, at::IntArrayRef stride,
-                      at::IntArrayRef padding) {
-  const auto oh = (x.size(2) + 2 * padding[0] - w.size(2)) / stride[0] + 1;
-  const auto ow = (x.size(3) + 2 * padding[1] - w.size(3)) / stride[1] + 1;
-  return acc.layout() == at::kStrided && acc.device().is_cpu() && acc.scalar_type() == at::kFloat &&
-         acc.sizes() == at::IntArrayRef({x.size(0), w.size(0), oh, ow}) &&
-         acc.is_contiguous(at::MemoryFormat::ChannelsLast);
-}
-
 // conv2d + acc, then `post` (mt_conv2d_frozen_accumulate). Without autograd, on the cached path, one oneDNN kernel
 // writes the sum into acc itself; otherwise the frozen convolution, an in-place add into its fresh output, and the
 // rectifier, as separate ops with their values and backward (acc is then left as it was).
@@ -225,9 +215,7 @@ at::Tensor frozen_conv2d_accumulate(const at::Tensor& x, const at::Tensor& w, co
 #if MIPIN_WITH_ONEDNN
   const std::vector<int64_t> stride{stride_h, stride_w}, padding{pad_h, pad_w};
   const bool recording = c10::GradMode::is_enabled() && (x.requires_grad() || acc.requires_grad());
-  if (!recording && frozen(x, w, b) && cached(x, w, b, stride, padding) &&
-      accumulates_into(acc, x, w, stride, padding) &&
-      !acc.storage().is_alias_of(x.storage())) {
+  if (!recording && frozen(x, w, b) && cached(x, w, b, stride, padding)) {
     auto out = mipin::cached_direct_forward(x, w, b, stride, padding, mipin::CachedWeight::AsIs, post, acc);
     if (out.defined()) return out;
   }

@@ -37,9 +37,10 @@ enum class CachedWeight { AsIs, RotatedTransposed };
 // reordered weight kept from one call to the next, for as long as the weight tensor lives unchanged
 // (cached_direct_conv2d.cpp). x: channels-last float32 on the CPU; one group, dilation 1. bias may be undefined.
 // A rectifier runs inside the convolution's kernel (a oneDNN post-op): the same values as applying it afterwards,
-// without another pass over the output. With `accumulator` defined (float32, channels-last, the output's sizes), the
-// output is added to it in place before the rectifier, also inside the kernel, and the accumulator is returned: when
-// oneDNN would need another kernel for that, nothing is written and the result is undefined (the caller adds).
+// without another pass over the output. With `accumulator` defined, the output is added to it in place before the
+// rectifier, also inside the kernel, and the accumulator is returned. When the accumulator is not float32 CPU data of
+// the output's sizes in channels-last layout, shares memory with x, or oneDNN would need another kernel for the sum,
+// nothing is written and the result is undefined (the caller adds).
 at::Tensor cached_direct_forward(const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias,
                                  at::IntArrayRef stride, at::IntArrayRef padding, CachedWeight which,
                                  const OutputRectifier& rectifier = {}, const at::Tensor& accumulator = {});
