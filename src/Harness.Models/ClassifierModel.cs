@@ -12,6 +12,7 @@ namespace Harness.Models;
 public abstract class ClassifierModel : Module
 {
     private readonly List<Stage> _stages = new();
+    private readonly List<Module> _modules = new(); // _stages' modules, for ConvolutionFusion
     private readonly Dictionary<string, int> _index = new(StringComparer.Ordinal);
     private readonly Dictionary<string, string> _aliases = new(StringComparer.Ordinal);
 
@@ -58,6 +59,7 @@ public abstract class ClassifierModel : Module
     {
         if (!_index.TryAdd(name, _stages.Count)) throw new InvalidOperationException($"duplicate stage name {name}");
         _stages.Add(new Stage(name, module));
+        _modules.Add(module);
     }
 
     /// <summary>Adds each child of <paramref name="sequence"/> as stage "prefix.i".</summary>
@@ -146,7 +148,9 @@ public abstract class ClassifierModel : Module
     // stage runs as one folded convolution (ConvBatchNorm). A ReLU/ReLU6 stage overwrites its input (torchvision's
     // inplace=True) when this pass made that input, nothing captured can alias it (only below the first captured
     // stage) and the stage that made it allows it (Rectifier); under the same conditions a residual block may write its
-    // sum into its input's memory (ResidualBlock.ForwardGivingUpInput).
+    // sum into its input's memory (ResidualBlock.ForwardGivingUpInput). A ReLU/ReLU6 stage right after a convolution
+    // (or a folded pair) whose output nothing asks for runs in place on it, inside its kernel where the shim can
+    // (ConvolutionFusion): VGG's features are such pairs.
     private Tensor RunStages(Tensor input, int first, int last, Dictionary<int, List<string>>? wanted = null, Dictionary<string, Tensor>? captured = null)
     {
         var x = first == 0 ? ToInputFormat(input) : input;
@@ -156,11 +160,11 @@ public abstract class ClassifierModel : Module
             var previous = x;
             var previousIsKept = ReferenceEquals(previous, input) || (wanted?.ContainsKey(i - 1) ?? false);
             var module = _stages[i].Module;
-            if (module is Conv2d conv && i < last && _stages[i + 1].Module is BatchNorm2d bn && !(wanted?.ContainsKey(i) ?? false) &&
-                ConvBatchNorm.CanFold(conv, bn))
+            var fused = ConvolutionFusion.TryForward(_modules, i, last, x, j => wanted?.ContainsKey(j) ?? false, out var convolved);
+            if (fused > 0)
             {
-                x = ConvBatchNorm.Forward(conv, bn, x);
-                i++; // the BN stage ran folded into the convolution
+                x = convolved;
+                i += fused - 1; // the BN ran folded into the convolution, the rectifier in place after it (or inside it)
             }
             else if (i > first && i <= inPlaceUpTo && !previousIsKept && Rectifier.MayOverwriteOutputOf(_stages[i - 1].Module))
                 x = module switch

@@ -33,23 +33,11 @@ public sealed class Sequential : Module
         {
             var previous = x;
             var producer = i > 0 ? _layers[i - 1] : null;
-            if (_layers[i] is Conv2d conv && i + 1 < _layers.Count && _layers[i + 1] is BatchNorm2d bn && ConvBatchNorm.CanFold(conv, bn))
+            var fused = ConvolutionFusion.TryForward(_layers, i, _layers.Count - 1, x, static _ => false, out var convolved);
+            if (fused > 0)
             {
-                if (i + 2 < _layers.Count && Rectifier.IsRectifier(_layers[i + 2]))
-                {
-                    x = ConvBatchNorm.Forward(conv, bn, x, _layers[i + 2]);
-                    i += 2; // the BN ran folded into the convolution, the rectifier in place after it (or inside it)
-                }
-                else
-                {
-                    x = ConvBatchNorm.Forward(conv, bn, x);
-                    i++; // the BN ran folded into the convolution
-                }
-            }
-            else if (_layers[i] is Conv2d plain && i + 1 < _layers.Count && Rectifier.IsRectifier(_layers[i + 1]))
-            {
-                x = Rectifier.AfterConvolution(x, plain.weight, plain.bias, plain, _layers[i + 1]);
-                i++; // the rectifier ran in place after the convolution (or inside it)
+                x = convolved;
+                i += fused - 1; // the BN ran folded into the convolution, the rectifier in place after it (or inside it)
             }
             else if (!ReferenceEquals(x, input) && Rectifier.MayOverwriteOutputOf(producer) && Rectifier.TryInPlace(_layers[i], x, out var rectified))
                 x = rectified;

@@ -35,6 +35,29 @@ public sealed class LayerTapTests : IDisposable
     }
 
     [Theory]
+    [InlineData("vgg11")]
+    [InlineData("mobilenet_v2")]
+    [InlineData("resnet18")]
+    public void FusionsWithoutAutogradChangeNoValue(string name)
+    {
+        // Without autograd the stage loop runs each ReLU/ReLU6 stage inside the convolution before it (VGG's pairs,
+        // the stems, MobileNetV2's head), the shim runs MobileNetV2's depthwise convolutions with their ReLU6 inside,
+        // and residual sums go into the last convolution. While autograd records, each of these is a separate op
+        // (aten's depthwise convolution, in-place rectifiers, add_). The logits must be the same to the last bit.
+        using var model = ModelZoo.Create(name, seed: 7);
+        model.requires_grad_(false);
+        model.UseMemoryFormat(MemoryFormat.ChannelsLast);
+        using var g = new Generator(7);
+        var x = torch.randn(new long[] { 16, 3, 64, 64 }, generator: g).mul(20);  // large enough to reach ReLU6's upper bound
+        Tensor fused;
+        using (torch.no_grad())
+            fused = model.forward(x);
+        var recorded = model.forward(x.detach().requires_grad_());
+        Assert.True(recorded.requires_grad, "the reference pass is recorded");
+        Assert.True(fused.equal(recorded.detach()), "logits");
+    }
+
+    [Theory]
     [InlineData("resnet18")]
     [InlineData("resnet50")]
     public void ResidualBlocksWritingIntoTheirInputChangeNoValue(string name)
