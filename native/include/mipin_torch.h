@@ -114,12 +114,13 @@ MT_API int mt_conv2d_winograd(mt_tensor input, mt_tensor weight, mt_tensor bias,
  * aten's up to float rounding; src/frozen_conv2d.cpp). Anything else runs aten::conv2d. bias may be null. */
 MT_API int mt_conv2d_frozen(mt_tensor input, mt_tensor weight, mt_tensor bias, int64_t stride_h, int64_t stride_w,
                             int64_t pad_h, int64_t pad_w, mt_tensor* out);
-/* mt_conv2d_frozen followed by an in-place ReLU (relu != 0) or clamp to [lo, hi] with mt_relu_'s / mt_clip_'s values
- * and gradients. Without autograd, on the cached path, the rectifier runs inside the convolution (a oneDNN post-op):
- * the same values without another pass over the output. */
+/* mt_conv2d_frozen with `groups` groups (weight O x C/groups x kh x kw) followed by an in-place ReLU (relu != 0) or
+ * clamp to [lo, hi] with mt_relu_'s / mt_clip_'s values and gradients. Without autograd, on the cached path, the
+ * rectifier runs inside the convolution (a oneDNN post-op): the same values without another pass over the output. A
+ * grouped convolution takes the cached path only without autograd (its input gradient is aten's). */
 MT_API int mt_conv2d_frozen_rectified(mt_tensor input, mt_tensor weight, mt_tensor bias, int64_t stride_h,
-                                      int64_t stride_w, int64_t pad_h, int64_t pad_w, int32_t relu, double lo,
-                                      double hi, mt_tensor* out);
+                                      int64_t stride_w, int64_t pad_h, int64_t pad_w, int64_t groups, int32_t relu,
+                                      double lo, double hi, mt_tensor* out);
 /* mt_conv2d_frozen plus `accumulator` (a tensor of the output's sizes), then an in-place ReLU when relu != 0: the
  * values and gradients of conv2d, add_ into its output, and mt_relu_. Without autograd, on the cached path, the add
  * and the ReLU run inside the convolution (oneDNN post-ops) and the result is written into `accumulator` itself (a

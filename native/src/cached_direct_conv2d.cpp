@@ -36,10 +36,20 @@ using onednn::dims_of;
 
 memory::desc channels_last(const memory::dims& dims) { return memory::desc(dims, memory::data_type::f32, tag::nhwc); }
 
-// A weight tensor as oneDNN memory in its own layout (OIHW contiguous or OHWI channels-last; w must be one of them).
-memory weight_memory(const at::Tensor& w) {
-  const auto layout = w.is_contiguous() ? tag::oihw : tag::ohwi;
-  return memory(memory::desc(dims_of(w.sizes()), memory::data_type::f32, layout), cpu_engine(), w.data_ptr());
+// The weight's sizes as oneDNN sees them: O x I x kh x kw, or with groups G x O/G x I x kh x kw (the tensor's
+// O x I x kh x kw with its output channels split into groups, as aten hands grouped weights to oneDNN).
+memory::dims onednn_weight_dims(at::IntArrayRef w, int64_t groups) {
+  if (groups == 1) return dims_of(w);
+  return {groups, w[0] / groups, w[1], w[2], w[3]};
+}
+
+// A weight tensor as oneDNN memory in its own layout (OIHW contiguous or OHWI channels-last, grouped: GOIHW / GOHWI;
+// w must be one of them).
+memory weight_memory(const at::Tensor& w, int64_t groups) {
+  const bool contiguous = w.is_contiguous();
+  const auto layout = groups == 1 ? (contiguous ? tag::oihw : tag::ohwi) : (contiguous ? tag::goihw : tag::gohwi);
+  return memory(memory::desc(onednn_weight_dims(w.sizes(), groups), memory::data_type::f32, layout), cpu_engine(),
+                w.data_ptr());
 }
 
 // The weight in a layout weight_memory can describe.
@@ -109,15 +119,16 @@ std::string weight_key(const at::Tensor& w, int which) {
 }
 
 std::string key_of(char kind, const at::Tensor& w, at::IntArrayRef data_sizes, at::IntArrayRef stride,
-                   at::IntArrayRef padding, int which, bool bias) {
+                   at::IntArrayRef padding, int64_t groups, int which, bool bias) {
   std::ostringstream key;
-  key << kind << bias << weight_key(w, which) << ':' << data_sizes << stride << padding;
+  key << kind << bias << weight_key(w, which) << ':' << data_sizes << stride << padding << 'g' << groups;
   return key.str();
 }
 
-// `w`'s weight (as `source_weight()` gives it) in `layout`: the kept copy when one is valid, else a new reorder.
+// `w`'s weight (as `source_weight()` gives it, split into `groups`) in `layout`: the kept copy when one is valid, else
+// a new reorder.
 template <class Source>
-memory reordered(const at::Tensor& w, int which, const memory::desc& layout, Source source_weight) {
+memory reordered(const at::Tensor& w, int which, int64_t groups, const memory::desc& layout, Source source_weight) {
   const auto key = weight_key(w, which);
   {
     std::lock_guard<std::mutex> lock(g_mutex);
@@ -129,7 +140,7 @@ memory reordered(const at::Tensor& w, int which, const memory::desc& layout, Sou
   auto storage = at::empty({static_cast<int64_t>(layout.get_size() / sizeof(float))}, w.options());
   memory weights(layout, cpu_engine(), storage.data_ptr());
   const auto dense = dense_weight(source_weight());
-  auto source = weight_memory(dense);
+  auto source = weight_memory(dense, groups);
   dnnl::stream stream(cpu_engine());
   dnnl::reorder(source, weights).execute(stream, source, weights);
   stream.wait();
@@ -146,7 +157,8 @@ memory reordered(const at::Tensor& w, int which, const memory::desc& layout, Sou
 // The prepared convolution for `key`, built when missing or stale: `build` gives the primitive descriptor, `source`
 // the weight to reorder into the primitive's layout (computed only when no kept copy has that layout).
 template <class Desc, class Source, class Build>
-Prepared prepared(const std::string& key, const at::Tensor& w, int which, Source source_weight, Build build) {
+Prepared prepared(const std::string& key, const at::Tensor& w, int which, int64_t groups, Source source_weight,
+                  Build build) {
   {
     std::lock_guard<std::mutex> lock(g_mutex);
     auto it = g_prepared.find(key);
@@ -154,7 +166,7 @@ Prepared prepared(const std::string& key, const at::Tensor& w, int which, Source
   }
   const Desc pd = build();
   Prepared entry{c10::weak_intrusive_ptr<c10::TensorImpl>(w.getIntrusivePtr()), w._version(), make_primitive(pd),
-                 reordered(w, which, pd.weights_desc(), source_weight), pd.scratchpad_desc()};
+                 reordered(w, which, groups, pd.weights_desc(), source_weight), pd.scratchpad_desc()};
   std::lock_guard<std::mutex> lock(g_mutex);
   make_room();
   g_prepared.insert_or_assign(key, entry);
@@ -205,15 +217,16 @@ std::vector<int64_t> output_sizes(at::IntArrayRef x, int64_t out_channels, int64
   return {x[0], out_channels, (x[2] + 2 * padding[0] - kh) / stride[0] + 1, (x[3] + 2 * padding[1] - kw) / stride[1] + 1};
 }
 
-dnnl::convolution_forward::desc forward_desc(at::IntArrayRef x, at::IntArrayRef w, bool bias, at::IntArrayRef out,
-                                             at::IntArrayRef stride, at::IntArrayRef padding) {
+// `w`: the weight's O x I x kh x kw sizes, split into `groups` as onednn_weight_dims does.
+dnnl::convolution_forward::desc forward_desc(at::IntArrayRef x, at::IntArrayRef w, int64_t groups, bool bias,
+                                             at::IntArrayRef out, at::IntArrayRef stride, at::IntArrayRef padding) {
   const memory::dims strides = dims_of(stride), pad = dims_of(padding);
+  const auto weights = any_layout(onednn_weight_dims(w, groups));
   if (bias)
-    return {dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, channels_last(dims_of(x)),
-            any_layout(dims_of(w)), memory::desc({w[0]}, memory::data_type::f32, tag::a), channels_last(dims_of(out)),
-            strides, pad, pad};
-  return {dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, channels_last(dims_of(x)),
-          any_layout(dims_of(w)), channels_last(dims_of(out)), strides, pad, pad};
+    return {dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, channels_last(dims_of(x)), weights,
+            memory::desc({w[0]}, memory::data_type::f32, tag::a), channels_last(dims_of(out)), strides, pad, pad};
+  return {dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, channels_last(dims_of(x)), weights,
+          channels_last(dims_of(out)), strides, pad, pad};
 }
 
 }  // namespace
@@ -256,14 +269,15 @@ bool accumulation_keeps_kernel(const dnnl::convolution_forward::desc& desc, cons
 }  // namespace
 
 at::Tensor cached_direct_forward(const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias,
-                                 at::IntArrayRef stride, at::IntArrayRef padding, CachedWeight which,
+                                 at::IntArrayRef stride, at::IntArrayRef padding, int64_t groups, CachedWeight which,
                                  const OutputRectifier& rectifier, const at::Tensor& accumulator) {
   at::internal::lazy_init_num_threads();  // this thread's OpenMP team size = libtorch's thread count
   const bool rotated = which == CachedWeight::RotatedTransposed;
+  TORCH_CHECK(!rotated || groups == 1, "cached_direct_forward: a rotated-transposed weight has one group");
   const std::vector<int64_t> w_sizes =
       rotated ? std::vector<int64_t>{w.size(1), w.size(0), w.size(2), w.size(3)} : w.sizes().vec();
   const auto out_sizes = output_sizes(x.sizes(), w_sizes[0], w_sizes[2], w_sizes[3], stride, padding);
-  const auto desc = [&] { return forward_desc(x.sizes(), w_sizes, bias.defined(), out_sizes, stride, padding); };
+  const auto desc = [&] { return forward_desc(x.sizes(), w_sizes, groups, bias.defined(), out_sizes, stride, padding); };
   const bool accumulate = accumulator.defined();
   if (accumulate) {
     // The kernel writes the sum over the accumulator in its own layout, reading x meanwhile.
@@ -274,13 +288,13 @@ at::Tensor cached_direct_forward(const at::Tensor& x, const at::Tensor& w, const
     if (!fits) return at::Tensor();
     std::ostringstream shape_key;
     shape_key << at::get_num_threads() << ':' << bias.defined() << x.sizes() << at::IntArrayRef(w_sizes) << stride
-              << padding << rectifier_key(rectifier);
+              << padding << 'g' << groups << rectifier_key(rectifier);
     if (!accumulation_keeps_kernel(desc(), rectifier, shape_key.str())) return at::Tensor();
   }
-  const auto key = key_of('F', w, x.sizes(), stride, padding, static_cast<int>(which), bias.defined()) +
+  const auto key = key_of('F', w, x.sizes(), stride, padding, groups, static_cast<int>(which), bias.defined()) +
                    rectifier_key(rectifier) + (accumulate ? ":sum" : "");
   const auto entry = prepared<dnnl::convolution_forward::primitive_desc>(
-      key, w, static_cast<int>(which), [&] { return rotated ? rotated_transposed(w, at::MemoryFormat::Contiguous) : w; }, [&] {
+      key, w, static_cast<int>(which), groups, [&] { return rotated ? rotated_transposed(w, at::MemoryFormat::Contiguous) : w; }, [&] {
         return dnnl::convolution_forward::primitive_desc(desc(), attributes(rectifier, accumulate), cpu_engine());
       });
   auto out = accumulate ? accumulator : at::empty(out_sizes, x.options(), at::MemoryFormat::ChannelsLast);
@@ -301,10 +315,10 @@ at::Tensor cached_direct_backward_data(const at::Tensor& grad, const at::Tensor&
                                        at::IntArrayRef stride, at::IntArrayRef padding) {
   at::internal::lazy_init_num_threads();
   const auto g = grad.contiguous(at::MemoryFormat::ChannelsLast);
-  const auto key = key_of('B', w, input_sizes, stride, padding, 0, false);
-  const auto entry = prepared<dnnl::convolution_backward_data::primitive_desc>(key, w, 0, [&] { return w; }, [&] {
+  const auto key = key_of('B', w, input_sizes, stride, padding, 1, 0, false);
+  const auto entry = prepared<dnnl::convolution_backward_data::primitive_desc>(key, w, 0, 1, [&] { return w; }, [&] {
     const dnnl::convolution_forward::primitive_desc hint(
-        forward_desc(input_sizes, w.sizes(), false, g.sizes(), stride, padding), cpu_engine());
+        forward_desc(input_sizes, w.sizes(), 1, false, g.sizes(), stride, padding), cpu_engine());
     const memory::dims strides = dims_of(stride), pad = dims_of(padding);
     const dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct,
                                                      channels_last(dims_of(input_sizes)), any_layout(dims_of(w.sizes())),

@@ -77,14 +77,14 @@ InputGradient choose(const at::Tensor& x, const at::Tensor& w, int64_t stride_h,
 // aten::conv2d itself would hand to oneDNN. For some shapes (1x1 kernels on one thread with fewer than 16 images,
 // single small images) aten picks its matrix-product convolution instead, whose rounding differs; those stay aten's.
 bool cached(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, at::IntArrayRef stride,
-            at::IntArrayRef padding) {
+            at::IntArrayRef padding, int64_t groups = 1) {
 #if MIPIN_WITH_ONEDNN
   if (!x.is_contiguous(at::MemoryFormat::ChannelsLast)) return false;
   const std::vector<int64_t> dilation{1, 1}, output_padding{0, 0};
   return at::native::select_conv_backend(x, w, b.defined() ? c10::optional<at::Tensor>(b) : c10::nullopt, stride,
-                                         padding, dilation, false, output_padding, 1) == at::native::ConvBackend::Mkldnn;
+                                         padding, dilation, false, output_padding, groups) == at::native::ConvBackend::Mkldnn;
 #else
-  (void)x, (void)w, (void)b, (void)stride, (void)padding;
+  (void)x, (void)w, (void)b, (void)stride, (void)padding, (void)groups;
   return false;
 #endif
 }
@@ -98,13 +98,14 @@ void rectify_after(at::Tensor& out, const mipin::OutputRectifier& post) {
 // The forward pass: the cached primitive (with `post` inside it) when `use_cache`, else aten::conv2d then `post` as a
 // separate in-place op (also while autograd records, so that its backward masks the gradient in place).
 at::Tensor forward_pass(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, at::IntArrayRef stride,
-                        at::IntArrayRef padding, bool use_cache, const mipin::OutputRectifier& post = {}) {
+                        at::IntArrayRef padding, int64_t groups, bool use_cache, const mipin::OutputRectifier& post = {}) {
 #if MIPIN_WITH_ONEDNN
-  if (use_cache) return mipin::cached_direct_forward(x, w, b, stride, padding, mipin::CachedWeight::AsIs, post);
+  if (use_cache) return mipin::cached_direct_forward(x, w, b, stride, padding, groups, mipin::CachedWeight::AsIs, post);
 #else
   (void)use_cache;
 #endif
-  auto out = at::conv2d(x, w, b.defined() ? c10::optional<at::Tensor>(b) : c10::nullopt, stride, padding);
+  auto out = at::conv2d(x, w, b.defined() ? c10::optional<at::Tensor>(b) : c10::nullopt, stride, padding, {1, 1},
+                        groups);
   rectify_after(out, post);
   return out;
 }
@@ -113,7 +114,7 @@ struct FrozenConv2d : torch::autograd::Function<FrozenConv2d> {
   static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, const at::Tensor& w,
                             const c10::optional<at::Tensor>& b, std::vector<int64_t> stride,
                             std::vector<int64_t> padding, int64_t kind, bool use_cache) {
-    auto out = forward_pass(x, w, b.value_or(at::Tensor()), stride, padding, use_cache);
+    auto out = forward_pass(x, w, b.value_or(at::Tensor()), stride, padding, 1, use_cache);
     ctx->save_for_backward({w});
     ctx->saved_data["sizes"] = x.sizes().vec();
     ctx->saved_data["channels_last"] = x.suggest_memory_format() == at::MemoryFormat::ChannelsLast;
@@ -151,7 +152,7 @@ struct FrozenConv2d : torch::autograd::Function<FrozenConv2d> {
           const std::vector<int64_t> pad{w.size(2) - 1 - padding[0], w.size(3) - 1 - padding[1]};
 #if MIPIN_WITH_ONEDNN
           grad_x = mipin::cached_direct_forward(grad.contiguous(at::MemoryFormat::ChannelsLast), w, at::Tensor(),
-                                                {1, 1}, pad, mipin::CachedWeight::RotatedTransposed);
+                                                {1, 1}, pad, 1, mipin::CachedWeight::RotatedTransposed);
 #else
           grad_x = at::conv2d(grad, mipin::rotated_transposed(w, format), c10::nullopt, {1, 1}, pad);
 #endif
@@ -175,27 +176,36 @@ struct FrozenConv2d : torch::autograd::Function<FrozenConv2d> {
   }
 };
 
-// Whether the shim's path may take this call: CPU float32 4-D data, one group, a frozen weight and bias. The forward
-// pass validates the rest (aten::conv2d's errors).
-bool frozen(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b) {
+// Whether the shim's path may take this call: CPU float32 4-D data, a frozen weight (O x C/groups x kh x kw) and bias.
+// The forward pass validates the rest (aten::conv2d's errors).
+bool frozen(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, int64_t groups = 1) {
   const auto plain = [](const at::Tensor& t) {
     return t.layout() == at::kStrided && t.device().is_cpu() && t.scalar_type() == at::kFloat && !t.requires_grad();
   };
   return x.layout() == at::kStrided && x.device().is_cpu() && x.scalar_type() == at::kFloat && x.dim() == 4 &&
-         plain(w) && w.dim() == 4 && x.size(1) == w.size(1) && (!b.defined() || plain(b));
+         plain(w) && w.dim() == 4 && groups >= 1 && x.size(1) == w.size(1) * groups && w.size(0) % groups == 0 &&
+         (!b.defined() || plain(b));
 }
 
 // The convolution, then `post` in place (mt_conv2d_frozen, mt_conv2d_frozen_rectified): the frozen path where it
 // applies, else aten::conv2d. Without autograd, on the cached path, `post` runs inside the convolution; while autograd
 // records it stays the separate in-place op, whose backward masks the gradient in place (a fused node would copy it).
+// Grouped convolutions (MobileNetV2's depthwise layers) take the cached path without autograd only: their input
+// gradient is aten's.
 at::Tensor frozen_conv2d(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, int64_t stride_h,
-                         int64_t stride_w, int64_t pad_h, int64_t pad_w, const mipin::OutputRectifier& post) {
+                         int64_t stride_w, int64_t pad_h, int64_t pad_w, int64_t groups,
+                         const mipin::OutputRectifier& post) {
   const std::vector<int64_t> stride{stride_h, stride_w}, padding{pad_h, pad_w};
+  if (groups != 1) {
+    const bool recording = c10::GradMode::is_enabled() && x.requires_grad();
+    const bool use_cache = !recording && frozen(x, w, b, groups) && cached(x, w, b, stride, padding, groups);
+    return forward_pass(x, w, b, stride, padding, groups, use_cache, post);
+  }
   if (frozen(x, w, b)) {
     const bool recording = c10::GradMode::is_enabled() && x.requires_grad();
     const auto kind = recording ? choose(x, w, stride_h, stride_w) : InputGradient::Aten;
     const bool use_cache = cached(x, w, b, stride, padding);
-    if (!recording) return forward_pass(x, w, b, stride, padding, use_cache, post);
+    if (!recording) return forward_pass(x, w, b, stride, padding, 1, use_cache, post);
     if (kind != InputGradient::Aten || use_cache) {
       auto out = FrozenConv2d::apply(x, w, b.defined() ? c10::optional<at::Tensor>(b) : c10::nullopt, stride, padding,
                                      static_cast<int64_t>(kind), use_cache);
@@ -203,7 +213,7 @@ at::Tensor frozen_conv2d(const at::Tensor& x, const at::Tensor& w, const at::Ten
       return out;
     }
   }
-  return forward_pass(x, w, b, stride, padding, false, post);
+  return forward_pass(x, w, b, stride, padding, 1, false, post);
 }
 
 // conv2d + acc, then `post` (mt_conv2d_frozen_accumulate). Without autograd, on the cached path, one oneDNN kernel
@@ -216,11 +226,11 @@ at::Tensor frozen_conv2d_accumulate(const at::Tensor& x, const at::Tensor& w, co
   const std::vector<int64_t> stride{stride_h, stride_w}, padding{pad_h, pad_w};
   const bool recording = c10::GradMode::is_enabled() && (x.requires_grad() || acc.requires_grad());
   if (!recording && frozen(x, w, b) && cached(x, w, b, stride, padding)) {
-    auto out = mipin::cached_direct_forward(x, w, b, stride, padding, mipin::CachedWeight::AsIs, post, acc);
+    auto out = mipin::cached_direct_forward(x, w, b, stride, padding, 1, mipin::CachedWeight::AsIs, post, acc);
     if (out.defined()) return out;
   }
 #endif
-  auto out = frozen_conv2d(x, w, b, stride_h, stride_w, pad_h, pad_w, {});
+  auto out = frozen_conv2d(x, w, b, stride_h, stride_w, pad_h, pad_w, 1, {});
   out.add_(acc);
   rectify_after(out, post);
   return out;
@@ -232,21 +242,23 @@ int mt_conv2d_frozen(mt_tensor input, mt_tensor weight, mt_tensor bias, int64_t 
                      int64_t pad_h, int64_t pad_w, mt_tensor* out) {
   const int status = mipin::guarded([&] {
     *out = mipin::new_handle(frozen_conv2d(mipin::tensor_ref(input), mipin::tensor_ref(weight),
-                                           mipin::optional_tensor(bias), stride_h, stride_w, pad_h, pad_w, {}));
+                                           mipin::optional_tensor(bias), stride_h, stride_w, pad_h, pad_w, 1, {}));
   });
   // Named as mt_op_call names aten::conv2d, so errors read the same on either path.
   return mipin::named_failure(status, "aten::conv2d");
 }
 
 int mt_conv2d_frozen_rectified(mt_tensor input, mt_tensor weight, mt_tensor bias, int64_t stride_h, int64_t stride_w,
-                               int64_t pad_h, int64_t pad_w, int32_t relu, double lo, double hi, mt_tensor* out) {
+                               int64_t pad_h, int64_t pad_w, int64_t groups, int32_t relu, double lo, double hi,
+                               mt_tensor* out) {
   const int status = mipin::guarded([&] {
     mipin::OutputRectifier post;
     post.kind = relu != 0 ? mipin::OutputRectifier::Kind::Relu : mipin::OutputRectifier::Kind::Clip;
     post.lo = lo;
     post.hi = hi;
     *out = mipin::new_handle(frozen_conv2d(mipin::tensor_ref(input), mipin::tensor_ref(weight),
-                                           mipin::optional_tensor(bias), stride_h, stride_w, pad_h, pad_w, post));
+                                           mipin::optional_tensor(bias), stride_h, stride_w, pad_h, pad_w, groups,
+                                           post));
   });
   return mipin::named_failure(status, "aten::conv2d");
 }

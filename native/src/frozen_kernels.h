@@ -35,14 +35,15 @@ enum class CachedWeight { AsIs, RotatedTransposed };
 
 // oneDNN's direct convolution (the primitive aten::conv2d runs on channels-last data) with its primitive and its
 // reordered weight kept from one call to the next, for as long as the weight tensor lives unchanged
-// (cached_direct_conv2d.cpp). x: channels-last float32 on the CPU; one group, dilation 1. bias may be undefined.
+// (cached_direct_conv2d.cpp). x: channels-last float32 on the CPU; dilation 1; w: O x I/groups x kh x kw (a
+// RotatedTransposed weight: one group). bias may be undefined.
 // A rectifier runs inside the convolution's kernel (a oneDNN post-op): the same values as applying it afterwards,
 // without another pass over the output. With `accumulator` defined, the output is added to it in place before the
 // rectifier, also inside the kernel, and the accumulator is returned. When the accumulator is not float32 CPU data of
 // the output's sizes in channels-last layout, shares memory with x, or oneDNN would need another kernel for the sum,
 // nothing is written and the result is undefined (the caller adds).
 at::Tensor cached_direct_forward(const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias,
-                                 at::IntArrayRef stride, at::IntArrayRef padding, CachedWeight which,
+                                 at::IntArrayRef stride, at::IntArrayRef padding, int64_t groups, CachedWeight which,
                                  const OutputRectifier& rectifier = {}, const at::Tensor& accumulator = {});
 
 // The input gradient of that convolution through oneDNN's direct backward-data primitive, cached the same way;

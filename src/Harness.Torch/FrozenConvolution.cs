@@ -25,7 +25,11 @@ internal static class FrozenConvolution
 
     /// <summary>Whether a convolution is worth handing to the shim's path (it checks the rest).</summary>
     public static bool Applies(long[] stride, long[] padding, long[] dilation, long groups, Tensor weight) =>
-        groups == 1 && stride.Length == 2 && padding.Length == 2 && dilation.Length == 2 &&
+        groups == 1 && Covers(stride, padding, dilation, weight);
+
+    // 2-D, dilation 1, a frozen weight: what the shim's path takes (grouped convolutions only in Conv2dRectified).
+    private static bool Covers(long[] stride, long[] padding, long[] dilation, Tensor weight) =>
+        stride.Length == 2 && padding.Length == 2 && dilation.Length == 2 &&
         dilation[0] == 1 && dilation[1] == 1 && !weight.requires_grad;
 
     /// <summary>
@@ -50,18 +54,19 @@ internal static class FrozenConvolution
     /// <summary>
     /// conv2d then an in-place ReLU, or ReLU6 when <paramref name="relu6"/>, with <see cref="Tensor.relu_"/>'s /
     /// <see cref="Tensor.relu6_"/>'s values and gradients; the shim runs the rectifier inside the cached convolution
-    /// when autograd does not record.
+    /// when autograd does not record. Grouped convolutions (MobileNetV2's depthwise layers) too: without autograd they
+    /// take the cached path with the rectifier inside, while autograd records they are aten's.
     /// </summary>
     public static Tensor Conv2dRectified(Tensor input, Tensor weight, Tensor? bias, long[] stride, long[] padding,
         long[] dilation, long groups, bool relu6)
     {
-        if (WinogradTakes(weight, stride, padding, dilation, groups) || !Applies(stride, padding, dilation, groups, weight))
+        if (WinogradTakes(weight, stride, padding, dilation, groups) || !Covers(stride, padding, dilation, weight))
         {
             var y = torch.nn.functional.conv2d(input, weight, bias, stride, padding, dilation, groups);
             return relu6 ? y.relu6_() : y.relu_();
         }
         Native.NativeMethods.Check(Native.NativeMethods.mt_conv2d_frozen_rectified(input.Handle, weight.Handle,
-            bias?.Handle ?? 0, stride[0], stride[1], padding[0], padding[1], relu6 ? 0 : 1, 0.0, 6.0, out var result));
+            bias?.Handle ?? 0, stride[0], stride[1], padding[0], padding[1], groups, relu6 ? 0 : 1, 0.0, 6.0, out var result));
         GC.KeepAlive(input);
         GC.KeepAlive(weight);
         GC.KeepAlive(bias);

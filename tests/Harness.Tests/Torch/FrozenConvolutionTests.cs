@@ -153,6 +153,49 @@ public sealed class FrozenConvolutionTests : IDisposable
         Assert.True(ga.equal(gb), "input gradient");
     }
 
+    public static TheoryData<long, long, long, long> GroupedCases => new()
+    {
+        // channels, groups, stride, size
+        { 144, 144, 1, 56 },  // MobileNetV2's depthwise 3×3 layers (oneDNN's brdgmm_dw), stride 1 and 2
+        { 144, 144, 2, 56 },
+        { 960, 960, 1, 7 },
+        { 32, 4, 1, 12 },     // grouped, not depthwise
+    };
+
+    [Theory]
+    [MemberData(nameof(GroupedCases))]
+    public void AGroupedConvolutionWithItsRectifierInsideGivesTheSameValuesAndGradients(long channels, long groups,
+        long stride, long size)
+    {
+        // Without autograd a grouped convolution takes the cached path with the ReLU6 inside (a oneDNN post-op); with
+        // autograd it is aten's convolution and a separate in-place clamp. Both must equal aten's conv2d followed by
+        // hardtanh to the last bit, and the cached weight must follow an in-place change of the layer's weight.
+        torch.manual_seed(29);
+        var x = torch.randn(new long[] { 8, channels, size, size }).mul(3).contiguous(MemoryFormat.ChannelsLast);
+        var weight = torch.randn(new long[] { channels, channels / groups, 3, 3 }).contiguous(MemoryFormat.ChannelsLast);
+        var bias = torch.randn(new long[] { channels });
+        long[] strides = { stride, stride }, one = { 1, 1 };
+        Tensor Fused(Tensor input) => FrozenConvolution.Conv2dRectified(input, weight, bias, strides, one, one, groups, relu6: true);
+        Tensor Reference(Tensor input) =>
+            torch.nn.functional.conv2d(input, weight.detach().requires_grad_(), bias, stride, 1, 1, groups).clamp(0, 6);
+
+        using (torch.no_grad())
+        {
+            var fused = Fused(x);
+            Assert.True(fused.equal(Reference(x)), "forward without autograd");
+            Assert.True(fused.eq(0).sum().item<long>() > 0 && fused.eq(6).sum().item<long>() > 0,
+                "the test must reach the rectifier's bounds");
+            weight.mul_(-0.5);
+            Assert.True(Fused(x).equal(Reference(x)), "forward after an in-place change of the weight");
+        }
+        var a = x.detach().requires_grad_();
+        var b = x.detach().requires_grad_();
+        var upstream = torch.randn(Reference(x).shape);
+        var ga = torch.autograd.grad(new[] { Fused(a) }, new[] { a }, new Tensor?[] { upstream })[0]!;
+        var gb = torch.autograd.grad(new[] { Reference(b) }, new[] { b }, new Tensor?[] { upstream })[0]!;
+        Assert.True(ga.equal(gb), "input gradient");
+    }
+
     public static TheoryData<long, long, long, long, bool, bool> AccumulateCases => new()
     {
         // in channels, out channels, kernel, size, bias, ReLU after the sum
