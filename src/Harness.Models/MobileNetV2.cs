@@ -81,6 +81,18 @@ public sealed class InvertedResidual : ResidualBlock
         if (!UsesResidual) return Conv.forward(input);
         // In place into the projection's fresh output (its backward does not read it), as torchvision's "x + conv(x)"
         // would allocate a third activation.
-        return Conv.forward(input).add_(input);
+        if (!inputGivenUp) return Conv.forward(input).add_(input);
+        // An input given up: without autograd the shim adds it inside the projection's kernel, into its memory
+        // (oneDNN's sum post-op; no add pass, no new activation). Same values: the sum is commutative and exact either way.
+        using var scope = torch.NewDisposeScope();
+        var x = input;
+        for (var i = 0; i < Conv.Count - 2; i++)
+        {
+            var next = Conv[i].forward(x);
+            if (!ReferenceEquals(x, input)) x.Dispose();
+            x = next;
+        }
+        var sum = ConvBatchNorm.Forward((Conv2d)Conv[Conv.Count - 2], (BatchNorm2d)Conv[Conv.Count - 1], x, input, relu: false);
+        return sum.MoveToOuterDisposeScope();
     }
 }

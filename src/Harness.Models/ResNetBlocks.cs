@@ -22,7 +22,8 @@ public abstract class ResidualBlock : Module, IReturnsNewTensor
     /// <summary>
     /// The block's output, from an input the caller gives up: it reads neither <paramref name="input"/> nor a view of it
     /// afterwards, so the block may write its output into that memory. Without autograd a ResNet block then adds the
-    /// identity shortcut inside its last convolution (no separate add and ReLU passes, no new allocation); values are
+    /// identity shortcut inside its last convolution (no separate add and ReLU passes, no new allocation), and so does
+    /// MobileNetV2's <see cref="InvertedResidual"/> inside its projection (no ReLU); values are
     /// <see cref="forward"/>'s to the last bit. The model's stage loop calls this for an input it made and keeps nowhere.
     /// </summary>
     public Tensor ForwardGivingUpInput(Tensor input) => Forward(input, inputGivenUp: true);

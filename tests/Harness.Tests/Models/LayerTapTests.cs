@@ -57,6 +57,25 @@ public sealed class LayerTapTests : IDisposable
         Assert.True(fused.equal(recorded.detach()), "logits");
     }
 
+    [Fact]
+    public void AnInvertedResidualGivenItsInputWritesItsSumThere()
+    {
+        // Without autograd, MobileNetV2's block adds its input inside its projection's kernel, into the input's memory.
+        using var model = ModelZoo.Create("mobilenet_v2", seed: 7);
+        model.requires_grad_(false);
+        model.UseMemoryFormat(MemoryFormat.ChannelsLast);
+        var block = (InvertedResidual)model.StageOf("features.3").Module;  // 24 → 24 channels, stride 1
+        Assert.True(block.UsesResidual);
+        using var g = new Generator(7);
+        var input = torch.randn(new long[] { 16, 24, 16, 16 }, generator: g).contiguous(MemoryFormat.ChannelsLast);
+        using var noGrad = torch.no_grad();
+        var expected = block.forward(input);
+        var given = input.clone();
+        var output = block.ForwardGivingUpInput(given);
+        Assert.True(output.equal(expected), "the block's output");
+        Assert.True(given.equal(output), "the sum is written into the given-up input");
+    }
+
     [Theory]
     [InlineData("resnet18")]
     [InlineData("resnet50")]
