@@ -91,6 +91,17 @@ public sealed class BenchDocTests : IDisposable
         Assert.DoesNotContain("mipin-train", table); // its FLOPs depend on the training steps
     }
 
+    [Fact]
+    public void ThePeakIsTheHigherOfTheMeasurementsBeforeAndAfterTheRunAndNamesBoth()
+    {
+        var before = new CpuPeak.Peak(164.2, "kernel");
+        var after = new CpuPeak.Peak(231.4, "kernel");
+        var best = CpuPeak.Best(before, after);
+        Assert.Equal(231.4, best.GigaFlops);
+        Assert.Equal("kernel; the higher of two measurements, before the first cell and after the last: 164 and 231 GFLOP/s", best.How);
+        Assert.Equal(231.4, CpuPeak.Best(after, before).GigaFlops);
+    }
+
     /// <summary>torchvision's model docs list the multiply-accumulates of one 224×224 forward ("GFLOPS" there).</summary>
     [SkippableTheory]
     [InlineData("resnet50", 4.09)]
