@@ -15,7 +15,8 @@ namespace Harness.Torch;
 /// Those two sum the same products in another order, so they equal PyTorch's gradient up to float rounding (about
 /// 1e-7 of its largest value per layer; ReLU gates come from the unchanged forward pass, so nothing amplifies it).
 /// <see cref="torch.nn.functional.conv2d(Tensor, Tensor, Tensor?, long[], long[], long[], long)"/> takes this path by
-/// itself; the shim runs aten::conv2d and its backward for anything it does not cover (a GPU, contiguous data, a
+/// itself for one group; grouped (depthwise) convolutions take it through <see cref="Conv2dRectified"/> without
+/// autograd only. The shim runs aten::conv2d and its backward for anything it does not cover (a GPU, contiguous data, a
 /// weight that requires a gradient, a build without oneDNN).
 /// </summary>
 internal static class FrozenConvolution
