@@ -196,13 +196,12 @@ at::Tensor frozen_conv2d(const at::Tensor& x, const at::Tensor& w, const at::Ten
                          int64_t stride_w, int64_t pad_h, int64_t pad_w, int64_t groups,
                          const mipin::OutputRectifier& post) {
   const std::vector<int64_t> stride{stride_h, stride_w}, padding{pad_h, pad_w};
+  const bool recording = c10::GradMode::is_enabled() && x.requires_grad();
   if (groups != 1) {
-    const bool recording = c10::GradMode::is_enabled() && x.requires_grad();
     const bool use_cache = !recording && frozen(x, w, b, groups) && cached(x, w, b, stride, padding, groups);
     return forward_pass(x, w, b, stride, padding, groups, use_cache, post);
   }
   if (frozen(x, w, b)) {
-    const bool recording = c10::GradMode::is_enabled() && x.requires_grad();
     const auto kind = recording ? choose(x, w, stride_h, stride_w) : InputGradient::Aten;
     const bool use_cache = cached(x, w, b, stride, padding);
     if (!recording) return forward_pass(x, w, b, stride, padding, 1, use_cache, post);

@@ -85,14 +85,8 @@ public sealed class InvertedResidual : ResidualBlock
         // An input given up: without autograd the shim adds it inside the projection's kernel, into its memory
         // (oneDNN's sum post-op; no add pass, no new activation). Same values: the sum is commutative and exact either way.
         using var scope = torch.NewDisposeScope();
-        var x = input;
-        for (var i = 0; i < Conv.Count - 2; i++)
-        {
-            var next = Conv[i].forward(x);
-            if (!ReferenceEquals(x, input)) x.Dispose();
-            x = next;
-        }
-        var sum = ConvBatchNorm.Forward((Conv2d)Conv[Conv.Count - 2], (BatchNorm2d)Conv[Conv.Count - 1], x, input, relu: false);
+        var hidden = Conv.ForwardFirst(input, Conv.Count - 2);
+        var sum = ConvBatchNorm.Forward((Conv2d)Conv[Conv.Count - 2], (BatchNorm2d)Conv[Conv.Count - 1], hidden, input, relu: false);
         return sum.MoveToOuterDisposeScope();
     }
 }

@@ -26,14 +26,22 @@ public sealed class Sequential : Module
     public Module this[int index] => _layers[index];
     public IReadOnlyList<Module> Layers => _layers;
 
-    public override Tensor forward(Tensor input)
+    public override Tensor forward(Tensor input) => ForwardFirst(input, _layers.Count);
+
+    /// <summary>
+    /// The output of the first <paramref name="count"/> layers, run as <see cref="forward"/> runs them (a block that
+    /// handles its last layers itself, e.g. MobileNetV2's inverted residual adding its input inside its projection).
+    /// </summary>
+    public Tensor ForwardFirst(Tensor input, int count)
     {
+        ArgumentOutOfRangeException.ThrowIfNegative(count);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(count, _layers.Count);
         var x = input;
-        for (var i = 0; i < _layers.Count; i++)
+        for (var i = 0; i < count; i++)
         {
             var previous = x;
             var producer = i > 0 ? _layers[i - 1] : null;
-            var fused = ConvolutionFusion.TryForward(_layers, i, _layers.Count - 1, x, static _ => false, out var convolved);
+            var fused = ConvolutionFusion.TryForward(_layers, i, count - 1, x, static _ => false, out var convolved);
             if (fused > 0)
             {
                 x = convolved;
