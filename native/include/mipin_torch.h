@@ -129,6 +129,10 @@ MT_API int mt_conv2d_frozen_rectified(mt_tensor input, mt_tensor weight, mt_tens
 MT_API int mt_conv2d_frozen_accumulate(mt_tensor input, mt_tensor weight, mt_tensor bias, int64_t stride_h,
                                        int64_t stride_w, int64_t pad_h, int64_t pad_w, mt_tensor accumulator,
                                        int32_t relu, mt_tensor* out);
+/* What mt_conv2d_frozen's cache keeps: the bytes of weights in oneDNN's layout, of weights still alive and of freed
+ * weights (their copies go when the cache next adds an entry), and the number of prepared primitives. All -1 in a build
+ * without oneDNN, which keeps none. */
+MT_API int mt_frozen_cache_contents(int64_t* live_weight_bytes, int64_t* freed_weight_bytes, int64_t* primitives);
 /* 1 when this build has the Winograd path (oneDNN headers found and libtorch on the shared libdnnl) and this CPU has
  * oneDNN's Winograd kernels (AVX-512 in oneDNN 2.6), else 0. */
 MT_API int mt_winograd_available(int32_t* out);

@@ -4,9 +4,9 @@
 // layer's weight into it on every call, forward and backward alike (PyTorch caches nothing). A gradient pass over
 // ResNet-50 at batch 8 spends 26 ms of its 760 ms in those reorders; since our input-gradient passes take at most 8
 // images, a batch of 32 pays them four times. A frozen model's weights do not change between calls, so the reordered
-// copy is kept, keyed by the weight tensor (held weakly: a freed model frees its entries) and checked against the
-// tensor's version counter, so an in-place change to the weight rebuilds it. The primitive is the one aten::conv2d
-// runs for channels-last data (same descriptors, same kernel), so results are aten's to the last bit
+// copy is kept, keyed by the weight tensor (held weakly: a freed model's entries go when the next entry is added) and
+// checked against the tensor's version counter, so an in-place change to the weight rebuilds it. The primitive is the
+// one aten::conv2d runs for channels-last data (same descriptors, same kernel), so results are aten's to the last bit
 // (Torch/FrozenConvolutionTests checks this).
 
 #include "frozen_kernels.h"
@@ -83,12 +83,18 @@ struct Prepared {
   int64_t version;
   dnnl::primitive primitive;
   memory weights;
+  at::Tensor weights_storage;  // keeps `weights` valid while a caller runs it, even if the cache drops its copy
   memory::desc scratchpad;
 };
 
-// At most this many prepared convolutions (and reordered weights) are kept; a model has tens of layers, a run uses a
-// few input shapes.
-constexpr size_t kMaxPrepared = 512;
+// At most this many prepared convolutions are kept. A model keeps one per layer, input shape and kind (forward with
+// or without post-ops, input gradient): ResNet-101's 104 layers at the few batch sizes of a score grain (its gradient
+// passes of 8 images, their remainder, the whole batch) need over 1,000, and with 512 the cache emptied itself every
+// pass. When full, only the primitives go: the reordered weights stay, so rebuilding costs no reorder.
+constexpr size_t kMaxPrepared = 4096;
+// At most this many layers' reordered weights are kept (a live model's layers, as is and rotated-transposed; freed
+// weights' copies go first).
+constexpr size_t kMaxReordered = 1024;
 
 std::mutex g_mutex;
 std::unordered_map<std::string, Prepared> g_prepared;                       // by layer, transform and shapes
@@ -100,13 +106,25 @@ bool still_valid(const Entry& e, const at::Tensor& w) {
   return alive.get() == w.unsafeGetTensorImpl() && e.version == w._version();
 }
 
-// Drops entries whose weight was freed; everything when that is not enough.
-void make_room() {
-  if (g_prepared.size() < kMaxPrepared && g_reordered.size() < kMaxPrepared) return;
+// Drops the entries of freed weights.
+void drop_freed() {
   for (auto it = g_prepared.begin(); it != g_prepared.end();) it = it->second.source.expired() ? g_prepared.erase(it) : ++it;
-  for (auto it = g_reordered.begin(); it != g_reordered.end();)
-    it = it->second.empty() || it->second.front().source.expired() ? g_reordered.erase(it) : ++it;
-  if (g_prepared.size() >= kMaxPrepared || g_reordered.size() >= kMaxPrepared) {
+  for (auto it = g_reordered.begin(); it != g_reordered.end();) {
+    auto& copies = it->second;
+    copies.erase(std::remove_if(copies.begin(), copies.end(), [](const ReorderedWeight& r) { return r.source.expired(); }),
+                 copies.end());
+    it = copies.empty() ? g_reordered.erase(it) : ++it;
+  }
+}
+
+// Called before an entry is added. Freed weights' entries go now, not when the cache is full: a process that loads
+// and frees models (a bench, tests, a standing silo across runs) kept a reordered copy of every freed model's weights
+// until then, about 100 MB per ResNet-50 (the walk over at most kMaxPrepared entries costs far less than the primitive
+// build or reorder that comes with a new entry). Then, if still full, primitives go, or everything.
+void make_room() {
+  drop_freed();
+  if (g_prepared.size() >= kMaxPrepared) g_prepared.clear();
+  if (g_reordered.size() >= kMaxReordered) {
     g_prepared.clear();
     g_reordered.clear();
   }
@@ -128,14 +146,14 @@ std::string key_of(char kind, const at::Tensor& w, at::IntArrayRef data_sizes, a
 // `w`'s weight (as `source_weight()` gives it, split into `groups`) in `layout`: the kept copy when one is valid, else
 // a new reorder.
 template <class Source>
-memory reordered(const at::Tensor& w, int which, int64_t groups, const memory::desc& layout, Source source_weight) {
+ReorderedWeight reordered(const at::Tensor& w, int which, int64_t groups, const memory::desc& layout, Source source_weight) {
   const auto key = weight_key(w, which);
   {
     std::lock_guard<std::mutex> lock(g_mutex);
     auto it = g_reordered.find(key);
     if (it != g_reordered.end())
       for (const auto& r : it->second)
-        if (r.layout == layout && still_valid(r, w)) return r.weights;
+        if (r.layout == layout && still_valid(r, w)) return r;
   }
   auto storage = at::empty({static_cast<int64_t>(layout.get_size() / sizeof(float))}, w.options());
   memory weights(layout, cpu_engine(), storage.data_ptr());
@@ -151,7 +169,7 @@ memory reordered(const at::Tensor& w, int which, int64_t groups, const memory::d
   copies.erase(std::remove_if(copies.begin(), copies.end(), [&](const ReorderedWeight& r) { return !still_valid(r, w); }),
                copies.end());
   copies.push_back({c10::weak_intrusive_ptr<c10::TensorImpl>(w.getIntrusivePtr()), w._version(), layout, weights, storage});
-  return weights;
+  return copies.back();
 }
 
 // The prepared convolution for `key`, built when missing or stale: `build` gives the primitive descriptor, `source`
@@ -165,8 +183,9 @@ Prepared prepared(const std::string& key, const at::Tensor& w, int which, int64_
     if (it != g_prepared.end() && still_valid(it->second, w)) return it->second;
   }
   const Desc pd = build();
+  const auto weight = reordered(w, which, groups, pd.weights_desc(), source_weight);
   Prepared entry{c10::weak_intrusive_ptr<c10::TensorImpl>(w.getIntrusivePtr()), w._version(), make_primitive(pd),
-                 reordered(w, which, groups, pd.weights_desc(), source_weight), pd.scratchpad_desc()};
+                 weight.weights, weight.storage, pd.scratchpad_desc()};
   std::lock_guard<std::mutex> lock(g_mutex);
   make_room();
   g_prepared.insert_or_assign(key, entry);
@@ -331,6 +350,17 @@ at::Tensor cached_direct_backward_data(const at::Tensor& grad, const at::Tensor&
   execute(entry, {{DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_WEIGHTS, entry.weights}, {DNNL_ARG_DIFF_SRC, diff_src}},
           g.options());
   return out;
+}
+
+CacheContents cache_contents() {
+  std::lock_guard<std::mutex> lock(g_mutex);
+  CacheContents contents;
+  for (const auto& [key, copies] : g_reordered)
+    for (const auto& r : copies)
+      (r.source.expired() ? contents.freed_weight_bytes : contents.live_weight_bytes) +=
+          static_cast<int64_t>(r.layout.get_size());
+  contents.primitives = static_cast<int64_t>(g_prepared.size());
+  return contents;
 }
 
 }  // namespace mipin

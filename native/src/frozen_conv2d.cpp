@@ -274,3 +274,16 @@ int mt_conv2d_frozen_accumulate(mt_tensor input, mt_tensor weight, mt_tensor bia
   });
   return mipin::named_failure(status, "aten::conv2d");
 }
+
+int mt_frozen_cache_contents(int64_t* live_weight_bytes, int64_t* freed_weight_bytes, int64_t* primitives) {
+  return mipin::guarded([&] {
+#if MIPIN_WITH_ONEDNN
+    const auto contents = mipin::cache_contents();
+    *live_weight_bytes = contents.live_weight_bytes;
+    *freed_weight_bytes = contents.freed_weight_bytes;
+    *primitives = contents.primitives;
+#else
+    *live_weight_bytes = *freed_weight_bytes = *primitives = -1;
+#endif
+  });
+}

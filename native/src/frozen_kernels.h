@@ -50,6 +50,13 @@ at::Tensor cached_direct_forward(const at::Tensor& x, const at::Tensor& w, const
 // grad: N x O x OH x OW. The result is channels-last.
 at::Tensor cached_direct_backward_data(const at::Tensor& grad, const at::Tensor& w, at::IntArrayRef input_sizes,
                                        at::IntArrayRef stride, at::IntArrayRef padding);
+
+// What those two keep now: the bytes of reordered weights of weights still alive, and of freed weights (their copies
+// wait for the next new entry to drop them), and the number of prepared primitives.
+struct CacheContents {
+  int64_t live_weight_bytes = 0, freed_weight_bytes = 0, primitives = 0;
+};
+CacheContents cache_contents();
 #endif
 
 }  // namespace mipin

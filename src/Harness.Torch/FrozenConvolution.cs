@@ -41,6 +41,20 @@ internal static class FrozenConvolution
     public static bool WinogradTakes(Tensor weight, long[] stride, long[] padding, long[] dilation, long groups) =>
         ConvolutionAlgorithm.Applies(weight, stride, padding, dilation, groups) && weight.size(1) > MaxImageChannels;
 
+    /// <summary>
+    /// What the shim keeps between calls: the bytes of weights in oneDNN's layout (of live weights, and of freed
+    /// weights, a disposed model's, whose copies go when the shim next keeps a new one) and the number of prepared
+    /// primitives. Null when the shim was built without oneDNN and keeps nothing.
+    /// </summary>
+    public static KeptConvolutions? Kept
+    {
+        get
+        {
+            Native.NativeMethods.Check(Native.NativeMethods.mt_frozen_cache_contents(out var live, out var freed, out var primitives));
+            return live < 0 ? null : new KeptConvolutions(live, freed, primitives);
+        }
+    }
+
     /// <summary>The convolution through the shim's path.</summary>
     public static Tensor Conv2d(Tensor input, Tensor weight, Tensor? bias, long[] stride, long[] padding)
     {

@@ -83,6 +83,8 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library)]
     internal static partial int mt_conv2d_frozen_accumulate(nint input, nint weight, nint bias, long strideH, long strideW,
         long padH, long padW, nint accumulator, int relu, out nint result);
+    [LibraryImport(Library)]
+    internal static partial int mt_frozen_cache_contents(out long liveWeightBytes, out long freedWeightBytes, out long primitives);
     [LibraryImport(Library)] internal static partial int mt_grad_enabled(out int enabled);
     [LibraryImport(Library)] internal static partial int mt_set_grad_enabled(int enabled);
 

@@ -1,0 +1,99 @@
+using Harness.Models;
+using Harness.Torch;
+
+namespace Harness.Tests.Torch;
+
+/// <summary>
+/// The shim keeps each frozen convolution's weight in oneDNN's layout, and a prepared primitive per layer, input shape
+/// and kind of pass, between calls (<see cref="FrozenConvolution"/>). Its bounds must hold memory in check without
+/// throwing away what a live model uses: a disposed model's copies go when the next copy is kept (they used to stay
+/// until the cache was full: about 100 MB per freed ResNet-50), and a model used at several batch sizes keeps its
+/// weights and primitives (with 512 entries ResNet-50 at four batch sizes, or ResNet-101 at two, emptied the cache
+/// every pass and reordered every weight again). Serial: the cache is process-wide and other tests fill it too.
+/// </summary>
+[Collection(SerialCollection.Name)]
+public sealed class FrozenConvolutionCacheTests
+{
+    [SkippableFact]
+    public void ADisposedModelsWeightsGoWhenTheNextModelRuns()
+    {
+        RequireCache();
+        var (first, firstBytes, _) = RunOnce(seed: 1);
+        Assert.True(Kept.FreedWeightBytes >= first,
+            $"the disposed model's {first} bytes wait for the next entry (freed: {Kept.FreedWeightBytes})");
+
+        var (second, secondBytes, freedWhileSecondRan) = RunOnce(seed: 2);
+        Assert.Equal(firstBytes, secondBytes);
+        Assert.Equal(0, freedWhileSecondRan);  // the first model's copies went with the second's first entry
+        // Each model's copies while it lived: its convolution weights, 4 bytes per value (a hand count from the
+        // weights' shapes; oneDNN's blocked layouts may pad a few channel counts).
+        Assert.InRange(first, firstBytes, firstBytes * 11 / 10);
+        Assert.InRange(second, secondBytes, secondBytes * 11 / 10);
+    }
+
+    [SkippableFact]
+    public void AModelAtSeveralBatchSizesKeepsItsWeightsAndPrimitives()
+    {
+        RequireCache();
+        using var scope = torch.NewDisposeScope();
+        using var model = ModelZoo.Create("resnet50", 10, 3);
+        model.requires_grad_(false);
+        model.UseMemoryFormat(MemoryFormat.ChannelsLast);
+        using var generator = new Generator(3);
+        var primitivesBefore = Kept.Primitives;
+        long keptWeights = 0, primitivesAfterFirstRound = 0;
+        for (var round = 0; round < 2; round++)
+        {
+            for (long batch = 1; batch <= 12; batch++)
+            {
+                // A forward pass without autograd (post-ops inside the convolutions) and an input gradient (forward
+                // without post-ops, backward-data or rotated-kernel forward), each a new primitive per layer and shape.
+                var x = torch.randn(new long[] { batch, 3, 64, 64 }, generator: generator).contiguous(MemoryFormat.ChannelsLast);
+                using (torch.no_grad())
+                    model.forward(x);
+                var input = x.requires_grad_();
+                model.forward(input).sum().backward();
+                var weights = Kept.LiveWeightBytes;
+                Assert.True(weights >= keptWeights, $"kept weights fell from {keptWeights} to {weights} bytes: the cache emptied itself");
+                keptWeights = weights;
+            }
+            if (round == 0) primitivesAfterFirstRound = Kept.Primitives;
+        }
+        Assert.True(primitivesAfterFirstRound - primitivesBefore > 512,
+            $"twelve batch sizes need more than 512 primitives (the old bound); {primitivesAfterFirstRound - primitivesBefore} were made");
+        Assert.Equal(primitivesAfterFirstRound, Kept.Primitives);  // the second round reuses every one
+    }
+
+    private static KeptConvolutions Kept => FrozenConvolution.Kept!.Value;
+
+    private static void RequireCache()
+    {
+        Skip.If(FrozenConvolution.Kept is null,
+            "the native shim was built without oneDNN's headers and keeps nothing (apt-get install libdnnl-dev, then rebuild)");
+        // Let the finalizers of other tests' tensors run now, not in the middle of this test.
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+    }
+
+    /// <summary>
+    /// Loads a ResNet-18, runs a forward pass without autograd on channels-last data (every convolution takes the
+    /// cached path), disposes the model, and returns the bytes the cache kept for it while it lived, the bytes of its
+    /// 4-D (convolution) weights, and the bytes of freed weights' copies the cache held at that moment.
+    /// </summary>
+    private static (long Kept, long ConvolutionBytes, long Freed) RunOnce(ulong seed)
+    {
+        var before = Kept.LiveWeightBytes;
+        long kept, convolutionBytes, freed;
+        using (var scope = torch.NewDisposeScope())
+        using (var model = ModelZoo.Create("resnet18", 10, seed))
+        {
+            model.requires_grad_(false);
+            model.UseMemoryFormat(MemoryFormat.ChannelsLast);
+            using (torch.no_grad())
+                model.forward(torch.randn(new long[] { 2, 3, 64, 64 }));
+            (kept, freed) = (Kept.LiveWeightBytes - before, Kept.FreedWeightBytes);
+            convolutionBytes = model.parameters().Where(p => p.dim() == 4).Sum(p => p.numel() * sizeof(float));
+        }
+        return (kept, convolutionBytes, freed);
+    }
+}
