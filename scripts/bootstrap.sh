@@ -3,7 +3,8 @@
 #   scripts/bootstrap.sh            packages to build and run
 #   scripts/bootstrap.sh --tests    also what the test suite uses (headless Chromium renders the HTML report;
 #                                   slurm-wlm + munge run the single-node cluster of the Slurm engine tests;
-#                                   redis-server is the membership store of the standing-cluster tests)
+#                                   redis-server is the membership store of the standing-cluster tests;
+#                                   GNU time gives scripts/scale-check.sh each command's peak memory)
 # As root, missing Debian packages are installed with apt-get; otherwise the script prints the command to run.
 set -euo pipefail
 
@@ -15,7 +16,7 @@ set -euo pipefail
 # pulls in the library itself).
 packages=(cmake g++ make libtorch-dev libdnnl-dev libturbojpeg0-dev libfontconfig1 libfreetype6 libopenblas0-openmp)
 if [[ "${1:-}" == "--tests" ]]; then
-  packages+=(chromium slurm-wlm munge redis-server)
+  packages+=(chromium slurm-wlm munge redis-server time)
 fi
 
 if ! command -v dotnet >/dev/null 2>&1; then
