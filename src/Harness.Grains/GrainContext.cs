@@ -4,14 +4,33 @@ using Harness.Torch;
 
 namespace Harness.Grains;
 
-/// <summary>What a silo gives a grain: its device, a log, cancellation, and models already loaded on that device.</summary>
-public sealed class GrainContext(Device device, Action<string> log, CancellationToken cancellation) : IDisposable
+/// <summary>
+/// What a silo gives a grain: its device, a log, cancellation, and models already loaded on that device. A slot keeps
+/// the models it loaded between grains, so a run's shards load their model once, but at most
+/// <see cref="MaxModels"/> of them: a standing silo serves run after run, and kept every model it ever loaded (each
+/// with its weights on the device and the shim's copies of them in oneDNN's layout) until it stopped.
+/// </summary>
+/// <param name="maxModels">How many models the slot keeps; loading one more unloads the least recently used.</param>
+public sealed class GrainContext(Device device, Action<string> log, CancellationToken cancellation, int maxModels = GrainContext.DefaultMaxModels)
+    : IDisposable
 {
+    /// <summary>
+    /// Models a slot keeps by default: the scheduler gives a slot the grains of a model it holds first, so a run of
+    /// several models moves from one to the next, and two cover a run's model and the next run's.
+    /// </summary>
+    public const int DefaultMaxModels = 2;
+
     private readonly Dictionary<string, ClassifierModel> _models = new(StringComparer.Ordinal);
+    private readonly Dictionary<string, long> _lastUse = new(StringComparer.Ordinal);
+    private long _uses;
 
     public Device Device { get; } = device;
     public Action<string> Log { get; } = log;
     public CancellationToken Cancellation { get; } = cancellation;
+
+    /// <summary>How many models this slot keeps at most.</summary>
+    public int MaxModels { get; } = maxModels >= 1 ? maxModels
+        : throw new ArgumentOutOfRangeException(nameof(maxModels), maxModels, "a slot keeps at least one model");
 
     /// <summary>How many models this slot has loaded so far (throughput.csv's model_loads: a slot keeps them between grains).</summary>
     public int ModelLoads { get; private set; }
@@ -19,19 +38,33 @@ public sealed class GrainContext(Device device, Action<string> log, Cancellation
     /// <summary>The ids of the models loaded on this slot.</summary>
     public IEnumerable<string> LoadedModels => _models.Keys;
 
-    /// <summary>The frozen model for a spec, loaded once per silo slot.</summary>
+    /// <summary>The frozen model for a spec, loaded once while the slot keeps it.</summary>
     public ClassifierModel Model(ModelSpec spec)
     {
-        if (_models.TryGetValue(spec.Id, out var model)) return model;
-        model = ModelZoo.Load(spec.Architecture, spec.Weights, spec.NumClasses, Device, spec.MemoryFormat);
-        _models[spec.Id] = model;
-        ModelLoads++;
+        if (!_models.TryGetValue(spec.Id, out var model))
+        {
+            while (_models.Count >= MaxModels) Unload(_models.Keys.MinBy(id => _lastUse[id])!);
+            model = ModelZoo.Load(spec.Architecture, spec.Weights, spec.NumClasses, Device, spec.MemoryFormat);
+            _models[spec.Id] = model;
+            ModelLoads++;
+        }
+        _lastUse[spec.Id] = ++_uses;
         return model;
+    }
+
+    // Grains on a slot run one at a time, so no grain is using the model unloaded here.
+    private void Unload(string id)
+    {
+        Log($"unloading model {id} from {Device} (a slot keeps at most {MaxModels} model(s), the least recently used goes)");
+        _models.Remove(id, out var model);
+        _lastUse.Remove(id);
+        model!.Dispose();
     }
 
     public void Dispose()
     {
         foreach (var m in _models.Values) m.Dispose();
         _models.Clear();
+        _lastUse.Clear();
     }
 }

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using System.Net;
+using Harness.Grains;
 using Harness.Silo;
 using Harness.Silo.Cluster;
 using Harness.Torch;
@@ -26,12 +27,19 @@ public static class SiloCommand
         {
             Description = "Serve the Orleans dashboard (grains, silos, call rates) on http://127.0.0.1:PORT/ (loopback only: it has no login; use an SSH tunnel).",
         };
-        var command = new Command("silo", "Run a silo of a standing cluster on this machine (until Ctrl+C).") { cluster, devices, name, port, gateway, advertise, secret, dashboard };
+        var modelsPerSlot = new Option<int>("--models-per-slot")
+        {
+            Description = "Models each device slot keeps loaded between grains; loading one more unloads the least recently used (a standing silo serves run after run). Raise it when runs alternate between more models and memory allows.",
+            DefaultValueFactory = _ => GrainContext.DefaultMaxModels,
+        };
+        var command = new Command("silo", "Run a silo of a standing cluster on this machine (until Ctrl+C).") { cluster, devices, name, port, gateway, advertise, secret, dashboard, modelsPerSlot };
         command.SetAction(parse =>
         {
             var address = ClusterAddress.Parse(parse.GetValue(cluster)!, parse.GetValue(secret)?.FullName);
             var slots = SiloDevices.Parse(parse.GetValue(devices)!, Environment.GetEnvironmentVariable("CUDA_VISIBLE_DEVICES"), torch.cuda.device_count);
-            var identity = new SiloIdentity(parse.GetValue(name) ?? $"{Environment.MachineName}-{Environment.ProcessId}", slots);
+            var keep = parse.GetValue(modelsPerSlot);
+            if (keep < 1) throw new CommandLineException($"--models-per-slot {keep}: a slot keeps at least 1 model (default {GrainContext.DefaultMaxModels})");
+            var identity = new SiloIdentity(parse.GetValue(name) ?? $"{Environment.MachineName}-{Environment.ProcessId}", slots) { ModelsPerSlot = keep };
             var at = parse.GetValue(advertise) is { } a ? IPAddress.Parse(a) : StandingCluster.DefaultAdvertise(address);
             using var stop = new Interruption();
             StandingCluster.RunSiloAsync(address, identity, at, parse.GetValue(port), parse.GetValue(gateway), m => Console.Error.WriteLine(m), stop.Token,

@@ -23,10 +23,15 @@ public static class OrleansSetup
 
     /// <param name="devices">The silo's device slots.</param>
     /// <param name="name">The silo's name in the cluster; null keeps the name the host gives it (e.g. a test cluster's).</param>
-    public static ISiloBuilder AddMipInSilo(this ISiloBuilder silo, IReadOnlyList<Harness.Torch.Device> devices, string? name, Action<string> log)
+    /// <param name="modelsPerSlot">How many models each slot keeps loaded between grains.</param>
+    public static ISiloBuilder AddMipInSilo(this ISiloBuilder silo, IReadOnlyList<Harness.Torch.Device> devices, string? name, Action<string> log,
+        int modelsPerSlot = Harness.Grains.GrainContext.DefaultMaxModels)
     {
         if (name is not null) silo.Configure<SiloOptions>(o => o.SiloName = name);
-        silo.Services.AddSingleton(sp => new SiloIdentity(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<SiloOptions>>().Value.SiloName, devices));
+        silo.Services.AddSingleton(sp => new SiloIdentity(sp.GetRequiredService<Microsoft.Extensions.Options.IOptions<SiloOptions>>().Value.SiloName, devices)
+        {
+            ModelsPerSlot = modelsPerSlot,
+        });
         silo.Configure<SiloMessagingOptions>(o =>
         {
             o.ResponseTimeout = GrainCallTimeout;

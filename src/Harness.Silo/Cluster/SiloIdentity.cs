@@ -19,6 +19,9 @@ public sealed class SiloIdentity
     public IReadOnlyList<Device> Devices { get; }
     public SlotInfo[] Slots { get; }
 
+    /// <summary>How many models each slot keeps loaded between grains (<see cref="Harness.Grains.GrainContext.MaxModels"/>).</summary>
+    public int ModelsPerSlot { get; init; } = Harness.Grains.GrainContext.DefaultMaxModels;
+
     /// <summary>The device of slot <paramref name="key"/>.</summary>
     public Device DeviceOf(string key)
     {

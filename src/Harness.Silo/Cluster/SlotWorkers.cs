@@ -7,7 +7,9 @@ namespace Harness.Silo.Cluster;
 
 /// <summary>
 /// The silo-side state of its device slots, kept outside the Orleans scheduler: per slot a <see cref="GrainContext"/>
-/// holding the models loaded on its device, and a cache of experiment plans by spec and overrides. Work runs on a
+/// holding the models loaded on its device (at most <see cref="SiloIdentity.ModelsPerSlot"/>), and a cache of the
+/// <see cref="MaxPlans"/> experiment plans used last, by spec and overrides (a plan lists every image of its dataset, and
+/// a standing silo serves run after run). Work runs on a
 /// dedicated thread per grain (libtorch's dispose scopes and grad mode are per thread; a shard runs for minutes and
 /// must not block Orleans' scheduler threads).
 /// </summary>
@@ -15,6 +17,11 @@ public sealed class SlotWorkers(SiloIdentity identity, Action<string> log) : IDi
 {
     private readonly ConcurrentDictionary<string, GrainContext> _contexts = new(StringComparer.Ordinal);
     private readonly ConcurrentDictionary<string, Lazy<PlanEntry>> _plans = new(StringComparer.Ordinal);
+    private readonly ConcurrentDictionary<string, long> _planLastUse = new(StringComparer.Ordinal);
+    private long _planUses;
+
+    /// <summary>How many experiment plans the silo keeps; a run whose plan went is planned again from its spec.</summary>
+    public const int MaxPlans = 8;
 
     private sealed record PlanEntry(IReadOnlyDictionary<string, IWorkGrain> Grains, string StatsDirectory);
     private readonly CancellationTokenSource _stopping = new();
@@ -28,8 +35,13 @@ public sealed class SlotWorkers(SiloIdentity identity, Action<string> log) : IDi
     public void Seed(string specPath, IReadOnlyList<string> overrides, IEnumerable<IWorkGrain> grains, string statsDirectory)
     {
         var byKey = grains.ToDictionary(g => g.Key, StringComparer.Ordinal);
-        _plans[PlanKey(specPath, overrides)] = new Lazy<PlanEntry>(new PlanEntry(byKey, statsDirectory));
+        var key = PlanKey(specPath, overrides);
+        _plans[key] = new Lazy<PlanEntry>(new PlanEntry(byKey, statsDirectory));
+        KeepRecentPlans(key);
     }
+
+    /// <summary>The number of experiment plans the silo holds now.</summary>
+    public int PlansHeld => _plans.Count;
 
     /// <summary>Model ids loaded on slot <paramref name="slot"/>.</summary>
     public string[] LoadedModels(string slot) => _contexts.TryGetValue(slot, out var c) ? c.LoadedModels.ToArray() : [];
@@ -37,7 +49,7 @@ public sealed class SlotWorkers(SiloIdentity identity, Action<string> log) : IDi
     /// <summary>Runs <paramref name="order"/> on slot <paramref name="slot"/>.</summary>
     public Task<WorkResult> RunAsync(string slot, WorkOrder order)
     {
-        var context = _contexts.GetOrAdd(slot, s => new GrainContext(identity.DeviceOf(s), log, _stopping.Token));
+        var context = _contexts.GetOrAdd(slot, s => new GrainContext(identity.DeviceOf(s), log, _stopping.Token, identity.ModelsPerSlot));
         var plan = Plan(order);
         var grain = plan.Grains.TryGetValue(order.GrainKey, out var g) ? g
             : throw new InvalidOperationException($"grain {order.GrainKey} is not in the plan of {order.SpecPath} (the spec changed since the run was planned?)");
@@ -58,12 +70,31 @@ public sealed class SlotWorkers(SiloIdentity identity, Action<string> log) : IDi
         }, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
     }
 
-    private PlanEntry Plan(WorkOrder order) =>
-        _plans.GetOrAdd(PlanKey(order.SpecPath, order.Overrides), _ => new Lazy<PlanEntry>(() =>
+    private PlanEntry Plan(WorkOrder order)
+    {
+        var key = PlanKey(order.SpecPath, order.Overrides);
+        var entry = _plans.GetOrAdd(key, _ => new Lazy<PlanEntry>(() =>
         {
             var plan = new ExperimentGrains(SpecLoader.Load(order.SpecPath, order.Overrides));
             return new PlanEntry(plan.All.ToDictionary(g => g.Key, StringComparer.Ordinal), plan.StatsDirectory);
-        })).Value;
+        }));
+        KeepRecentPlans(key);
+        return entry.Value;
+    }
+
+    // Marks `used` as the plan used last and drops the least recently used plans beyond MaxPlans (a grain running from a
+    // dropped plan keeps its own reference).
+    private void KeepRecentPlans(string used)
+    {
+        _planLastUse[used] = Interlocked.Increment(ref _planUses);
+        while (_plans.Count > MaxPlans)
+        {
+            var oldest = _planLastUse.Where(p => p.Key != used).MinBy(p => p.Value).Key;
+            if (oldest is null) break;
+            _plans.TryRemove(oldest, out _);
+            _planLastUse.TryRemove(oldest, out _);
+        }
+    }
 
     private static string PlanKey(string specPath, IReadOnlyList<string> overrides) => specPath + "\n" + string.Join("\n", overrides);
 

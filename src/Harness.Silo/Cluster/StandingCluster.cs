@@ -42,7 +42,7 @@ public static class StandingCluster
         {
             silo.JoinCluster(cluster)
                 .ConfigureEndpoints(advertise, siloPort, gatewayPort, listenOnAnyHostAddress: true)
-                .AddMipInSilo(identity.Devices, identity.Name, log);
+                .AddMipInSilo(identity.Devices, identity.Name, log, identity.ModelsPerSlot);
             if (dashboardPort is not null) silo.UseInMemoryReminderService().AddDashboard();
         });
         using var host = Build(builder, dashboardPort);
