@@ -92,9 +92,9 @@ struct Prepared {
 // passes of 8 images, their remainder, the whole batch) need over 1,000, and with 512 the cache emptied itself every
 // pass. When full, only the primitives go: the reordered weights stay, so rebuilding costs no reorder.
 constexpr size_t kMaxPrepared = 4096;
-// At most this many layers' reordered weights are kept (a live model's layers, as is and rotated-transposed; freed
-// weights' copies go first).
-constexpr size_t kMaxReordered = 1024;
+// At most this many layers' reordered weights are kept (live models' layers, as is and rotated-transposed: several
+// slots' ResNet-152s need over 1,000; freed weights' copies go first).
+constexpr size_t kMaxReordered = 4096;
 
 std::mutex g_mutex;
 std::unordered_map<std::string, Prepared> g_prepared;                       // by layer, transform and shapes
@@ -106,24 +106,37 @@ bool still_valid(const Entry& e, const at::Tensor& w) {
   return alive.get() == w.unsafeGetTensorImpl() && e.version == w._version();
 }
 
-// Drops the entries of freed weights.
-void drop_freed() {
-  for (auto it = g_prepared.begin(); it != g_prepared.end();) it = it->second.source.expired() ? g_prepared.erase(it) : ++it;
+// Whether an entry can never be used again: its weight was freed, or changed in place since (a new version).
+template <class Entry>
+bool stale(const Entry& e) {
+  auto alive = e.source.lock();
+  return !alive || alive->version_counter().current_version() != e.version;
+}
+
+// Drops the entries of freed or changed weights. Called before an entry is added: they used to stay until the cache
+// was full, so a process that loads and frees models (a bench, tests, a standing silo across runs) kept a reordered
+// copy of every freed model's weights, about 100 MB per ResNet-50. The walk over the entries costs far less than the
+// primitive build or reorder that comes with a new one.
+void drop_stale() {
+  for (auto it = g_prepared.begin(); it != g_prepared.end();) it = stale(it->second) ? g_prepared.erase(it) : ++it;
   for (auto it = g_reordered.begin(); it != g_reordered.end();) {
     auto& copies = it->second;
-    copies.erase(std::remove_if(copies.begin(), copies.end(), [](const ReorderedWeight& r) { return r.source.expired(); }),
+    copies.erase(std::remove_if(copies.begin(), copies.end(), [](const ReorderedWeight& r) { return stale(r); }),
                  copies.end());
     it = copies.empty() ? g_reordered.erase(it) : ++it;
   }
 }
 
-// Called before an entry is added. Freed weights' entries go now, not when the cache is full: a process that loads
-// and frees models (a bench, tests, a standing silo across runs) kept a reordered copy of every freed model's weights
-// until then, about 100 MB per ResNet-50 (the walk over at most kMaxPrepared entries costs far less than the primitive
-// build or reorder that comes with a new entry). Then, if still full, primitives go, or everything.
-void make_room() {
-  drop_freed();
+// Before a prepared primitive is added: when still full, the primitives go and the reordered weights stay.
+void make_room_for_primitive() {
+  drop_stale();
   if (g_prepared.size() >= kMaxPrepared) g_prepared.clear();
+}
+
+// Before a reordered weight is added: when still full, everything goes (a prepared entry keeps its own weight alive
+// while it runs).
+void make_room_for_weight() {
+  drop_stale();
   if (g_reordered.size() >= kMaxReordered) {
     g_prepared.clear();
     g_reordered.clear();
@@ -163,7 +176,7 @@ ReorderedWeight reordered(const at::Tensor& w, int which, int64_t groups, const 
   dnnl::reorder(source, weights).execute(stream, source, weights);
   stream.wait();
   std::lock_guard<std::mutex> lock(g_mutex);
-  make_room();
+  make_room_for_weight();
   auto& copies = g_reordered[key];
   // Copies of an older version or a freed tensor at the same address go; other layouts of this one stay.
   copies.erase(std::remove_if(copies.begin(), copies.end(), [&](const ReorderedWeight& r) { return !still_valid(r, w); }),
@@ -187,7 +200,7 @@ Prepared prepared(const std::string& key, const at::Tensor& w, int which, int64_
   Prepared entry{c10::weak_intrusive_ptr<c10::TensorImpl>(w.getIntrusivePtr()), w._version(), make_primitive(pd),
                  weight.weights, weight.storage, pd.scratchpad_desc()};
   std::lock_guard<std::mutex> lock(g_mutex);
-  make_room();
+  make_room_for_primitive();
   g_prepared.insert_or_assign(key, entry);
   return entry;
 }
