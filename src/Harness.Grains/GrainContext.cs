@@ -15,13 +15,17 @@ public sealed class GrainContext(Device device, Action<string> log, Cancellation
     : IDisposable
 {
     /// <summary>
-    /// Models a slot keeps by default: the scheduler gives a slot the grains of a model it holds first, so a run of
-    /// several models moves from one to the next, and two cover a run's model and the next run's.
+    /// Models a standing silo's slot keeps by default: within a run the scheduler gives a slot the grains of a model it
+    /// has already run there first, so a run of several models moves from one to the next, and two cover a run's model
+    /// and the next run's. An embedded silo and a Slurm job's silos serve one run and keep all of its models.
     /// </summary>
     public const int DefaultMaxModels = 2;
 
+    // The slot's worker thread loads and unloads; the silo may list the models from another thread (LoadedModels), so
+    // the dictionaries change under _lock (a model loads outside it).
     private readonly Dictionary<string, ClassifierModel> _models = new(StringComparer.Ordinal);
     private readonly Dictionary<string, long> _lastUse = new(StringComparer.Ordinal);
+    private readonly Lock _lock = new();
     private long _uses;
 
     public Device Device { get; } = device;
@@ -36,19 +40,40 @@ public sealed class GrainContext(Device device, Action<string> log, Cancellation
     public int ModelLoads { get; private set; }
 
     /// <summary>The ids of the models loaded on this slot.</summary>
-    public IEnumerable<string> LoadedModels => _models.Keys;
+    public IReadOnlyList<string> LoadedModels
+    {
+        get
+        {
+            lock (_lock) return _models.Keys.ToArray();
+        }
+    }
 
     /// <summary>The frozen model for a spec, loaded once while the slot keeps it.</summary>
     public ClassifierModel Model(ModelSpec spec)
     {
-        if (!_models.TryGetValue(spec.Id, out var model))
+        ClassifierModel? model;
+        lock (_lock)
         {
-            while (_models.Count >= MaxModels) Unload(_models.Keys.MinBy(id => _lastUse[id])!);
-            model = ModelZoo.Load(spec.Architecture, spec.Weights, spec.NumClasses, Device, spec.MemoryFormat);
-            _models[spec.Id] = model;
-            ModelLoads++;
+            if (_models.TryGetValue(spec.Id, out model))
+            {
+                _lastUse[spec.Id] = ++_uses;
+                return model;
+            }
         }
-        _lastUse[spec.Id] = ++_uses;
+        while (true)
+        {
+            string? leastRecent;
+            lock (_lock) leastRecent = _models.Count >= MaxModels ? _models.Keys.MinBy(id => _lastUse[id]) : null;
+            if (leastRecent is null) break;
+            Unload(leastRecent);
+        }
+        model = ModelZoo.Load(spec.Architecture, spec.Weights, spec.NumClasses, Device, spec.MemoryFormat);
+        lock (_lock)
+        {
+            _models[spec.Id] = model;
+            _lastUse[spec.Id] = ++_uses;
+        }
+        ModelLoads++;
         return model;
     }
 
@@ -56,15 +81,24 @@ public sealed class GrainContext(Device device, Action<string> log, Cancellation
     private void Unload(string id)
     {
         Log($"unloading model {id} from {Device} (a slot keeps at most {MaxModels} model(s), the least recently used goes)");
-        _models.Remove(id, out var model);
-        _lastUse.Remove(id);
-        model!.Dispose();
+        ClassifierModel? model;
+        lock (_lock)
+        {
+            _models.Remove(id, out model);
+            _lastUse.Remove(id);
+        }
+        model?.Dispose();
     }
 
     public void Dispose()
     {
-        foreach (var m in _models.Values) m.Dispose();
-        _models.Clear();
-        _lastUse.Clear();
+        List<ClassifierModel> models;
+        lock (_lock)
+        {
+            models = [.. _models.Values];
+            _models.Clear();
+            _lastUse.Clear();
+        }
+        foreach (var m in models) m.Dispose();
     }
 }

@@ -35,10 +35,10 @@ public static class SiloCommand
         var command = new Command("silo", "Run a silo of a standing cluster on this machine (until Ctrl+C).") { cluster, devices, name, port, gateway, advertise, secret, dashboard, modelsPerSlot };
         command.SetAction(parse =>
         {
-            var address = ClusterAddress.Parse(parse.GetValue(cluster)!, parse.GetValue(secret)?.FullName);
-            var slots = SiloDevices.Parse(parse.GetValue(devices)!, Environment.GetEnvironmentVariable("CUDA_VISIBLE_DEVICES"), torch.cuda.device_count);
             var keep = parse.GetValue(modelsPerSlot);
             if (keep < 1) throw new CommandLineException($"--models-per-slot {keep}: a slot keeps at least 1 model (default {GrainContext.DefaultMaxModels})");
+            var address = ClusterAddress.Parse(parse.GetValue(cluster)!, parse.GetValue(secret)?.FullName);
+            var slots = SiloDevices.Parse(parse.GetValue(devices)!, Environment.GetEnvironmentVariable("CUDA_VISIBLE_DEVICES"), torch.cuda.device_count);
             var identity = new SiloIdentity(parse.GetValue(name) ?? $"{Environment.MachineName}-{Environment.ProcessId}", slots) { ModelsPerSlot = keep };
             var at = parse.GetValue(advertise) is { } a ? IPAddress.Parse(a) : StandingCluster.DefaultAdvertise(address);
             using var stop = new Interruption();

@@ -45,7 +45,8 @@ public sealed class SlurmEngine(SlurmCli slurm) : IEngine
         Directory.CreateDirectory(Path.Combine(run.Directory, "logs"));
         if (manifest.Options.Cluster is null) WriteClusterSecret(run.Directory);
         var script = Path.Combine(run.Directory, SlurmJobScript.FileName);
-        Harness.Data.AtomicFile.WriteAllText(script, SlurmJobScript.Render(manifest, run.Directory, dotnet, mipinDll, run.Spec!.Devices));
+        Harness.Data.AtomicFile.WriteAllText(script, SlurmJobScript.Render(manifest, run.Directory, dotnet, mipinDll, run.Spec!.Devices,
+            run.Spec.Models.Count));
         var line = $"sbatch --parsable {SlurmJobScript.Quote(script)}";
         var id = dryRun ? "DRYRUN" : slurm.Submit(new[] { script });
         File.AppendAllText(Path.Combine(run.Directory, "submit.log"), $"{DateTime.UtcNow:yyyy-MM-ddTHH:mm:ssZ} {line}  # job {id}\n");

@@ -27,7 +27,9 @@ public static class SlurmJobScript
 
     /// <param name="dotnet">The dotnet host that runs mipin.dll on the nodes.</param>
     /// <param name="mipinDll">The CLI, reachable under the same path on every node (a shared file system).</param>
-    public static string Render(RunManifest manifest, string runDirectory, string dotnet, string mipinDll, IReadOnlyList<string> specDevices)
+    /// <param name="models">The run's models: its silos serve this run only, so each slot keeps all of them.</param>
+    public static string Render(RunManifest manifest, string runDirectory, string dotnet, string mipinDll, IReadOnlyList<string> specDevices,
+        int models = 1)
     {
         var o = manifest.Options;
         var s = new StringBuilder();
@@ -55,6 +57,7 @@ public static class SlurmJobScript
         s.Append($"run={Quote(runDirectory)}\n");
         s.Append($"mipin=({Quote(dotnet)} {Quote(mipinDll)})\n");
         s.Append(CultureInfo.InvariantCulture, $"retries={o.Retries}\nsilos_per_node={o.SilosPerNode}\ngpus_per_silo={o.GpusPerSilo}\n");
+        s.Append(CultureInfo.InvariantCulture, $"models_per_slot={Math.Max(models, Harness.Grains.GrainContext.DefaultMaxModels)}\n");
         s.Append($"silo_devices={(specDevices.Any(d => d.StartsWith("cuda", StringComparison.Ordinal)) ? "cuda" : "cpu")}\n");
         s.Append("""
             log() { echo "[mipin] $(date -u +%FT%TZ) $*"; }
@@ -101,7 +104,7 @@ public static class SlurmJobScript
                 fi
                 echo "[mipin] silo $SLURMD_NODENAME-$SLURM_PROCID: devices $devices, CUDA_VISIBLE_DEVICES=${CUDA_VISIBLE_DEVICES:-unset}"
                 exec "$@" --name "$SLURMD_NODENAME-$SLURM_PROCID" --devices "$devices"
-              ' silo "${mipin[@]}" silo --cluster "$cluster" "${secret_args[@]}" --port 0 --gateway-port 0
+              ' silo "${mipin[@]}" silo --cluster "$cluster" "${secret_args[@]}" --port 0 --gateway-port 0 --models-per-slot "$models_per_slot"
             }
             export gpus_per_silo silo_devices
             # The silos run until the coordinator is done; a silo step that ends early (every silo lost) is started again.

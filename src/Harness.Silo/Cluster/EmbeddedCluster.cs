@@ -25,7 +25,8 @@ public static class EmbeddedCluster
         var builder = Host.CreateApplicationBuilder().AsMipInHost();
         builder.UseOrleans(silo => silo
             .UseLocalhostClustering(OrleansSetup.FreePort(), OrleansSetup.FreePort(), serviceId: OrleansSetup.ClusterId, clusterId: OrleansSetup.ClusterId)
-            .AddMipInSilo(devices, "embedded", log));
+            // One run per process: each slot keeps every model the run loads (the report reloads none).
+            .AddMipInSilo(devices, "embedded", log, modelsPerSlot: int.MaxValue));
         using var host = builder.Build();
         await host.StartAsync().ConfigureAwait(false);
         try

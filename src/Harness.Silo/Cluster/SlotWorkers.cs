@@ -16,8 +16,9 @@ namespace Harness.Silo.Cluster;
 public sealed class SlotWorkers(SiloIdentity identity, Action<string> log) : IDisposable
 {
     private readonly ConcurrentDictionary<string, GrainContext> _contexts = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, Lazy<PlanEntry>> _plans = new(StringComparer.Ordinal);
-    private readonly ConcurrentDictionary<string, long> _planLastUse = new(StringComparer.Ordinal);
+    // Plans by spec and overrides, with when each was last used; guarded by _planLock (a plan is built lazily, outside it).
+    private readonly Dictionary<string, (Lazy<PlanEntry> Plan, long LastUse)> _plans = new(StringComparer.Ordinal);
+    private readonly Lock _planLock = new();
     private long _planUses;
 
     /// <summary>How many experiment plans the silo keeps; a run whose plan went is planned again from its spec.</summary>
@@ -35,13 +36,18 @@ public sealed class SlotWorkers(SiloIdentity identity, Action<string> log) : IDi
     public void Seed(string specPath, IReadOnlyList<string> overrides, IEnumerable<IWorkGrain> grains, string statsDirectory)
     {
         var byKey = grains.ToDictionary(g => g.Key, StringComparer.Ordinal);
-        var key = PlanKey(specPath, overrides);
-        _plans[key] = new Lazy<PlanEntry>(new PlanEntry(byKey, statsDirectory));
-        KeepRecentPlans(key);
+        lock (_planLock)
+            Keep(PlanKey(specPath, overrides), new Lazy<PlanEntry>(new PlanEntry(byKey, statsDirectory)));
     }
 
     /// <summary>The number of experiment plans the silo holds now.</summary>
-    public int PlansHeld => _plans.Count;
+    public int PlansHeld
+    {
+        get
+        {
+            lock (_planLock) return _plans.Count;
+        }
+    }
 
     /// <summary>Model ids loaded on slot <paramref name="slot"/>.</summary>
     public string[] LoadedModels(string slot) => _contexts.TryGetValue(slot, out var c) ? c.LoadedModels.ToArray() : [];
@@ -73,27 +79,36 @@ public sealed class SlotWorkers(SiloIdentity identity, Action<string> log) : IDi
     private PlanEntry Plan(WorkOrder order)
     {
         var key = PlanKey(order.SpecPath, order.Overrides);
-        var entry = _plans.GetOrAdd(key, _ => new Lazy<PlanEntry>(() =>
+        Lazy<PlanEntry> plan;
+        lock (_planLock)
         {
-            var plan = new ExperimentGrains(SpecLoader.Load(order.SpecPath, order.Overrides));
-            return new PlanEntry(plan.All.ToDictionary(g => g.Key, StringComparer.Ordinal), plan.StatsDirectory);
-        }));
-        KeepRecentPlans(key);
-        return entry.Value;
+            plan = _plans.TryGetValue(key, out var held) ? held.Plan : new Lazy<PlanEntry>(() =>
+            {
+                var grains = new ExperimentGrains(SpecLoader.Load(order.SpecPath, order.Overrides));
+                return new PlanEntry(grains.All.ToDictionary(g => g.Key, StringComparer.Ordinal), grains.StatsDirectory);
+            });
+            Keep(key, plan);
+        }
+        try
+        {
+            return plan.Value;  // planned here, outside the lock, once per plan
+        }
+        catch
+        {
+            // A spec that failed to plan (a typo, a missing file) is planned again when asked again, after a fix.
+            lock (_planLock)
+                if (_plans.TryGetValue(key, out var held) && ReferenceEquals(held.Plan, plan)) _plans.Remove(key);
+            throw;
+        }
     }
 
-    // Marks `used` as the plan used last and drops the least recently used plans beyond MaxPlans (a grain running from a
-    // dropped plan keeps its own reference).
-    private void KeepRecentPlans(string used)
+    // Holds `plan` under `key` as the plan used last and drops the least recently used plans beyond MaxPlans (a grain
+    // running from a dropped plan keeps its own reference). Called under _planLock.
+    private void Keep(string key, Lazy<PlanEntry> plan)
     {
-        _planLastUse[used] = Interlocked.Increment(ref _planUses);
+        _plans[key] = (plan, ++_planUses);
         while (_plans.Count > MaxPlans)
-        {
-            var oldest = _planLastUse.Where(p => p.Key != used).MinBy(p => p.Value).Key;
-            if (oldest is null) break;
-            _plans.TryRemove(oldest, out _);
-            _planLastUse.TryRemove(oldest, out _);
-        }
+            _plans.Remove(_plans.Where(p => p.Key != key).MinBy(p => p.Value.LastUse).Key);
     }
 
     private static string PlanKey(string specPath, IReadOnlyList<string> overrides) => specPath + "\n" + string.Join("\n", overrides);

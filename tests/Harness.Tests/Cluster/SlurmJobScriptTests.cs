@@ -35,7 +35,7 @@ public sealed class SlurmJobScriptTests
             // "dotnet mipin.dll COMMAND ...": the silo fails at once; the coordinator waits and, stopped, complains.
             Executable(bin, "dotnet", $$"""
                 case $2 in
-                  silo) echo '{{siloError}}' >&2; exit 1 ;;
+                  silo) echo "$*" > "$(dirname "$0")/silo-arguments"; echo '{{siloError}}' >&2; exit 1 ;;
                   coordinate) trap 'echo "mipin: error: cannot join the cluster: could not find any gateway" >&2; exit 1' TERM
                               while :; do sleep 0.05; done ;;
                 esac
@@ -47,7 +47,7 @@ public sealed class SlurmJobScriptTests
                 Options = new ClusterOptions { GpusPerSilo = 1, Retries = 0, RedisServer = Path.Combine(bin, "redis-server") },
             };
             var script = Path.Combine(run, SlurmJobScript.FileName);
-            File.WriteAllText(script, SlurmJobScript.Render(manifest, run, Path.Combine(bin, "dotnet"), "mipin.dll", ["cuda"]));
+            File.WriteAllText(script, SlurmJobScript.Render(manifest, run, Path.Combine(bin, "dotnet"), "mipin.dll", ["cuda"], models: 3));
 
             // One log for both streams, in order, as sbatch --output writes it.
             var logPath = Path.Combine(run, "logs", "job.log");
@@ -67,6 +67,8 @@ public sealed class SlurmJobScriptTests
             Assert.Contains("every silo ended before the run finished", log);
             var errors = log.Split('\n').Where(l => l.StartsWith("mipin: error: ", StringComparison.Ordinal)).ToList();
             Assert.True(errors.Count > 0 && errors[^1] == siloError, $"the last error is not the silo's; log:\n{log}");
+            // The job's silos serve this run only: each slot keeps all three of its models.
+            Assert.Contains("--models-per-slot 3 ", File.ReadAllText(Path.Combine(bin, "silo-arguments")) + " ");
         }
         finally
         {
