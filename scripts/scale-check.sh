@@ -17,19 +17,23 @@ kill_after=25
 work=/tmp/mipin-scale
 doc=""
 usage() { sed -n '2,12p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'; }
+value() {  # the value of option $1, or exit 2 naming it
+  [[ $# -ge 2 ]] || { echo "scale-check: $1 needs a value" >&2; exit 2; }
+  printf '%s' "$2"
+}
 while [[ $# -gt 0 ]]; do
   case "$1" in
-    --images) images="$2"; shift 2 ;;
-    --kill-after) kill_after="$2"; shift 2 ;;
-    --work) work="$2"; shift 2 ;;
-    --update-doc) doc="$2"; shift 2 ;;
+    --images) images="$(value "$@")"; shift 2 ;;
+    --kill-after) kill_after="$(value "$@")"; shift 2 ;;
+    --work) work="$(value "$@")"; shift 2 ;;
+    --update-doc) doc="$(value "$@")"; shift 2 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "scale-check: unknown option '$1'" >&2; usage >&2; exit 2 ;;
   esac
 done
-[[ "$images" =~ ^[0-9]+$ && "$images" -ge 1000 ]] || { echo "scale-check: --images must be a number >= 1000 (got '$images')" >&2; exit 2; }
+[[ "$images" =~ ^[1-9][0-9]*$ && "$images" -ge 1000 ]] || { echo "scale-check: --images must be a number >= 1000 (got '$images')" >&2; exit 2; }
 shards=$(((images + 499) / 500))
-[[ "$kill_after" =~ ^[0-9]+$ && "$kill_after" -ge 1 && "$kill_after" -lt "$shards" ]] ||
+[[ "$kill_after" =~ ^[1-9][0-9]*$ && "$kill_after" -lt "$shards" ]] ||
   { echo "scale-check: --kill-after must be between 1 and $((shards - 1)) (the run has $shards shards; got '$kill_after')" >&2; exit 2; }
 begin_marker='<!-- generated:scale begin -->' end_marker='<!-- generated:scale end -->'
 if [[ -n "$doc" ]]; then
@@ -38,6 +42,7 @@ if [[ -n "$doc" ]]; then
     { echo "scale-check: --update-doc: $doc has no '$begin_marker' ... '$end_marker' markers; add them where the table goes" >&2; exit 2; }
 fi
 [[ -x /usr/bin/time ]] || { echo "scale-check: needs GNU time (apt-get install time)" >&2; exit 2; }
+[[ "$work" =~ ^[A-Za-z0-9._/+-]+$ ]] || { echo "scale-check: --work '$work': use a path of letters, digits and . _ / + - (it goes into a YAML config)" >&2; exit 2; }
 
 "$root/mipin" --version > /dev/null  # installs what is missing and builds, so nothing below pays for it
 mipin=(dotnet "$root/src/Harness.Client/bin/Release/net10.0/mipin.dll")
@@ -50,6 +55,9 @@ run="$results/scale/run"
 logs="$work/logs"
 rm -rf "$results" "$logs"
 mkdir -p "$logs"
+pid=""
+# A background mipin (the run to kill, the resume) must not outlive this script, e.g. after Ctrl+C.
+trap '[[ -n "$pid" ]] && kill -KILL "$pid" 2> /dev/null; true' EXIT
 
 # The folder, made again only when it does not have N images.
 if [[ ! -f "$val/LOC_val_solution.csv" || "$(($(wc -l < "$val/LOC_val_solution.csv") - 1))" -ne "$images" ]]; then
@@ -104,10 +112,13 @@ while [[ "$(finished_shards)" -lt "$kill_after" ]]; do
   kill -0 "$pid" 2> /dev/null || { echo "scale-check: the run ended before $kill_after shards (see $logs/killed.err)" >&2; exit 1; }
   sleep 0.2
 done
-kill -KILL "$pid"
+kill -KILL "$pid" 2> /dev/null || true
 wait "$pid" 2> /dev/null || true
+pid=""
 killed_s=$(elapsed "$start")
 done_at_kill=$(finished_shards)
+[[ "$done_at_kill" -lt "$shards" ]] ||
+  { echo "scale-check: every shard finished before the kill landed; use a smaller --kill-after (got $kill_after of $shards)" >&2; exit 1; }
 
 echo "scale-check: resuming after the kill ($done_at_kill shards finished)" >&2
 start=$(now)
@@ -118,12 +129,15 @@ while kill -0 "$pid" 2> /dev/null; do
   if [[ -z "$first_new" ]] && grep -q 'finished score/' "$logs/resume.err"; then first_new=$(elapsed "$start"); fi
   sleep 0.1
 done
+# A resume that ended within the last poll: its first grain finished by then.
+if [[ -z "$first_new" ]] && grep -q 'finished score/' "$logs/resume.err"; then first_new=$(elapsed "$start"); fi
 wait "$pid" || { echo "scale-check: mipin resume failed; see $logs/resume.err" >&2; tail -n 20 "$logs/resume.err" >&2; exit 1; }
+pid=""
 [[ -n "$first_new" ]] || { echo "scale-check: mipin resume finished no shard (see $logs/resume.err)" >&2; exit 1; }
 read -r resume_s resume_kb < <(tail -n 1 "$logs/resume.time")
 resume_mb=$((resume_kb / 1024))
 [[ "$(finished_shards)" -eq "$shards" ]] || { echo "scale-check: $(finished_shards) of $shards shards finished after resume" >&2; exit 1; }
-rate=$(awk -v n="$(((shards - done_at_kill) * 500))" -v s="$resume_s" 'BEGIN { printf "%.0f", n / s }')
+rate=$(awk -v n="$((images - done_at_kill * 500))" -v s="$resume_s" 'BEGIN { printf "%.0f", n / s }')
 
 echo "scale-check: status, three polls" >&2
 status_s="" status_mb=0
@@ -139,7 +153,8 @@ timed rerun "${mipin[@]}" resume "$run"
 rerun_s=$seconds rerun_mb=$rss_mb
 timed verify "${mipin[@]}" verify "$run"
 verify_s=$seconds verify_mb=$rss_mb
-verified=$(grep -o '[0-9]* shard(s) verified, [0-9]* stale' "$logs/verify.out" "$logs/verify.err" | head -n 1 | cut -d: -f2)
+verified=$(cat "$logs/verify.out" "$logs/verify.err" | grep -o '[0-9]* shard(s) verified, [0-9]* stale' | head -n 1 || true)
+[[ -n "$verified" ]] || { echo "scale-check: mipin verify did not say how many shards it verified (see $logs/verify.out)" >&2; exit 1; }
 client_mb=$(printf '%s\n' "$plan_mb" "$resume_mb" "$status_mb" "$rerun_mb" "$verify_mb" | sort -n | tail -n 1)
 
 table="$(cat <<EOF
