@@ -176,11 +176,8 @@ ReorderedWeight reordered(const at::Tensor& w, int which, int64_t groups, const 
   dnnl::reorder(source, weights).execute(stream, source, weights);
   stream.wait();
   std::lock_guard<std::mutex> lock(g_mutex);
-  make_room_for_weight();
+  make_room_for_weight();  // drops this key's copies of an older version too; other layouts of this one stay
   auto& copies = g_reordered[key];
-  // Copies of an older version or a freed tensor at the same address go; other layouts of this one stay.
-  copies.erase(std::remove_if(copies.begin(), copies.end(), [&](const ReorderedWeight& r) { return !still_valid(r, w); }),
-               copies.end());
   copies.push_back({c10::weak_intrusive_ptr<c10::TensorImpl>(w.getIntrusivePtr()), w._version(), layout, weights, storage});
   return copies.back();
 }
