@@ -22,11 +22,9 @@ public sealed class GrainContext(Device device, Action<string> log, Cancellation
     public const int DefaultMaxModels = 2;
 
     // The slot's worker thread loads and unloads; the silo may list the models from another thread (LoadedModels), so
-    // the dictionaries change under _lock (a model loads outside it).
-    private readonly Dictionary<string, ClassifierModel> _models = new(StringComparer.Ordinal);
-    private readonly Dictionary<string, long> _lastUse = new(StringComparer.Ordinal);
+    // the set changes under _lock (a model loads and is disposed outside it).
+    private readonly LeastRecentlyUsed<ClassifierModel> _models = new();
     private readonly Lock _lock = new();
-    private long _uses;
 
     public Device Device { get; } = device;
     public Action<string> Log { get; } = log;
@@ -44,60 +42,38 @@ public sealed class GrainContext(Device device, Action<string> log, Cancellation
     {
         get
         {
-            lock (_lock) return _models.Keys.ToArray();
+            lock (_lock) return _models.Keys;
         }
     }
 
     /// <summary>The frozen model for a spec, loaded once while the slot keeps it.</summary>
     public ClassifierModel Model(ModelSpec spec)
     {
-        ClassifierModel? model;
         lock (_lock)
-        {
-            if (_models.TryGetValue(spec.Id, out model))
-            {
-                _lastUse[spec.Id] = ++_uses;
-                return model;
-            }
-        }
+            if (_models.TryGet(spec.Id, out var kept)) return kept;
+        // Grains on a slot run one at a time, so no grain is using a model unloaded here.
         while (true)
         {
-            string? leastRecent;
-            lock (_lock) leastRecent = _models.Count >= MaxModels ? _models.Keys.MinBy(id => _lastUse[id]) : null;
-            if (leastRecent is null) break;
-            Unload(leastRecent);
+            string? id;
+            ClassifierModel? unloaded;
+            lock (_lock)
+                if (_models.Count < MaxModels || !_models.TryRemoveLeastRecent(out id, out unloaded)) break;
+            Log($"unloading model {id} from {Device} (a slot keeps at most {MaxModels} model(s), the least recently used goes)");
+            unloaded.Dispose();
         }
-        model = ModelZoo.Load(spec.Architecture, spec.Weights, spec.NumClasses, Device, spec.MemoryFormat);
-        lock (_lock)
-        {
-            _models[spec.Id] = model;
-            _lastUse[spec.Id] = ++_uses;
-        }
+        var model = ModelZoo.Load(spec.Architecture, spec.Weights, spec.NumClasses, Device, spec.MemoryFormat);
+        lock (_lock) _models.Set(spec.Id, model);
         ModelLoads++;
         return model;
     }
 
-    // Grains on a slot run one at a time, so no grain is using the model unloaded here.
-    private void Unload(string id)
-    {
-        Log($"unloading model {id} from {Device} (a slot keeps at most {MaxModels} model(s), the least recently used goes)");
-        ClassifierModel? model;
-        lock (_lock)
-        {
-            _models.Remove(id, out model);
-            _lastUse.Remove(id);
-        }
-        model?.Dispose();
-    }
-
     public void Dispose()
     {
-        List<ClassifierModel> models;
+        IReadOnlyList<ClassifierModel> models;
         lock (_lock)
         {
-            models = [.. _models.Values];
+            models = _models.Values;
             _models.Clear();
-            _lastUse.Clear();
         }
         foreach (var m in models) m.Dispose();
     }

@@ -16,10 +16,9 @@ namespace Harness.Silo.Cluster;
 public sealed class SlotWorkers(SiloIdentity identity, Action<string> log) : IDisposable
 {
     private readonly ConcurrentDictionary<string, GrainContext> _contexts = new(StringComparer.Ordinal);
-    // Plans by spec and overrides, with when each was last used; guarded by _planLock (a plan is built lazily, outside it).
-    private readonly Dictionary<string, (Lazy<PlanEntry> Plan, long LastUse)> _plans = new(StringComparer.Ordinal);
+    // Plans by spec and overrides; guarded by _planLock (a plan is built lazily, outside it).
+    private readonly LeastRecentlyUsed<Lazy<PlanEntry>> _plans = new();
     private readonly Lock _planLock = new();
-    private long _planUses;
 
     /// <summary>How many experiment plans the silo keeps; a run whose plan went is planned again from its spec.</summary>
     public const int MaxPlans = 8;
@@ -82,7 +81,7 @@ public sealed class SlotWorkers(SiloIdentity identity, Action<string> log) : IDi
         Lazy<PlanEntry> plan;
         lock (_planLock)
         {
-            plan = _plans.TryGetValue(key, out var held) ? held.Plan : new Lazy<PlanEntry>(() =>
+            plan = _plans.TryGet(key, out var held) ? held : new Lazy<PlanEntry>(() =>
             {
                 var grains = new ExperimentGrains(SpecLoader.Load(order.SpecPath, order.Overrides));
                 return new PlanEntry(grains.All.ToDictionary(g => g.Key, StringComparer.Ordinal), grains.StatsDirectory);
@@ -97,7 +96,7 @@ public sealed class SlotWorkers(SiloIdentity identity, Action<string> log) : IDi
         {
             // A spec that failed to plan (a typo, a missing file) is planned again when asked again, after a fix.
             lock (_planLock)
-                if (_plans.TryGetValue(key, out var held) && ReferenceEquals(held.Plan, plan)) _plans.Remove(key);
+                if (_plans.TryGet(key, out var held) && ReferenceEquals(held, plan)) _plans.Remove(key);
             throw;
         }
     }
@@ -106,9 +105,8 @@ public sealed class SlotWorkers(SiloIdentity identity, Action<string> log) : IDi
     // running from a dropped plan keeps its own reference). Called under _planLock.
     private void Keep(string key, Lazy<PlanEntry> plan)
     {
-        _plans[key] = (plan, ++_planUses);
-        while (_plans.Count > MaxPlans)
-            _plans.Remove(_plans.Where(p => p.Key != key).MinBy(p => p.Value.LastUse).Key);
+        _plans.Set(key, plan);
+        while (_plans.Count > MaxPlans) _plans.TryRemoveLeastRecent(out _, out _);
     }
 
     private static string PlanKey(string specPath, IReadOnlyList<string> overrides) => specPath + "\n" + string.Join("\n", overrides);
