@@ -28,7 +28,9 @@
 #include <ATen/Parallel.h>
 #include <ATen/native/ConvUtils.h>
 #include <c10/core/GradMode.h>
-#include <torch/csrc/autograd/custom_function.h>
+#include <torch/csrc/autograd/VariableTypeUtils.h>
+#include <torch/csrc/autograd/function.h>
+#include <torch/csrc/autograd/saved_variable.h>
 
 #include <vector>
 
@@ -110,71 +112,112 @@ at::Tensor forward_pass(const at::Tensor& x, const at::Tensor& w, const at::Tens
   return out;
 }
 
-struct FrozenConv2d : torch::autograd::Function<FrozenConv2d> {
-  static at::Tensor forward(torch::autograd::AutogradContext* ctx, const at::Tensor& x, const at::Tensor& w,
-                            const c10::optional<at::Tensor>& b, std::vector<int64_t> stride,
-                            std::vector<int64_t> padding, int64_t kind, bool use_cache) {
-    auto out = forward_pass(x, w, b.value_or(at::Tensor()), stride, padding, 1, use_cache);
-    ctx->save_for_backward({w});
-    ctx->saved_data["sizes"] = x.sizes().vec();
-    ctx->saved_data["channels_last"] = x.suggest_memory_format() == at::MemoryFormat::ChannelsLast;
-    ctx->saved_data["stride"] = stride;
-    ctx->saved_data["padding"] = padding;
-    ctx->saved_data["kind"] = kind;
-    return out;
-  }
+// The input gradient of a frozen convolution from its output gradient, by the kernel `kind` names (see the top of
+// this file). While a graph of the backward is recorded (create_graph) it is aten's, which is differentiable.
+struct InputGradientPlan {
+  at::Tensor weight;
+  std::vector<int64_t> sizes, stride, padding;  // the input's sizes; the convolution's stride and padding
+  at::MemoryFormat format = at::MemoryFormat::Contiguous;  // the input's
+  InputGradient kind = InputGradient::Aten;
 
-  static torch::autograd::variable_list backward(torch::autograd::AutogradContext* ctx,
-                                                 torch::autograd::variable_list grads) {
-    const auto w = ctx->get_saved_variables()[0];
-    const auto sizes = ctx->saved_data["sizes"].toIntVector();
-    const auto stride = ctx->saved_data["stride"].toIntVector();
-    const auto padding = ctx->saved_data["padding"].toIntVector();
-    const auto format = ctx->saved_data["channels_last"].toBool() ? at::MemoryFormat::ChannelsLast
-                                                                  : at::MemoryFormat::Contiguous;
-    auto kind = static_cast<InputGradient>(ctx->saved_data["kind"].toInt());
-    // A double backward (create_graph) needs a differentiable input gradient: aten's is.
+  at::Tensor operator()(const at::Tensor& grad) const {
+    const auto& w = weight;
     const bool differentiable = c10::GradMode::is_enabled();
-    if (differentiable) kind = InputGradient::Aten;
-    const auto& grad = grads[0];
-    at::Tensor grad_x;
-    if (grad.defined() && ctx->needs_input_grad(0)) {
-      switch (kind) {
+    switch (differentiable ? InputGradient::Aten : kind) {
 #if MIPIN_WITH_ONEDNN
-        case InputGradient::FewChannels: {
-          const ConvolutionGeometry g{sizes[0],     sizes[1],     sizes[2],  sizes[3],  w.size(0),  w.size(2), w.size(3),
-                                      grad.size(2), grad.size(3), stride[0], stride[1], padding[0], padding[1]};
-          grad_x = mipin::few_channel_input_gradient(grad, w, g, format);
-          break;
-        }
+      case InputGradient::FewChannels: {
+        const ConvolutionGeometry g{sizes[0],     sizes[1],     sizes[2],  sizes[3],  w.size(0),  w.size(2), w.size(3),
+                                    grad.size(2), grad.size(3), stride[0], stride[1], padding[0], padding[1]};
+        return mipin::few_channel_input_gradient(grad, w, g, format);
+      }
 #endif
-        case InputGradient::TransposedForward: {
-          const std::vector<int64_t> pad{w.size(2) - 1 - padding[0], w.size(3) - 1 - padding[1]};
+      case InputGradient::TransposedForward: {
+        const std::vector<int64_t> pad{w.size(2) - 1 - padding[0], w.size(3) - 1 - padding[1]};
 #if MIPIN_WITH_ONEDNN
-          grad_x = mipin::cached_direct_forward(grad.contiguous(at::MemoryFormat::ChannelsLast), w, at::Tensor(),
-                                                {1, 1}, pad, 1, mipin::CachedWeight::RotatedTransposed);
+        return mipin::cached_direct_forward(grad.contiguous(at::MemoryFormat::ChannelsLast), w, at::Tensor(), {1, 1},
+                                            pad, 1, mipin::CachedWeight::RotatedTransposed);
 #else
-          grad_x = at::conv2d(grad, mipin::rotated_transposed(w, format), c10::nullopt, {1, 1}, pad);
+        return at::conv2d(grad, mipin::rotated_transposed(w, format), c10::nullopt, {1, 1}, pad);
 #endif
-          break;
-        }
-        default: {
+      }
+      default: {
 #if MIPIN_WITH_ONEDNN
-          if (!differentiable && format == at::MemoryFormat::ChannelsLast) {
-            grad_x = mipin::cached_direct_backward_data(grad, w, sizes, stride, padding);
-            break;
-          }
+        if (!differentiable && format == at::MemoryFormat::ChannelsLast)
+          return mipin::cached_direct_backward_data(grad, w, sizes, stride, padding);
 #endif
-          auto shape_only = at::empty(sizes, grad.options(), format);
-          grad_x = std::get<0>(at::convolution_backward(grad, shape_only, w, c10::nullopt, stride, padding, {1, 1},
-                                                        false, {0, 0}, 1, {true, false, false}));
-        }
+        auto shape_only = at::empty(sizes, grad.options(), format);
+        return std::get<0>(at::convolution_backward(grad, shape_only, w, c10::nullopt, stride, padding, {1, 1}, false,
+                                                    {0, 0}, 1, {true, false, false}));
       }
     }
-    // One entry per forward argument; the weight and bias are frozen (the path is only taken then).
-    return {grad_x, at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor(), at::Tensor()};
   }
 };
+
+// The backward of one frozen-convolution call while autograd records: out = post(conv(x) [+ acc]). Its inputs are x
+// and, with an accumulator, acc. The rectifier's mask and the convolution's input gradient are one node, so that the
+// forward pass can run the rectifier and the sum inside the convolution's kernel (no separate passes over the output,
+// as without autograd) while the mask is still applied in place to the gradient it is given (RectifierInPlaceBackward's
+// rule, rectifier_gradient). acc's gradient is the masked gradient itself.
+struct FrozenConvolutionBackward : torch::autograd::Node {
+  InputGradientPlan input_gradient;
+  mipin::OutputRectifier post;
+  torch::autograd::SavedVariable output;  // saved only with a rectifier, whose mask reads it
+  bool has_accumulator = false;
+
+  torch::autograd::variable_list apply(torch::autograd::variable_list&& grads) override {
+    at::Tensor grad = std::move(grads[0]);
+    const size_t inputs = has_accumulator ? 2 : 1;
+    if (!grad.defined()) return torch::autograd::variable_list(inputs);
+    if (post.kind != mipin::OutputRectifier::Kind::None)
+      grad = mipin::rectifier_gradient(std::move(grad), output.unpack(shared_from_this()),
+                                       post.kind == mipin::OutputRectifier::Kind::Relu, post.lo, post.hi);
+    torch::autograd::variable_list result(inputs);
+    if (should_compute_output(0)) result[0] = input_gradient(grad);
+    if (has_accumulator && should_compute_output(1)) result[1] = std::move(grad);
+    return result;
+  }
+
+  std::string name() const override { return "FrozenConvolutionBackward"; }
+
+  void release_variables() override {
+    output.reset_data();
+    input_gradient.weight.reset();
+  }
+};
+
+// out = post(conv(x) + acc) (acc may be undefined: no sum), its history a FrozenConvolutionBackward. On the cached path
+// the rectifier and the sum run inside the convolution's kernel, the sum into a copy of acc (acc itself may be saved
+// for another node's backward, e.g. the output of the rectifier before a residual block). Values are those of the
+// separate ops: the sum and the rectifier are applied to the same float32 convolution output, in the same order.
+at::Tensor recorded_frozen_conv2d(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, const at::Tensor& acc,
+                                  std::vector<int64_t> stride, std::vector<int64_t> padding, InputGradient kind,
+                                  bool use_cache, const mipin::OutputRectifier& post) {
+  auto node = std::shared_ptr<FrozenConvolutionBackward>(new FrozenConvolutionBackward(), torch::autograd::deleteNode);
+  node->input_gradient = {w, x.sizes().vec(), stride, padding, x.suggest_memory_format(), kind};
+  node->post = post;
+  node->has_accumulator = acc.defined();
+  node->set_next_edges(acc.defined() ? torch::autograd::collect_next_edges(x, acc) : torch::autograd::collect_next_edges(x));
+  at::Tensor out;
+  {
+    // Plain kernels, recorded by nobody: this node is the history.
+    at::AutoDispatchBelowADInplaceOrView below_autograd;
+#if MIPIN_WITH_ONEDNN
+    if (acc.defined() && use_cache)
+      out = mipin::cached_direct_forward(x, w, b, stride, padding, 1, mipin::CachedWeight::AsIs, post,
+                                         acc.clone(at::MemoryFormat::ChannelsLast));
+#endif
+    if (!out.defined()) {
+      const bool fuse_rectifier = use_cache && !acc.defined();
+      out = forward_pass(x, w, b, stride, padding, 1, use_cache, fuse_rectifier ? post : mipin::OutputRectifier{});
+      if (acc.defined()) out.add_(acc);
+      if (!fuse_rectifier) rectify_after(out, post);
+    }
+  }
+  torch::autograd::set_history(out, node);
+  if (post.kind != mipin::OutputRectifier::Kind::None)
+    node->output = torch::autograd::SavedVariable(out, /*is_output=*/true);
+  return out;
+}
 
 // Whether the shim's path may take this call: CPU float32 4-D data, a frozen weight (O x C/groups x kh x kw) and bias.
 // The forward pass validates the rest (aten::conv2d's errors).
@@ -188,8 +231,8 @@ bool frozen(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, int64
 }
 
 // The convolution, then `post` in place (mt_conv2d_frozen, mt_conv2d_frozen_rectified): the frozen path where it
-// applies, else aten::conv2d. Without autograd, on the cached path, `post` runs inside the convolution; while autograd
-// records it stays the separate in-place op, whose backward masks the gradient in place (a fused node would copy it).
+// applies, else aten::conv2d. On the cached path `post` runs inside the convolution, also while autograd records
+// (recorded_frozen_conv2d: one backward node masks the gradient in place and takes the input gradient).
 // Grouped convolutions (MobileNetV2's depthwise layers) take the cached path without autograd only: their input
 // gradient is aten's.
 at::Tensor frozen_conv2d(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, int64_t stride_h,
@@ -205,30 +248,33 @@ at::Tensor frozen_conv2d(const at::Tensor& x, const at::Tensor& w, const at::Ten
     const auto kind = recording ? choose(x, w, stride_h, stride_w) : InputGradient::Aten;
     const bool use_cache = cached(x, w, b, stride, padding);
     if (!recording) return forward_pass(x, w, b, stride, padding, 1, use_cache, post);
-    if (kind != InputGradient::Aten || use_cache) {
-      auto out = FrozenConv2d::apply(x, w, b.defined() ? c10::optional<at::Tensor>(b) : c10::nullopt, stride, padding,
-                                     static_cast<int64_t>(kind), use_cache);
-      rectify_after(out, post);
-      return out;
-    }
+    if (kind != InputGradient::Aten || use_cache)
+      return recorded_frozen_conv2d(x, w, b, at::Tensor(), stride, padding, kind, use_cache, post);
   }
   return forward_pass(x, w, b, stride, padding, 1, false, post);
 }
 
 // conv2d + acc, then `post` (mt_conv2d_frozen_accumulate). Without autograd, on the cached path, one oneDNN kernel
-// writes the sum into acc itself; otherwise the frozen convolution, an in-place add into its fresh output, and the
-// rectifier, as separate ops with their values and backward (acc is then left as it was).
+// writes the sum into acc itself. While autograd records, recorded_frozen_conv2d leaves acc as it was (its kernel
+// sums into a copy). Elsewhere: the convolution, an in-place add into its fresh output, and the rectifier, as separate
+// ops with their values and backward (acc is left as it was).
 at::Tensor frozen_conv2d_accumulate(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b,
                                     const at::Tensor& acc, int64_t stride_h, int64_t stride_w, int64_t pad_h,
                                     int64_t pad_w, const mipin::OutputRectifier& post) {
-#if MIPIN_WITH_ONEDNN
   const std::vector<int64_t> stride{stride_h, stride_w}, padding{pad_h, pad_w};
   const bool recording = c10::GradMode::is_enabled() && (x.requires_grad() || acc.requires_grad());
-  if (!recording && frozen(x, w, b) && cached(x, w, b, stride, padding)) {
-    auto out = mipin::cached_direct_forward(x, w, b, stride, padding, 1, mipin::CachedWeight::AsIs, post, acc);
-    if (out.defined()) return out;
-  }
+  if (frozen(x, w, b)) {
+    const bool use_cache = cached(x, w, b, stride, padding);
+#if MIPIN_WITH_ONEDNN
+    if (!recording && use_cache) {
+      auto out = mipin::cached_direct_forward(x, w, b, stride, padding, 1, mipin::CachedWeight::AsIs, post, acc);
+      if (out.defined()) return out;
+    }
 #endif
+    const auto kind = recording ? choose(x, w, stride_h, stride_w) : InputGradient::Aten;
+    if (recording && (kind != InputGradient::Aten || use_cache))
+      return recorded_frozen_conv2d(x, w, b, acc, stride, padding, kind, use_cache, post);
+  }
   auto out = frozen_conv2d(x, w, b, stride_h, stride_w, pad_h, pad_w, 1, {});
   out.add_(acc);
   rectify_after(out, post);

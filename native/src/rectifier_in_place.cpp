@@ -39,33 +39,40 @@ struct RectifierInPlaceBackward : torch::autograd::Node {
   variable_list apply(variable_list&& grads) override {
     at::Tensor grad = std::move(grads[0]);
     if (!grad.defined() || !should_compute_output(0)) return {at::Tensor()};
-    const auto out = output.unpack(shared_from_this());
-    if (may_overwrite(grad, out)) {
-      if (is_relu)
-        at::threshold_backward_out(grad, grad, out, 0);
-      else
-        at::hardtanh_backward_out(grad, grad, out, lo, hi);
-      return {std::move(grad)};
-    }
-    return {is_relu ? at::threshold_backward(grad, out, 0) : at::hardtanh_backward(grad, out, lo, hi)};
+    return {mipin::rectifier_gradient(std::move(grad), output.unpack(shared_from_this()), is_relu, lo, hi)};
   }
 
   std::string name() const override { return is_relu ? "ReluInPlaceBackward" : "ClipInPlaceBackward"; }
 
   void release_variables() override { output.reset_data(); }
-
- private:
-  static bool may_overwrite(const at::Tensor& grad, const at::Tensor& out) {
-    return !c10::GradMode::is_enabled() && !grad.requires_grad() && grad.use_count() == 1 && !grad.is_view() &&
-           grad.has_storage() && grad.storage().use_count() == 1 && grad.is_non_overlapping_and_dense() &&
-           grad.scalar_type() == out.scalar_type() && grad.device() == out.device() &&
-           grad.sizes().equals(out.sizes()) && grad.strides().equals(out.strides());
-  }
 };
 
 }  // namespace
 
 namespace mipin {
+
+namespace {
+
+// Whether the rectifier's gradient may be written into `grad`: see the top of this file.
+bool may_overwrite(const at::Tensor& grad, const at::Tensor& out) {
+  return !c10::GradMode::is_enabled() && !grad.requires_grad() && grad.use_count() == 1 && !grad.is_view() &&
+         grad.has_storage() && grad.storage().use_count() == 1 && grad.is_non_overlapping_and_dense() &&
+         grad.scalar_type() == out.scalar_type() && grad.device() == out.device() &&
+         grad.sizes().equals(out.sizes()) && grad.strides().equals(out.strides());
+}
+
+}  // namespace
+
+at::Tensor rectifier_gradient(at::Tensor grad, const at::Tensor& out, bool is_relu, double lo, double hi) {
+  if (may_overwrite(grad, out)) {
+    if (is_relu)
+      at::threshold_backward_out(grad, grad, out, 0);
+    else
+      at::hardtanh_backward_out(grad, grad, out, lo, hi);
+    return grad;
+  }
+  return is_relu ? at::threshold_backward(grad, out, 0) : at::hardtanh_backward(grad, out, lo, hi);
+}
 
 // Applies the rectifier to x in place and, while autograd records and x requires grad, makes a
 // RectifierInPlaceBackward x's history, the way autograd's generated code does for relu_: check the in-place op is

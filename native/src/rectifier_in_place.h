@@ -1,5 +1,5 @@
 // In-place rectifiers with autograd (rectifier_in_place.cpp), also applied by frozen_conv2d.cpp after a convolution
-// it could not fuse them into.
+// it could not fuse them into, and their gradient, which frozen_conv2d.cpp also takes for the rectifiers it fused.
 #pragma once
 
 #include <ATen/ATen.h>
@@ -9,5 +9,10 @@ namespace mipin {
 // max(x, 0) (is_relu: aten::relu_'s values and gradient) or clamp(x, lo, hi) (aten::hardtanh_'s) in place; while
 // autograd records, the backward masks the incoming gradient in place when nothing else holds it.
 void rectify_in_place(at::Tensor& x, bool is_relu, double lo, double hi);
+
+// The gradient through such a rectifier, given its output `out`: grad where out > 0 (is_relu: threshold_backward), or
+// where lo < out < hi (hardtanh_backward). Written into grad itself when nothing else holds it and no graph of the
+// backward is being recorded, else into a new tensor.
+at::Tensor rectifier_gradient(at::Tensor grad, const at::Tensor& out, bool is_relu, double lo, double hi);
 
 }  // namespace mipin

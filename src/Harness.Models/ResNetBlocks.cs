@@ -33,17 +33,20 @@ public abstract class ResidualBlock : Module, IReturnsNewTensor
 
     /// <summary>
     /// relu(bn(conv(x)) + shortcut(input)), the body's last conv + BN and the block's sum: torchvision's
-    /// <c>out = bn(conv(x)); out += identity; relu(out)</c>. Without autograd, when the shortcut's tensor may be
-    /// overwritten (the downsample projection's fresh output, or an input given up), the shim adds and rectifies inside
-    /// that convolution, into the shortcut's memory (<see cref="ConvBatchNorm.Forward(Conv2d, BatchNorm2d, Tensor, Tensor, bool)"/>);
-    /// otherwise in place into the convolution's fresh output, which no backward formula reads. Same values either way.
+    /// <c>out = bn(conv(x)); out += identity; relu(out)</c>. The shim adds and rectifies inside that convolution
+    /// (<see cref="ConvBatchNorm.Forward(Conv2d, BatchNorm2d, Tensor, Tensor, bool)"/>): without autograd into the
+    /// shortcut's memory when that may be overwritten (the downsample projection's fresh output, or an input given up),
+    /// and while autograd records always, into a copy of the shortcut (the shortcut stays as it was: the rectifier
+    /// before the block saved it for its backward). Otherwise in place into the convolution's fresh output, which no
+    /// backward formula reads. Same values either way.
     /// </summary>
     protected Tensor LastConvPlusShortcut(Conv2d conv, BatchNorm2d bn, Tensor x, Tensor input, bool inputGivenUp)
     {
+        using var shortcut = Downsample?.forward(input) ?? input.alias();
+        var recording = torch.is_grad_enabled() && (x.requires_grad || shortcut.requires_grad);
         // A projection's output is fresh when it ends in a conv or BN (Rectifier's rule); an Identity-ending one is not.
         var shortcutIsOurs = Downsample is null ? inputGivenUp : Rectifier.MayOverwriteOutputOf(Downsample);
-        using var shortcut = Downsample?.forward(input) ?? input.alias();
-        return shortcutIsOurs
+        return shortcutIsOurs || recording
             ? ConvBatchNorm.Forward(conv, bn, x, shortcut, relu: true)
             : ConvBatchNorm.Forward(conv, bn, x).add_(shortcut).relu_();
     }

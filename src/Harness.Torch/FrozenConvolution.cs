@@ -68,9 +68,10 @@ internal static class FrozenConvolution
 
     /// <summary>
     /// conv2d then an in-place ReLU, or ReLU6 when <paramref name="relu6"/>, with <see cref="Tensor.relu_"/>'s /
-    /// <see cref="Tensor.relu6_"/>'s values and gradients; the shim runs the rectifier inside the cached convolution
-    /// when autograd does not record. Grouped convolutions (MobileNetV2's depthwise layers) too: without autograd they
-    /// take the cached path with the rectifier inside, while autograd records they are aten's.
+    /// <see cref="Tensor.relu6_"/>'s values and gradients; the shim runs the rectifier inside the cached convolution,
+    /// also while autograd records (one backward node then masks the gradient in place and takes the input gradient).
+    /// Grouped convolutions (MobileNetV2's depthwise layers) too, but only without autograd: while autograd records
+    /// they are aten's, with the separate in-place rectifier.
     /// </summary>
     public static Tensor Conv2dRectified(Tensor input, Tensor weight, Tensor? bias, long[] stride, long[] padding,
         long[] dilation, long groups, bool relu6)
@@ -93,7 +94,9 @@ internal static class FrozenConvolution
     /// gradients of conv2d, <see cref="Tensor.add_(Tensor)"/> into its output and <see cref="Tensor.relu_"/>. Without
     /// autograd, on the cached path, the shim adds and rectifies inside the convolution's kernel and writes the result
     /// into <paramref name="accumulator"/> itself, which saves two passes over the output and its allocation; the
-    /// caller gives the accumulator up (its old values may be gone).
+    /// caller gives the accumulator up (its old values may be gone). While autograd records, the kernel adds into a
+    /// copy and the accumulator is left as it was (a rectifier's backward may have saved it), so any tensor may be
+    /// passed then.
     /// </summary>
     public static Tensor Conv2dAccumulate(Tensor input, Tensor weight, Tensor? bias, long[] stride, long[] padding,
         long[] dilation, long groups, Tensor accumulator, bool relu)

@@ -42,8 +42,10 @@ public sealed class LayerTapTests : IDisposable
     {
         // Without autograd the stage loop runs each ReLU/ReLU6 stage inside the convolution before it (VGG's pairs,
         // the stems, MobileNetV2's head), the shim runs MobileNetV2's depthwise convolutions with their ReLU6 inside,
-        // and residual sums go into the last convolution. While autograd records, each of these is a separate op
-        // (aten's depthwise convolution, in-place rectifiers, add_). The logits must be the same to the last bit.
+        // and MobileNetV2's residual sums go into its projections. While autograd records, each of these is a separate
+        // op (aten's depthwise convolution, in-place rectifiers, add_). The logits must be the same to the last bit.
+        // (ResNet's blocks fuse their inner rectifiers and residual sums in both modes; each fused op is checked
+        // against aten's separate ops in Torch/FrozenConvolutionTests.)
         using var model = ModelZoo.Create(name, seed: 7);
         model.requires_grad_(false);
         model.UseMemoryFormat(MemoryFormat.ChannelsLast);

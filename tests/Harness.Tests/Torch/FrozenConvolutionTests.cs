@@ -124,8 +124,9 @@ public sealed class FrozenConvolutionTests : IDisposable
     [InlineData(false)]
     public void ARectifierInsideTheConvolutionGivesTheSameValuesAndGradients(bool relu)
     {
-        // Without autograd the shim runs the ReLU / ReLU6 inside the cached convolution (a oneDNN post-op); with
-        // autograd it stays a separate in-place op. Both must equal aten's conv2d followed by relu_ / hardtanh_.
+        // The shim runs the ReLU / ReLU6 inside the cached convolution (a oneDNN post-op), with or without autograd;
+        // while autograd records, one backward node masks the gradient and takes the input gradient. Values, first and
+        // second derivatives must equal aten's conv2d followed by relu / hardtanh.
         torch.manual_seed(19);
         var x = torch.randn(new long[] { 2, 16, 20, 20 }).mul(3).contiguous(MemoryFormat.ChannelsLast);
         var weight = torch.randn(new long[] { 24, 16, 3, 3 }).contiguous(MemoryFormat.ChannelsLast);
@@ -148,9 +149,27 @@ public sealed class FrozenConvolutionTests : IDisposable
         var a = x.detach().requires_grad_();
         var b = x.detach().requires_grad_();
         var upstream = torch.randn(new long[] { 2, 24, 20, 20 });
-        var ga = torch.autograd.grad(new[] { Fused(a) }, new[] { a }, new Tensor?[] { upstream })[0]!;
-        var gb = torch.autograd.grad(new[] { Reference(b) }, new[] { b }, new Tensor?[] { upstream })[0]!;
+        var fusedWithGraph = Fused(a);
+        var reference = Reference(b);
+        Assert.True(fusedWithGraph.equal(reference), "forward while autograd records");
+        var ga = torch.autograd.grad(new[] { fusedWithGraph }, new[] { a }, new Tensor?[] { upstream })[0]!;
+        var gb = torch.autograd.grad(new[] { reference }, new[] { b }, new Tensor?[] { upstream })[0]!;
         Assert.True(ga.equal(gb), "input gradient");
+
+        // create_graph: g = d/dx Σ upstream·y², then d/dx Σ g², through the fused node's backward twice (nonzero: g
+        // depends on x through y).
+        Tensor SecondDerivative(Tensor input, Tensor y)
+        {
+            var first = torch.autograd.grad(new[] { (y * y * upstream).sum() }, new[] { input }, retain_graph: true,
+                create_graph: true)[0]!;
+            return torch.autograd.grad(new[] { (first * first).sum() }, new[] { input })[0]!;
+        }
+        var c = x.detach().requires_grad_();
+        var d = x.detach().requires_grad_();
+        var secondFused = SecondDerivative(c, Fused(c));
+        var secondReference = SecondDerivative(d, Reference(d));
+        Assert.True(secondReference.abs().max().item<float>() > 0, "the second derivative must not vanish");
+        Assert.True(secondFused.allclose(secondReference, rtol: 1e-5, atol: 1e-5), "second derivative");
     }
 
     public static TheoryData<long, long, long, long> GroupedCases => new()
@@ -214,9 +233,10 @@ public sealed class FrozenConvolutionTests : IDisposable
     public void AResidualSumInsideTheConvolutionGivesTheSameValuesAndGradients(long channels, long outChannels,
         long kernel, long size, bool withBias, bool relu)
     {
-        // Without autograd the shim adds the accumulator and applies the ReLU inside the cached convolution (oneDNN's
-        // sum and eltwise post-ops), writing into the accumulator; with autograd they stay separate in-place ops on
-        // the convolution's fresh output. Both must equal aten's conv2d, add_ and relu_ to the last bit.
+        // The shim adds the accumulator and applies the ReLU inside the cached convolution (oneDNN's sum and eltwise
+        // post-ops): without autograd into the accumulator itself, while autograd records into a copy of it (one
+        // backward node masks the gradient, hands it to the accumulator and takes the input gradient). Values and the
+        // gradients of both inputs must equal aten's conv2d, add and relu to the last bit.
         torch.manual_seed(23);
         var x = torch.randn(new long[] { 16, channels, size, size + 1 }).contiguous(MemoryFormat.ChannelsLast);
         var weight = torch.randn(new long[] { outChannels, channels, kernel, kernel }).contiguous(MemoryFormat.ChannelsLast);
@@ -225,9 +245,9 @@ public sealed class FrozenConvolutionTests : IDisposable
         var kept = accumulator.clone();
         long[] one = { 1, 1 }, pad = { kernel / 2, kernel / 2 };
         Tensor Fused(Tensor input, Tensor acc) => FrozenConvolution.Conv2dAccumulate(input, weight, bias, one, pad, one, 1, acc, relu);
-        Tensor Reference(Tensor input)
+        Tensor Reference(Tensor input, Tensor? acc = null)
         {
-            var y = torch.nn.functional.conv2d(input, weight.detach().requires_grad_(), bias, 1, kernel / 2).add(kept);
+            var y = torch.nn.functional.conv2d(input, weight.detach().requires_grad_(), bias, 1, kernel / 2).add(acc ?? kept);
             return relu ? y.relu() : y;
         }
 
@@ -246,12 +266,16 @@ public sealed class FrozenConvolutionTests : IDisposable
         var a = x.detach().requires_grad_();
         var b = x.detach().requires_grad_();
         var upstream = torch.randn(new long[] { 16, outChannels, size, size + 1 });
-        var recorded = kept.clone();
+        var recorded = kept.clone().requires_grad_();
+        var referenceAccumulator = kept.clone().requires_grad_();
         var fusedWithGraph = Fused(a, recorded);
         Assert.True(recorded.equal(kept), "while autograd records, the accumulator is left as it was");
-        var ga = torch.autograd.grad(new[] { fusedWithGraph }, new[] { a }, new Tensor?[] { upstream })[0]!;
-        var gb = torch.autograd.grad(new[] { Reference(b) }, new[] { b }, new Tensor?[] { upstream })[0]!;
-        Assert.True(ga.equal(gb), "input gradient");
+        var referenceWithGraph = Reference(b, referenceAccumulator);
+        Assert.True(fusedWithGraph.equal(referenceWithGraph), "forward while autograd records");
+        var ga = torch.autograd.grad(new[] { fusedWithGraph }, new[] { a, recorded }, new Tensor?[] { upstream });
+        var gb = torch.autograd.grad(new[] { referenceWithGraph }, new[] { b, referenceAccumulator }, new Tensor?[] { upstream });
+        Assert.True(ga[0]!.equal(gb[0]!), "input gradient");
+        Assert.True(ga[1]!.equal(gb[1]!), "accumulator gradient");
     }
 
     [Fact]
