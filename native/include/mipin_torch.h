@@ -115,17 +115,18 @@ MT_API int mt_conv2d_winograd(mt_tensor input, mt_tensor weight, mt_tensor bias,
 MT_API int mt_conv2d_frozen(mt_tensor input, mt_tensor weight, mt_tensor bias, int64_t stride_h, int64_t stride_w,
                             int64_t pad_h, int64_t pad_w, mt_tensor* out);
 /* mt_conv2d_frozen with `groups` groups (weight O x C/groups x kh x kw) followed by an in-place ReLU (relu != 0) or
- * clamp to [lo, hi] with mt_relu_'s / mt_clip_'s values and gradients. Without autograd, on the cached path, the
- * rectifier runs inside the convolution (a oneDNN post-op): the same values without another pass over the output. A
- * grouped convolution takes the cached path only without autograd (its input gradient is aten's). */
+ * clamp to [lo, hi] with mt_relu_'s / mt_clip_'s values and gradients. On the cached path the rectifier runs inside
+ * the convolution (a oneDNN post-op), with or without autograd: the same values without another pass over the output.
+ * A grouped convolution takes the cached path only without autograd (its input gradient is aten's). */
 MT_API int mt_conv2d_frozen_rectified(mt_tensor input, mt_tensor weight, mt_tensor bias, int64_t stride_h,
                                       int64_t stride_w, int64_t pad_h, int64_t pad_w, int64_t groups, int32_t relu,
                                       double lo, double hi, mt_tensor* out);
 /* mt_conv2d_frozen plus `accumulator` (a tensor of the output's sizes), then an in-place ReLU when relu != 0: the
  * values and gradients of conv2d, add_ into its output, and mt_relu_. Without autograd, on the cached path, the add
  * and the ReLU run inside the convolution (oneDNN post-ops) and the result is written into `accumulator` itself (a
- * residual block's sum without two more passes over the output); otherwise `accumulator` is left unchanged. The
- * caller must not need `accumulator`'s old values afterwards. */
+ * residual block's sum without two more passes over the output); otherwise `accumulator` is left unchanged. Without
+ * autograd the caller must not need `accumulator`'s old values afterwards. While autograd records, the kernel sums
+ * into a copy and `accumulator` is left unchanged, whatever tensor it is. */
 MT_API int mt_conv2d_frozen_accumulate(mt_tensor input, mt_tensor weight, mt_tensor bias, int64_t stride_h,
                                        int64_t stride_w, int64_t pad_h, int64_t pad_w, mt_tensor accumulator,
                                        int32_t relu, mt_tensor* out);

@@ -59,6 +59,7 @@ void add_windows(const ConvolutionGeometry& g, const float* product, int64_t fir
         const float* taps = window_row + out_col * k;
         // The kernel columns whose image column exists.
         const int64_t j0 = std::max<int64_t>(0, -x0), j1 = std::min<int64_t>(g.kw, g.w - x0);
+        if (j1 <= j0) continue;
         if (runs) {
           float* __restrict to = image_row + (x0 + j0) * g.c;
           const float* __restrict from = taps + j0 * g.c;

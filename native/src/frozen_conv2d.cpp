@@ -98,7 +98,7 @@ void rectify_after(at::Tensor& out, const mipin::OutputRectifier& post) {
 }
 
 // The forward pass: the cached primitive (with `post` inside it) when `use_cache`, else aten::conv2d then `post` as a
-// separate in-place op (also while autograd records, so that its backward masks the gradient in place).
+// separate in-place op (which, where autograd records it, masks the gradient in place in its backward).
 at::Tensor forward_pass(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, at::IntArrayRef stride,
                         at::IntArrayRef padding, int64_t groups, bool use_cache, const mipin::OutputRectifier& post = {}) {
 #if MIPIN_WITH_ONEDNN
@@ -112,16 +112,15 @@ at::Tensor forward_pass(const at::Tensor& x, const at::Tensor& w, const at::Tens
   return out;
 }
 
-// The input gradient of a frozen convolution from its output gradient, by the kernel `kind` names (see the top of
-// this file). While a graph of the backward is recorded (create_graph) it is aten's, which is differentiable.
+// The input gradient of a frozen convolution with weight w from its output gradient, by the kernel `kind` names (see
+// the top of this file). While a graph of the backward is recorded (create_graph) it is aten's, which is
+// differentiable.
 struct InputGradientPlan {
-  at::Tensor weight;
   std::vector<int64_t> sizes, stride, padding;  // the input's sizes; the convolution's stride and padding
   at::MemoryFormat format = at::MemoryFormat::Contiguous;  // the input's
   InputGradient kind = InputGradient::Aten;
 
-  at::Tensor operator()(const at::Tensor& grad) const {
-    const auto& w = weight;
+  at::Tensor operator()(const at::Tensor& grad, const at::Tensor& w) const {
     const bool differentiable = c10::GradMode::is_enabled();
     switch (differentiable ? InputGradient::Aten : kind) {
 #if MIPIN_WITH_ONEDNN
@@ -160,6 +159,9 @@ struct InputGradientPlan {
 // rule, rectifier_gradient). acc's gradient is the masked gradient itself.
 struct FrozenConvolutionBackward : torch::autograd::Node {
   InputGradientPlan input_gradient;
+  // Saved as aten's ConvolutionBackward saves it: changing it in place before the backward is an error, not a
+  // gradient of the new weight, and a second backward without retain_graph gets autograd's own message.
+  torch::autograd::SavedVariable weight;
   mipin::OutputRectifier post;
   torch::autograd::SavedVariable output;  // saved only with a rectifier, whose mask reads it
   bool has_accumulator = false;
@@ -172,8 +174,9 @@ struct FrozenConvolutionBackward : torch::autograd::Node {
       grad = mipin::rectifier_gradient(std::move(grad), output.unpack(shared_from_this()),
                                        post.kind == mipin::OutputRectifier::Kind::Relu, post.lo, post.hi);
     torch::autograd::variable_list result(inputs);
-    if (should_compute_output(0)) result[0] = input_gradient(grad);
-    if (has_accumulator && should_compute_output(1)) result[1] = std::move(grad);
+    // task_: what this backward call needs (autograd::grad may want the accumulator's gradient alone).
+    if (task_should_compute_output(0)) result[0] = input_gradient(grad, weight.unpack(shared_from_this()));
+    if (has_accumulator && task_should_compute_output(1)) result[1] = std::move(grad);
     return result;
   }
 
@@ -181,7 +184,7 @@ struct FrozenConvolutionBackward : torch::autograd::Node {
 
   void release_variables() override {
     output.reset_data();
-    input_gradient.weight.reset();
+    weight.reset_data();
   }
 };
 
@@ -193,7 +196,8 @@ at::Tensor recorded_frozen_conv2d(const at::Tensor& x, const at::Tensor& w, cons
                                   std::vector<int64_t> stride, std::vector<int64_t> padding, InputGradient kind,
                                   bool use_cache, const mipin::OutputRectifier& post) {
   auto node = std::shared_ptr<FrozenConvolutionBackward>(new FrozenConvolutionBackward(), torch::autograd::deleteNode);
-  node->input_gradient = {w, x.sizes().vec(), stride, padding, x.suggest_memory_format(), kind};
+  node->input_gradient = {x.sizes().vec(), stride, padding, x.suggest_memory_format(), kind};
+  node->weight = torch::autograd::SavedVariable(w, /*is_output=*/false);
   node->post = post;
   node->has_accumulator = acc.defined();
   node->set_next_edges(acc.defined() ? torch::autograd::collect_next_edges(x, acc) : torch::autograd::collect_next_edges(x));
@@ -202,7 +206,15 @@ at::Tensor recorded_frozen_conv2d(const at::Tensor& x, const at::Tensor& w, cons
     // Plain kernels, recorded by nobody: this node is the history.
     at::AutoDispatchBelowADInplaceOrView below_autograd;
 #if MIPIN_WITH_ONEDNN
-    if (acc.defined() && use_cache)
+    // The copy is float32 CPU data in the kernel's layout; an accumulator of other sizes (broadcast) or type is added
+    // separately below, without copying it first.
+    const auto fits = [&] {
+      const std::vector<int64_t> out_sizes{x.size(0), w.size(0), (x.size(2) + 2 * padding[0] - w.size(2)) / stride[0] + 1,
+                                           (x.size(3) + 2 * padding[1] - w.size(3)) / stride[1] + 1};
+      return acc.scalar_type() == x.scalar_type() && acc.device() == x.device() && acc.layout() == at::kStrided &&
+             acc.sizes() == at::IntArrayRef(out_sizes);
+    };
+    if (acc.defined() && use_cache && fits())
       out = mipin::cached_direct_forward(x, w, b, stride, padding, 1, mipin::CachedWeight::AsIs, post,
                                          acc.clone(at::MemoryFormat::ChannelsLast));
 #endif

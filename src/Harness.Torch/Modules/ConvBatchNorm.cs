@@ -49,8 +49,9 @@ public static class ConvBatchNorm
     /// <summary>
     /// bn(conv(input)) + <paramref name="accumulator"/>, then a ReLU when <paramref name="relu"/> (a residual block's
     /// sum): folded into one convolution when <see cref="CanFold"/>, and where the shim can, added and rectified inside
-    /// it, into the accumulator's memory (<see cref="FrozenConvolution.Conv2dAccumulate"/>). The caller gives
-    /// <paramref name="accumulator"/> up: afterwards it may hold the result or its old values.
+    /// it, into the accumulator's memory (<see cref="FrozenConvolution.Conv2dAccumulate"/>). Without autograd the caller
+    /// gives <paramref name="accumulator"/> up: afterwards it may hold the result or its old values. While autograd
+    /// records it is left unchanged (the shim sums into a copy), so any tensor may be passed then.
     /// </summary>
     public static Tensor Forward(Conv2d conv, BatchNorm2d bn, Tensor input, Tensor accumulator, bool relu)
     {

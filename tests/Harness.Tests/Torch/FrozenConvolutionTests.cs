@@ -155,6 +155,10 @@ public sealed class FrozenConvolutionTests : IDisposable
         var ga = torch.autograd.grad(new[] { fusedWithGraph }, new[] { a }, new Tensor?[] { upstream })[0]!;
         var gb = torch.autograd.grad(new[] { reference }, new[] { b }, new Tensor?[] { upstream })[0]!;
         Assert.True(ga.equal(gb), "input gradient");
+        // A gradient nobody else holds (the product's), which the node masks in place.
+        var sole = torch.autograd.grad(new[] { (Fused(a) * upstream).sum() }, new[] { a })[0]!;
+        Assert.True(sole.equal(torch.autograd.grad(new[] { (Reference(b) * upstream).sum() }, new[] { b })[0]!),
+            "input gradient, masked in place");
 
         // create_graph: g = d/dx Σ upstream·y², then d/dx Σ g², through the fused node's backward twice (nonzero: g
         // depends on x through y).
@@ -276,6 +280,45 @@ public sealed class FrozenConvolutionTests : IDisposable
         var gb = torch.autograd.grad(new[] { referenceWithGraph }, new[] { b, referenceAccumulator }, new Tensor?[] { upstream });
         Assert.True(ga[0]!.equal(gb[0]!), "input gradient");
         Assert.True(ga[1]!.equal(gb[1]!), "accumulator gradient");
+
+        // A gradient nobody else holds, masked in place: the accumulator's gradient is that same tensor, the input's
+        // is computed from it first.
+        var sole = torch.autograd.grad(new[] { (Fused(a, recorded) * upstream).sum() }, new[] { a, recorded });
+        var soleReference = torch.autograd.grad(new[] { (Reference(b, referenceAccumulator) * upstream).sum() },
+            new[] { b, referenceAccumulator });
+        Assert.True(sole[0]!.equal(soleReference[0]!), "input gradient, masked in place");
+        Assert.True(sole[1]!.equal(soleReference[1]!), "accumulator gradient, masked in place");
+
+        // Only the accumulator requires a gradient.
+        var onlyAccumulator = torch.autograd.grad(new[] { Fused(x, recorded) }, new[] { recorded }, new Tensor?[] { upstream })[0]!;
+        Assert.True(onlyAccumulator.equal(gb[1]!), "accumulator gradient when the input needs none");
+    }
+
+    [Fact]
+    public void ARecordedConvolutionKeepsItsWeightAsAutogradDoes()
+    {
+        // The backward needs the weight as it was: changing it in place first is autograd's version error, not the
+        // gradient of another weight; and a second backward without retain_graph is autograd's own error.
+        torch.manual_seed(13);
+        var x = torch.randn(new long[] { 2, 8, 12, 12 }).contiguous(MemoryFormat.ChannelsLast).requires_grad_();
+        var weight = torch.randn(new long[] { 8, 8, 3, 3 }).contiguous(MemoryFormat.ChannelsLast);
+        long[] one = { 1, 1 };
+        foreach (var rectified in new[] { false, true })
+        {
+            Tensor Run() => rectified
+                ? FrozenConvolution.Conv2dRectified(x, weight, null, one, one, one, 1, relu6: false)
+                : torch.nn.functional.conv2d(x, weight, null, 1, 1);
+            var y = Run();
+            using (torch.no_grad())
+                weight.mul_(2);
+            var changed = Assert.Throws<TorchException>(() => y.sum().backward());
+            Assert.Contains("modified by an inplace operation", changed.Message);
+
+            var z = Run();
+            z.sum().backward();
+            var again = Assert.Throws<TorchException>(() => z.sum().backward());
+            Assert.Contains("second time", again.Message);
+        }
     }
 
     [Fact]
