@@ -121,6 +121,13 @@ MT_API int mt_conv2d_frozen(mt_tensor input, mt_tensor weight, mt_tensor bias, i
 MT_API int mt_conv2d_frozen_rectified(mt_tensor input, mt_tensor weight, mt_tensor bias, int64_t stride_h,
                                       int64_t stride_w, int64_t pad_h, int64_t pad_w, int64_t groups, int32_t relu,
                                       double lo, double hi, mt_tensor* out);
+/* mt_conv2d_frozen_rectified with one group, also returning `input` in *passed_input: while autograd records on the
+ * frozen path, as this convolution's second output over the same memory, so that a residual block taking its
+ * identity shortcut from there has the shortcut's gradient added inside this convolution's backward (no separate sum
+ * of the block input's two gradients); otherwise the input itself. Both handles are the caller's. */
+MT_API int mt_conv2d_frozen_rectified_passing_input(mt_tensor input, mt_tensor weight, mt_tensor bias, int64_t stride_h,
+                                                    int64_t stride_w, int64_t pad_h, int64_t pad_w, int32_t relu,
+                                                    double lo, double hi, mt_tensor* out, mt_tensor* passed_input);
 /* mt_conv2d_frozen plus `accumulator` (a tensor of the output's sizes), then an in-place ReLU when relu != 0: the
  * values and gradients of conv2d, add_ into its output, and mt_relu_. Without autograd, on the cached path, the add
  * and the ReLU run inside the convolution (oneDNN post-ops) and the result is written into `accumulator` itself (a

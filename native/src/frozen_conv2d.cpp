@@ -120,9 +120,28 @@ struct InputGradientPlan {
   at::MemoryFormat format = at::MemoryFormat::Contiguous;  // the input's
   InputGradient kind = InputGradient::Aten;
 
-  at::Tensor operator()(const at::Tensor& grad, const at::Tensor& w) const {
+  // With `addend` (what the input receives besides, e.g. through a residual block's shortcut) the result is the sum.
+  // Where the input gradient is a forward convolution (3x3 stride-1 layers above; 1x1 stride-1 layers, whose rotated
+  // kernel is just transposed, when there is an addend) and nothing else holds the addend, the kernel adds into it
+  // (oneDNN's sum post-op) instead of the autograd engine adding two activation-sized tensors into a third.
+  at::Tensor operator()(const at::Tensor& grad, const at::Tensor& w, at::Tensor addend = {}) const {
     const bool differentiable = c10::GradMode::is_enabled();
-    switch (differentiable ? InputGradient::Aten : kind) {
+#if MIPIN_WITH_ONEDNN
+    if (addend.defined() && !differentiable && forward_with_sum(w) && owned(addend)) {
+      const std::vector<int64_t> pad{w.size(2) - 1 - padding[0], w.size(3) - 1 - padding[1]};
+      auto sum = mipin::cached_direct_forward(grad.contiguous(at::MemoryFormat::ChannelsLast), w, at::Tensor(), {1, 1},
+                                              pad, 1, mipin::CachedWeight::RotatedTransposed, {}, addend);
+      if (sum.defined()) return sum;
+    }
+#endif
+    auto result = alone(grad, w);
+    if (!addend.defined()) return result;
+    return differentiable ? result + addend : result.add_(addend);  // result is a new tensor
+  }
+
+ private:
+  at::Tensor alone(const at::Tensor& grad, const at::Tensor& w) const {
+    switch (c10::GradMode::is_enabled() ? InputGradient::Aten : kind) {
 #if MIPIN_WITH_ONEDNN
       case InputGradient::FewChannels: {
         const ConvolutionGeometry g{sizes[0],     sizes[1],     sizes[2],  sizes[3],  w.size(0),  w.size(2), w.size(3),
@@ -141,7 +160,7 @@ struct InputGradientPlan {
       }
       default: {
 #if MIPIN_WITH_ONEDNN
-        if (!differentiable && format == at::MemoryFormat::ChannelsLast)
+        if (format == at::MemoryFormat::ChannelsLast && !c10::GradMode::is_enabled())
           return mipin::cached_direct_backward_data(grad, w, sizes, stride, padding);
 #endif
         auto shape_only = at::empty(sizes, grad.options(), format);
@@ -149,6 +168,19 @@ struct InputGradientPlan {
                                                     {0, 0}, 1, {true, false, false}));
       }
     }
+  }
+
+  bool forward_with_sum(const at::Tensor& w) const {
+    const bool one_by_one = w.size(2) == 1 && w.size(3) == 1 && padding[0] == 0 && padding[1] == 0;
+    return stride[0] == 1 && stride[1] == 1 && format == at::MemoryFormat::ChannelsLast &&
+           (kind == InputGradient::TransposedForward || (kind == InputGradient::Aten && one_by_one));
+  }
+
+  // Nothing but this call holds t (the engine moved it here), and it is the input gradient's float32 CPU block.
+  bool owned(const at::Tensor& t) const {
+    return !t.requires_grad() && t.use_count() == 1 && !t.is_view() && t.has_storage() &&
+           t.storage().use_count() == 1 && t.device().is_cpu() && t.scalar_type() == at::kFloat &&
+           t.sizes() == at::IntArrayRef(sizes) && t.is_contiguous(at::MemoryFormat::ChannelsLast);
   }
 };
 
@@ -165,17 +197,24 @@ struct FrozenConvolutionBackward : torch::autograd::Node {
   mipin::OutputRectifier post;
   torch::autograd::SavedVariable output;  // saved only with a rectifier, whose mask reads it
   bool has_accumulator = false;
+  // Whether the call also returned its input as a second output (frozen_conv2d_passing_input): that output's gradient
+  // is part of the input's.
+  bool passes_input = false;
 
   torch::autograd::variable_list apply(torch::autograd::variable_list&& grads) override {
     at::Tensor grad = std::move(grads[0]);
-    const size_t inputs = has_accumulator ? 2 : 1;
-    if (!grad.defined()) return torch::autograd::variable_list(inputs);
+    at::Tensor passed = passes_input ? std::move(grads[1]) : at::Tensor();
+    torch::autograd::variable_list result(has_accumulator ? 2 : 1);
+    // task_: what this backward call needs (autograd::grad may want the accumulator's gradient alone).
+    if (!grad.defined()) {
+      if (task_should_compute_output(0)) result[0] = std::move(passed);
+      return result;
+    }
     if (post.kind != mipin::OutputRectifier::Kind::None)
       grad = mipin::rectifier_gradient(std::move(grad), output.unpack(shared_from_this()),
                                        post.kind == mipin::OutputRectifier::Kind::Relu, post.lo, post.hi);
-    torch::autograd::variable_list result(inputs);
-    // task_: what this backward call needs (autograd::grad may want the accumulator's gradient alone).
-    if (task_should_compute_output(0)) result[0] = input_gradient(grad, weight.unpack(shared_from_this()));
+    if (task_should_compute_output(0))
+      result[0] = input_gradient(grad, weight.unpack(shared_from_this()), std::move(passed));
     if (has_accumulator && task_should_compute_output(1)) result[1] = std::move(grad);
     return result;
   }
@@ -192,9 +231,12 @@ struct FrozenConvolutionBackward : torch::autograd::Node {
 // the rectifier and the sum run inside the convolution's kernel, the sum into a copy of acc (acc itself may be saved
 // for another node's backward, e.g. the output of the rectifier before a residual block). Values are those of the
 // separate ops: the sum and the rectifier are applied to the same float32 convolution output, in the same order.
+// With `passed_input`, x is also returned there as the node's second output (sharing x's memory): see
+// frozen_conv2d_passing_input.
 at::Tensor recorded_frozen_conv2d(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, const at::Tensor& acc,
                                   std::vector<int64_t> stride, std::vector<int64_t> padding, InputGradient kind,
-                                  bool use_cache, const mipin::OutputRectifier& post) {
+                                  bool use_cache, const mipin::OutputRectifier& post,
+                                  at::Tensor* passed_input = nullptr) {
   auto node = std::shared_ptr<FrozenConvolutionBackward>(new FrozenConvolutionBackward(), torch::autograd::deleteNode);
   node->input_gradient = {x.sizes().vec(), stride, padding, x.suggest_memory_format(), kind};
   node->weight = torch::autograd::SavedVariable(w, /*is_output=*/false);
@@ -226,6 +268,12 @@ at::Tensor recorded_frozen_conv2d(const at::Tensor& x, const at::Tensor& w, cons
     }
   }
   torch::autograd::set_history(out, node);
+  if (passed_input != nullptr) {
+    // A new tensor over x's memory (not a view: its history is this node's second output alone).
+    *passed_input = x.variable_data();
+    torch::autograd::set_history(*passed_input, node);
+    node->passes_input = true;
+  }
   if (post.kind != mipin::OutputRectifier::Kind::None)
     node->output = torch::autograd::SavedVariable(out, /*is_output=*/true);
   return out;
@@ -293,6 +341,27 @@ at::Tensor frozen_conv2d_accumulate(const at::Tensor& x, const at::Tensor& w, co
   return out;
 }
 
+// frozen_conv2d(x, ...) and x itself (mt_conv2d_frozen_rectified_passing_input). While autograd records on the frozen
+// path, x comes back as this convolution node's second output: a residual block that takes its shortcut from there
+// hands the shortcut's gradient to this node, which adds it to its input gradient (inside the kernel where it can),
+// so the autograd engine never sums the block input's two gradients into a new tensor. Otherwise x is returned as is.
+std::pair<at::Tensor, at::Tensor> frozen_conv2d_passing_input(const at::Tensor& x, const at::Tensor& w,
+                                                              const at::Tensor& b, int64_t stride_h, int64_t stride_w,
+                                                              int64_t pad_h, int64_t pad_w,
+                                                              const mipin::OutputRectifier& post) {
+  const std::vector<int64_t> stride{stride_h, stride_w}, padding{pad_h, pad_w};
+  if (c10::GradMode::is_enabled() && x.requires_grad() && frozen(x, w, b)) {
+    const auto kind = choose(x, w, stride_h, stride_w);
+    const bool use_cache = cached(x, w, b, stride, padding);
+    if (kind != InputGradient::Aten || use_cache) {
+      at::Tensor passed;
+      auto out = recorded_frozen_conv2d(x, w, b, at::Tensor(), stride, padding, kind, use_cache, post, &passed);
+      return {out, passed};
+    }
+  }
+  return {frozen_conv2d(x, w, b, stride_h, stride_w, pad_h, pad_w, 1, post), x};
+}
+
 }  // namespace
 
 int mt_conv2d_frozen(mt_tensor input, mt_tensor weight, mt_tensor bias, int64_t stride_h, int64_t stride_w,
@@ -316,6 +385,23 @@ int mt_conv2d_frozen_rectified(mt_tensor input, mt_tensor weight, mt_tensor bias
     *out = mipin::new_handle(frozen_conv2d(mipin::tensor_ref(input), mipin::tensor_ref(weight),
                                            mipin::optional_tensor(bias), stride_h, stride_w, pad_h, pad_w, groups,
                                            post));
+  });
+  return mipin::named_failure(status, "aten::conv2d");
+}
+
+int mt_conv2d_frozen_rectified_passing_input(mt_tensor input, mt_tensor weight, mt_tensor bias, int64_t stride_h,
+                                             int64_t stride_w, int64_t pad_h, int64_t pad_w, int32_t relu, double lo,
+                                             double hi, mt_tensor* out, mt_tensor* passed_input) {
+  const int status = mipin::guarded([&] {
+    mipin::OutputRectifier post;
+    post.kind = relu != 0 ? mipin::OutputRectifier::Kind::Relu : mipin::OutputRectifier::Kind::Clip;
+    post.lo = lo;
+    post.hi = hi;
+    auto [result, passed] = frozen_conv2d_passing_input(mipin::tensor_ref(input), mipin::tensor_ref(weight),
+                                                        mipin::optional_tensor(bias), stride_h, stride_w, pad_h, pad_w,
+                                                        post);
+    *out = mipin::new_handle(std::move(result));
+    *passed_input = mipin::new_handle(std::move(passed));
   });
   return mipin::named_failure(status, "aten::conv2d");
 }

@@ -90,6 +90,30 @@ internal static class FrozenConvolution
     }
 
     /// <summary>
+    /// <see cref="Conv2dRectified"/> with one group, and <paramref name="input"/> passed on for a residual block's
+    /// identity shortcut. While autograd records on the shim's frozen path, <c>PassedInput</c> is a new tensor over the
+    /// input's memory whose history is this convolution's backward: the shortcut's gradient then arrives there and is
+    /// added to this convolution's input gradient inside its kernel (for 1×1 and large 3×3 stride-1 layers), so the
+    /// block input's two gradients are never summed into a third activation. Otherwise it is an alias of the input.
+    /// The caller owns both tensors. Values are the input's; the input gradient is the same sum, of which the 1×1
+    /// layers' part is then computed by oneDNN's forward kernel over the transposed weight (float rounding, about
+    /// 1e-7 of its largest value, as for the 3×3 layers in the class summary).
+    /// </summary>
+    public static (Tensor Output, Tensor PassedInput) Conv2dRectifiedPassingInput(Tensor input, Tensor weight,
+        Tensor? bias, long[] stride, long[] padding, long[] dilation, bool relu6)
+    {
+        if (WinogradTakes(weight, stride, padding, dilation, 1) || !Covers(stride, padding, dilation, weight))
+            return (Conv2dRectified(input, weight, bias, stride, padding, dilation, 1, relu6), input.alias());
+        Native.NativeMethods.Check(Native.NativeMethods.mt_conv2d_frozen_rectified_passing_input(input.Handle,
+            weight.Handle, bias?.Handle ?? 0, stride[0], stride[1], padding[0], padding[1], relu6 ? 0 : 1, 0.0, 6.0,
+            out var result, out var passed));
+        GC.KeepAlive(input);
+        GC.KeepAlive(weight);
+        GC.KeepAlive(bias);
+        return (Tensor.FromHandle(result), Tensor.FromHandle(passed));
+    }
+
+    /// <summary>
     /// conv2d plus <paramref name="accumulator"/>, then an in-place ReLU when <paramref name="relu"/>: the values and
     /// gradients of conv2d, <see cref="Tensor.add_(Tensor)"/> into its output and <see cref="Tensor.relu_"/>. Without
     /// autograd, on the cached path, the shim adds and rectifies inside the convolution's kernel and writes the result

@@ -47,6 +47,22 @@ public static class ConvBatchNorm
     }
 
     /// <summary>
+    /// <see cref="Forward(Conv2d, BatchNorm2d, Tensor, Module)"/>, and the input passed on for a residual block's
+    /// identity shortcut (<see cref="FrozenConvolution.Conv2dRectifiedPassingInput"/>): a shortcut taken from
+    /// <c>PassedInput</c> has its gradient added inside this convolution's backward. Where the pair does not fold into
+    /// one ungrouped convolution, <c>PassedInput</c> is an alias of the input. The caller owns both tensors.
+    /// </summary>
+    public static (Tensor Output, Tensor PassedInput) ForwardPassingInput(Conv2d conv, BatchNorm2d bn, Tensor input,
+        Module rectifier)
+    {
+        if (!CanFold(conv, bn) || conv.Groups != 1 || !Rectifier.IsRectifier(rectifier))
+            return (Forward(conv, bn, input, rectifier), input.alias());
+        var (weight, bias) = bn.FoldedInto(conv);
+        return FrozenConvolution.Conv2dRectifiedPassingInput(input, weight, bias, new[] { conv.Stride, conv.Stride },
+            new[] { conv.Padding, conv.Padding }, new[] { conv.Dilation, conv.Dilation }, rectifier is ReLU6);
+    }
+
+    /// <summary>
     /// bn(conv(input)) + <paramref name="accumulator"/>, then a ReLU when <paramref name="relu"/> (a residual block's
     /// sum): folded into one convolution when <see cref="CanFold"/>, and where the shim can, added and rectified inside
     /// it, into the accumulator's memory (<see cref="FrozenConvolution.Conv2dAccumulate"/>). Without autograd the caller

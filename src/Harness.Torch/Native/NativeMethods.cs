@@ -81,6 +81,9 @@ internal static unsafe partial class NativeMethods
     internal static partial int mt_conv2d_frozen_rectified(nint input, nint weight, nint bias, long strideH, long strideW,
         long padH, long padW, long groups, int relu, double lo, double hi, out nint result);
     [LibraryImport(Library)]
+    internal static partial int mt_conv2d_frozen_rectified_passing_input(nint input, nint weight, nint bias, long strideH,
+        long strideW, long padH, long padW, int relu, double lo, double hi, out nint result, out nint passedInput);
+    [LibraryImport(Library)]
     internal static partial int mt_conv2d_frozen_accumulate(nint input, nint weight, nint bias, long strideH, long strideW,
         long padH, long padW, nint accumulator, int relu, out nint result);
     [LibraryImport(Library)]

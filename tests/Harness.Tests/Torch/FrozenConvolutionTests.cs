@@ -294,6 +294,66 @@ public sealed class FrozenConvolutionTests : IDisposable
         Assert.True(onlyAccumulator.equal(gb[1]!), "accumulator gradient when the input needs none");
     }
 
+    [Theory]
+    [InlineData(1, 16)]   // a Bottleneck's first 1×1 convolution: its input gradient becomes a forward kernel with a sum
+    [InlineData(3, 28)]   // a BasicBlock's first 3×3 convolution over 28×28: the rotated-kernel forward, with a sum
+    [InlineData(3, 12)]   // a small 3×3 layer: oneDNN's backward-data kernel, then an in-place add
+    public void AnInputPassedOnForTheShortcutGetsItsGradientAddedInTheConvolution(long kernel, long size)
+    {
+        // relu(conv(x)) and x passed on: while autograd records, the passed input is the convolution node's second
+        // output, and the gradient it receives is added to the convolution's input gradient inside that node. The
+        // input's gradient must be the convolution path's plus the shortcut's, to the last bit (the sum is rounded
+        // once either way), and equal aten's (conv2d, relu, the engine's sum of both paths): exactly where the input
+        // gradient is oneDNN's backward-data kernel or, for 1×1 layers, the forward kernel over the transposed weight
+        // (the same products in the same order); within float rounding for the rotated 3×3 kernel (class summary).
+        torch.manual_seed(37);
+        var x = torch.randn(new long[] { 16, 32, size, size }).contiguous(MemoryFormat.ChannelsLast);
+        var weight = torch.randn(new long[] { 32, 32, kernel, kernel }).contiguous(MemoryFormat.ChannelsLast);
+        var bias = torch.randn(new long[] { 32 });
+        long[] one = { 1, 1 }, pad = { kernel / 2, kernel / 2 };
+        var outputUpstream = torch.randn(new long[] { 16, 32, size, size });
+        var shortcutUpstream = torch.randn(new long[] { 16, 32, size, size }).contiguous(MemoryFormat.ChannelsLast);
+        Tensor Reference(Tensor input) =>
+            torch.nn.functional.conv2d(input, weight.detach().requires_grad_(), bias, 1, kernel / 2).relu();
+
+        var a = x.detach().requires_grad_();
+        var (output, passed) = FrozenConvolution.Conv2dRectifiedPassingInput(a, weight, bias, one, pad, one, relu6: false);
+        var b = x.detach().requires_grad_();
+        var reference = Reference(b);
+        Assert.True(output.equal(reference), "forward");
+        Assert.True(passed.equal(x), "the passed input holds the input's values");
+        Assert.False(passed.is_leaf, "the passed input has the convolution as its history");
+
+        var outputOnly = torch.autograd.grad(new[] { output }, new[] { a }, new Tensor?[] { outputUpstream }, retain_graph: true)[0]!;
+        var atenOutputOnly = torch.autograd.grad(new[] { reference }, new[] { b }, new Tensor?[] { outputUpstream }, retain_graph: true)[0]!;
+        var expected = outputOnly + shortcutUpstream;
+        var exactlyAten = kernel == 1 || size < 28;
+        void AssertSum(Tensor gradient, string what)
+        {
+            Assert.True(gradient.equal(expected), what);
+            var aten = atenOutputOnly + shortcutUpstream;
+            Assert.True(exactlyAten ? gradient.equal(aten) : gradient.allclose(aten, rtol: 1e-5, atol: 1e-4), what + ", against aten");
+        }
+        Assert.True(exactlyAten ? outputOnly.equal(atenOutputOnly) : outputOnly.allclose(atenOutputOnly, rtol: 1e-5, atol: 1e-4),
+            "input gradient without the shortcut");
+
+        // The shortcut's gradient made by a product (nobody else holds it: summed inside the kernel) ...
+        AssertSum(torch.autograd.grad(new[] { (output * outputUpstream).sum() + (passed * shortcutUpstream).sum() },
+            new[] { a }, retain_graph: true)[0]!, "input gradient, shortcut gradient summed in the node");
+        // ... and one the caller holds (added separately), and the shortcut alone.
+        AssertSum(torch.autograd.grad(new[] { output, passed }, new[] { a }, new Tensor?[] { outputUpstream, shortcutUpstream },
+            retain_graph: true)[0]!, "input gradient, shortcut gradient held by the caller");
+        Assert.True(shortcutUpstream.equal(torch.autograd.grad(new[] { passed }, new[] { a }, new Tensor?[] { shortcutUpstream })[0]!),
+            "the passed input alone passes its gradient through");
+
+        using (torch.no_grad())
+        {
+            var (plain, same) = FrozenConvolution.Conv2dRectifiedPassingInput(x, weight, bias, one, pad, one, relu6: false);
+            Assert.True(plain.equal(reference.detach()), "forward without autograd");
+            Assert.True(same.equal(x), "without autograd the input itself comes back");
+        }
+    }
+
     [Fact]
     public void ARecordedConvolutionKeepsItsWeightAsAutogradDoes()
     {
