@@ -16,6 +16,10 @@
 //   input gradient of a stride-1 convolution is itself a forward convolution: of the output gradient, with the kernel
 //   rotated by 180 degrees and its two channel axes swapped, padded by k-1-p. Below 28x28 the backward kernel is as
 //   fast or faster (measured down to 7x7), so those layers keep it.
+// - 1x1 stride-1 layers whose input gradient has a residual shortcut's gradient to add (frozen_conv2d_passing_input):
+//   the forward kernel over the transposed weight, with the sum inside it. On this CPU (AVX-512, oneDNN 2.6) it sums
+//   the same products in the backward kernel's order, so these gradients are bit-identical (FrozenConvolutionTests
+//   checks ResNet-50's shapes); elsewhere, at most the float rounding above.
 //
 // Without oneDNN's headers (MIPIN_WITH_ONEDNN 0) nothing is cached and image layers keep aten's gradient.
 
@@ -178,7 +182,7 @@ struct InputGradientPlan {
 
   // Nothing but this call holds t (the engine moved it here), and it is the input gradient's float32 CPU block.
   bool owned(const at::Tensor& t) const {
-    return !t.requires_grad() && t.use_count() == 1 && !t.is_view() && t.has_storage() &&
+    return !t.requires_grad() && !t._is_zerotensor() && t.use_count() == 1 && !t.is_view() && t.has_storage() &&
            t.storage().use_count() == 1 && t.device().is_cpu() && t.scalar_type() == at::kFloat &&
            t.sizes() == at::IntArrayRef(sizes) && t.is_contiguous(at::MemoryFormat::ChannelsLast);
   }
@@ -269,8 +273,10 @@ at::Tensor recorded_frozen_conv2d(const at::Tensor& x, const at::Tensor& w, cons
   }
   torch::autograd::set_history(out, node);
   if (passed_input != nullptr) {
-    // A new tensor over x's memory (not a view: its history is this node's second output alone).
+    // A new tensor over x's memory (not a view: its history is this node's second output alone) that shares x's
+    // version counter, so an in-place change through either is seen by whatever saved the other.
     *passed_input = x.variable_data();
+    torch::autograd::impl::set_version_counter(*passed_input, torch::autograd::impl::version_counter(x));
     torch::autograd::set_history(*passed_input, node);
     node->passes_input = true;
   }

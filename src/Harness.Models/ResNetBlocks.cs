@@ -35,8 +35,9 @@ public abstract class ResidualBlock : Module, IReturnsNewTensor
     /// relu(bn(conv(input))), the body's first conv + BN + ReLU, and, while autograd records a block with an identity
     /// shortcut, the input as that convolution passes it on (<see cref="ConvBatchNorm.ForwardPassingInput"/>); else
     /// null. Taking the shortcut from there (<see cref="LastConvPlusShortcut"/>'s passedInput) hands its gradient to
-    /// the first convolution's backward, which adds it to its own input gradient inside its kernel: the autograd engine
-    /// would otherwise sum the block input's two gradients into a new activation (ResNet-50: 12 of 16 blocks).
+    /// the first convolution's backward, which adds it to its own input gradient, inside its kernel where the shim can
+    /// (else in place): the autograd engine would otherwise sum the block input's two gradients into a new activation
+    /// (ResNet-50: 12 of 16 blocks).
     /// </summary>
     protected (Tensor Output, Tensor? PassedInput) FirstConv(Conv2d conv, BatchNorm2d bn, Tensor input)
     {

@@ -11,8 +11,10 @@ namespace Harness.Torch;
 /// channels and runs 4–7× slower than the layer's forward pass);</item>
 /// <item>for 3×3 stride-1 layers over at least 28×28 pixels in channels-last layout, a forward convolution with the
 /// kernel rotated and its channel axes swapped (oneDNN 2.6's backward-data kernel runs up to 2× slower there).</item>
+/// <item>for 1×1 stride-1 layers with a residual shortcut's gradient to add (<see cref="Conv2dRectifiedPassingInput"/>),
+/// the forward kernel over the transposed weight with the sum inside it (bit-identical on this CPU).</item>
 /// </list>
-/// Those two sum the same products in another order, so they equal PyTorch's gradient up to float rounding (about
+/// The first two sum the same products in another order, so they equal PyTorch's gradient up to float rounding (about
 /// 1e-7 of its largest value per layer; ReLU gates come from the unchanged forward pass, so nothing amplifies it).
 /// <see cref="torch.nn.functional.conv2d(Tensor, Tensor, Tensor?, long[], long[], long[], long)"/> takes this path by
 /// itself for one group; grouped (depthwise) convolutions take it through <see cref="Conv2dRectified"/> without
@@ -94,10 +96,12 @@ internal static class FrozenConvolution
     /// identity shortcut. While autograd records on the shim's frozen path, <c>PassedInput</c> is a new tensor over the
     /// input's memory whose history is this convolution's backward: the shortcut's gradient then arrives there and is
     /// added to this convolution's input gradient inside its kernel (for 1×1 and large 3×3 stride-1 layers), so the
-    /// block input's two gradients are never summed into a third activation. Otherwise it is an alias of the input.
-    /// The caller owns both tensors. Values are the input's; the input gradient is the same sum, of which the 1×1
-    /// layers' part is then computed by oneDNN's forward kernel over the transposed weight (float rounding, about
-    /// 1e-7 of its largest value, as for the 3×3 layers in the class summary).
+    /// block input's two gradients are never summed into a third activation (where the kernel cannot take the sum, it
+    /// is an in-place add). Otherwise it is the input (an alias, or the same tensor under a new handle). The caller
+    /// owns both tensors. Values are the input's; the input gradient is the same sum. Its 1×1 layers' part is then
+    /// oneDNN's forward kernel over the transposed weight, which on this CPU sums in the backward kernel's order
+    /// (bit-identical, tested at ResNet-50's shapes); elsewhere it may differ by float rounding, as the layers in the
+    /// class summary do.
     /// </summary>
     public static (Tensor Output, Tensor PassedInput) Conv2dRectifiedPassingInput(Tensor input, Tensor weight,
         Tensor? bias, long[] stride, long[] padding, long[] dilation, bool relu6)

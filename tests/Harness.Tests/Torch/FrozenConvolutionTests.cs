@@ -295,10 +295,16 @@ public sealed class FrozenConvolutionTests : IDisposable
     }
 
     [Theory]
-    [InlineData(1, 16)]   // a Bottleneck's first 1×1 convolution: its input gradient becomes a forward kernel with a sum
-    [InlineData(3, 28)]   // a BasicBlock's first 3×3 convolution over 28×28: the rotated-kernel forward, with a sum
-    [InlineData(3, 12)]   // a small 3×3 layer: oneDNN's backward-data kernel, then an in-place add
-    public void AnInputPassedOnForTheShortcutGetsItsGradientAddedInTheConvolution(long kernel, long size)
+    // kernel, size, in channels, out channels
+    [InlineData(1, 16, 32, 32)]      // a 1×1 first convolution: its input gradient becomes a forward kernel with a sum,
+    [InlineData(1, 56, 256, 64)]     // at ResNet-50's identity blocks' shapes (layer1 .. layer4)
+    [InlineData(1, 28, 512, 128)]
+    [InlineData(1, 14, 1024, 256)]
+    [InlineData(1, 7, 2048, 512)]
+    [InlineData(3, 28, 32, 32)]      // a BasicBlock's first 3×3 convolution over 28×28: the rotated-kernel forward, with a sum
+    [InlineData(3, 12, 32, 32)]      // a small 3×3 layer: oneDNN's backward-data kernel, then an in-place add
+    public void AnInputPassedOnForTheShortcutGetsItsGradientAddedInTheConvolution(long kernel, long size, long channels,
+        long outChannels)
     {
         // relu(conv(x)) and x passed on: while autograd records, the passed input is the convolution node's second
         // output, and the gradient it receives is added to the convolution's input gradient inside that node. The
@@ -307,12 +313,12 @@ public sealed class FrozenConvolutionTests : IDisposable
         // gradient is oneDNN's backward-data kernel or, for 1×1 layers, the forward kernel over the transposed weight
         // (the same products in the same order); within float rounding for the rotated 3×3 kernel (class summary).
         torch.manual_seed(37);
-        var x = torch.randn(new long[] { 16, 32, size, size }).contiguous(MemoryFormat.ChannelsLast);
-        var weight = torch.randn(new long[] { 32, 32, kernel, kernel }).contiguous(MemoryFormat.ChannelsLast);
-        var bias = torch.randn(new long[] { 32 });
+        var x = torch.randn(new long[] { 16, channels, size, size }).contiguous(MemoryFormat.ChannelsLast);
+        var weight = torch.randn(new long[] { outChannels, channels, kernel, kernel }).contiguous(MemoryFormat.ChannelsLast);
+        var bias = torch.randn(new long[] { outChannels });
         long[] one = { 1, 1 }, pad = { kernel / 2, kernel / 2 };
-        var outputUpstream = torch.randn(new long[] { 16, 32, size, size });
-        var shortcutUpstream = torch.randn(new long[] { 16, 32, size, size }).contiguous(MemoryFormat.ChannelsLast);
+        var outputUpstream = torch.randn(new long[] { 16, outChannels, size, size });
+        var shortcutUpstream = torch.randn(new long[] { 16, channels, size, size }).contiguous(MemoryFormat.ChannelsLast);
         Tensor Reference(Tensor input) =>
             torch.nn.functional.conv2d(input, weight.detach().requires_grad_(), bias, 1, kernel / 2).relu();
 
@@ -343,8 +349,17 @@ public sealed class FrozenConvolutionTests : IDisposable
         // ... and one the caller holds (added separately), and the shortcut alone.
         AssertSum(torch.autograd.grad(new[] { output, passed }, new[] { a }, new Tensor?[] { outputUpstream, shortcutUpstream },
             retain_graph: true)[0]!, "input gradient, shortcut gradient held by the caller");
-        Assert.True(shortcutUpstream.equal(torch.autograd.grad(new[] { passed }, new[] { a }, new Tensor?[] { shortcutUpstream })[0]!),
-            "the passed input alone passes its gradient through");
+        Assert.True(shortcutUpstream.equal(torch.autograd.grad(new[] { passed }, new[] { a }, new Tensor?[] { shortcutUpstream },
+            retain_graph: true)[0]!), "the passed input alone passes its gradient through");
+        // create_graph through both outputs: d/dx Σ g² for g = d/dx (Σ u·output + Σ v·passed²) (nonzero: g depends on x
+        // through the shortcut's square and the rectified output).
+        Tensor Second(Tensor input, Tensor y, Tensor shortcut)
+        {
+            var first = torch.autograd.grad(new[] { (y * outputUpstream).sum() + (shortcut * shortcut * shortcutUpstream).sum() },
+                new[] { input }, retain_graph: true, create_graph: true)[0]!;
+            return torch.autograd.grad(new[] { (first * first).sum() }, new[] { input })[0]!;
+        }
+        Assert.True(Second(a, output, passed).allclose(Second(b, reference, b), rtol: 1e-4, atol: 1e-3), "second derivative");
 
         using (torch.no_grad())
         {
@@ -358,7 +373,8 @@ public sealed class FrozenConvolutionTests : IDisposable
     public void ARecordedConvolutionKeepsItsWeightAsAutogradDoes()
     {
         // The backward needs the weight as it was: changing it in place first is autograd's version error, not the
-        // gradient of another weight; and a second backward without retain_graph is autograd's own error.
+        // gradient of another weight; and a second backward without retain_graph is autograd's own error. The same
+        // version check covers an input passed on for a shortcut.
         torch.manual_seed(13);
         var x = torch.randn(new long[] { 2, 8, 12, 12 }).contiguous(MemoryFormat.ChannelsLast).requires_grad_();
         var weight = torch.randn(new long[] { 8, 8, 3, 3 }).contiguous(MemoryFormat.ChannelsLast);
@@ -379,6 +395,16 @@ public sealed class FrozenConvolutionTests : IDisposable
             var again = Assert.Throws<TorchException>(() => z.sum().backward());
             Assert.Contains("second time", again.Message);
         }
+
+        // An input passed on for a shortcut shares the input's version counter: changing it in place is seen by the
+        // node that saved the input (here the rectifier inside the convolution before).
+        var h = FrozenConvolution.Conv2dRectified(x, weight, null, one, one, one, 1, relu6: false);
+        var (next, passed) = FrozenConvolution.Conv2dRectifiedPassingInput(h, weight, null, one, one, one, relu6: false);
+        Assert.False(passed.is_leaf, "the shim's path passed the input on");
+        using (torch.no_grad())
+            passed.mul_(2);
+        var throughPassed = Assert.Throws<TorchException>(() => (next.sum() + passed.sum()).backward());
+        Assert.Contains("modified by an inplace operation", throughPassed.Message);
     }
 
     [Fact]
