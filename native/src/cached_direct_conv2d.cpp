@@ -241,11 +241,6 @@ void execute(const Prepared& entry, std::unordered_map<int, memory> args, const 
   stream.wait();
 }
 
-std::vector<int64_t> output_sizes(at::IntArrayRef x, int64_t out_channels, int64_t kh, int64_t kw,
-                                  at::IntArrayRef stride, at::IntArrayRef padding) {
-  return {x[0], out_channels, (x[2] + 2 * padding[0] - kh) / stride[0] + 1, (x[3] + 2 * padding[1] - kw) / stride[1] + 1};
-}
-
 // `w`: the weight's O x I x kh x kw sizes, split into `groups` as onednn_weight_dims does.
 dnnl::convolution_forward::desc forward_desc(at::IntArrayRef x, at::IntArrayRef w, int64_t groups, bool bias,
                                              at::IntArrayRef out, at::IntArrayRef stride, at::IntArrayRef padding) {
@@ -296,6 +291,11 @@ bool accumulation_keeps_kernel(const dnnl::convolution_forward::desc& desc, cons
 }
 
 }  // namespace
+
+std::vector<int64_t> output_sizes(at::IntArrayRef x, int64_t out_channels, int64_t kh, int64_t kw,
+                                  at::IntArrayRef stride, at::IntArrayRef padding) {
+  return {x[0], out_channels, (x[2] + 2 * padding[0] - kh) / stride[0] + 1, (x[3] + 2 * padding[1] - kw) / stride[1] + 1};
+}
 
 at::Tensor cached_direct_forward(const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias,
                                  at::IntArrayRef stride, at::IntArrayRef padding, int64_t groups, CachedWeight which,

@@ -180,10 +180,9 @@ struct InputGradientPlan {
            (kind == InputGradient::TransposedForward || (kind == InputGradient::Aten && one_by_one));
   }
 
-  // Nothing but this call holds t (the engine moved it here), and it is the input gradient's float32 CPU block.
+  // Nothing but this call holds t (mipin::held_only_here), and it is the input gradient's float32 CPU block.
   bool owned(const at::Tensor& t) const {
-    return !t.requires_grad() && !t._is_zerotensor() && t.use_count() == 1 && !t.is_view() && t.has_storage() &&
-           t.storage().use_count() == 1 && t.device().is_cpu() && t.scalar_type() == at::kFloat &&
+    return mipin::held_only_here(t) && t.device().is_cpu() && t.scalar_type() == at::kFloat &&
            t.sizes() == at::IntArrayRef(sizes) && t.is_contiguous(at::MemoryFormat::ChannelsLast);
   }
 };
@@ -255,10 +254,8 @@ at::Tensor recorded_frozen_conv2d(const at::Tensor& x, const at::Tensor& w, cons
     // The copy is float32 CPU data in the kernel's layout; an accumulator of other sizes (broadcast) or type is added
     // separately below, without copying it first.
     const auto fits = [&] {
-      const std::vector<int64_t> out_sizes{x.size(0), w.size(0), (x.size(2) + 2 * padding[0] - w.size(2)) / stride[0] + 1,
-                                           (x.size(3) + 2 * padding[1] - w.size(3)) / stride[1] + 1};
       return acc.scalar_type() == x.scalar_type() && acc.device() == x.device() && acc.layout() == at::kStrided &&
-             acc.sizes() == at::IntArrayRef(out_sizes);
+             acc.sizes() == at::IntArrayRef(mipin::output_sizes(x.sizes(), w.size(0), w.size(2), w.size(3), stride, padding));
     };
     if (acc.defined() && use_cache && fits())
       out = mipin::cached_direct_forward(x, w, b, stride, padding, 1, mipin::CachedWeight::AsIs, post,
@@ -300,10 +297,11 @@ bool frozen(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, int64
 // applies, else aten::conv2d. On the cached path `post` runs inside the convolution, also while autograd records
 // (recorded_frozen_conv2d: one backward node masks the gradient in place and takes the input gradient).
 // Grouped convolutions (MobileNetV2's depthwise layers) take the cached path without autograd only: their input
-// gradient is aten's.
+// gradient is aten's. With `passed_input`, a recorded call also returns x there as its node's second output
+// (recorded_frozen_conv2d; frozen_conv2d_passing_input); elsewhere it is left undefined.
 at::Tensor frozen_conv2d(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, int64_t stride_h,
                          int64_t stride_w, int64_t pad_h, int64_t pad_w, int64_t groups,
-                         const mipin::OutputRectifier& post) {
+                         const mipin::OutputRectifier& post, at::Tensor* passed_input = nullptr) {
   const std::vector<int64_t> stride{stride_h, stride_w}, padding{pad_h, pad_w};
   const bool recording = c10::GradMode::is_enabled() && x.requires_grad();
   if (groups != 1) {
@@ -315,7 +313,7 @@ at::Tensor frozen_conv2d(const at::Tensor& x, const at::Tensor& w, const at::Ten
     const bool use_cache = cached(x, w, b, stride, padding);
     if (!recording) return forward_pass(x, w, b, stride, padding, 1, use_cache, post);
     if (kind != InputGradient::Aten || use_cache)
-      return recorded_frozen_conv2d(x, w, b, at::Tensor(), stride, padding, kind, use_cache, post);
+      return recorded_frozen_conv2d(x, w, b, at::Tensor(), stride, padding, kind, use_cache, post, passed_input);
   }
   return forward_pass(x, w, b, stride, padding, 1, false, post);
 }
@@ -355,17 +353,9 @@ std::pair<at::Tensor, at::Tensor> frozen_conv2d_passing_input(const at::Tensor& 
                                                               const at::Tensor& b, int64_t stride_h, int64_t stride_w,
                                                               int64_t pad_h, int64_t pad_w,
                                                               const mipin::OutputRectifier& post) {
-  const std::vector<int64_t> stride{stride_h, stride_w}, padding{pad_h, pad_w};
-  if (c10::GradMode::is_enabled() && x.requires_grad() && frozen(x, w, b)) {
-    const auto kind = choose(x, w, stride_h, stride_w);
-    const bool use_cache = cached(x, w, b, stride, padding);
-    if (kind != InputGradient::Aten || use_cache) {
-      at::Tensor passed;
-      auto out = recorded_frozen_conv2d(x, w, b, at::Tensor(), stride, padding, kind, use_cache, post, &passed);
-      return {out, passed};
-    }
-  }
-  return {frozen_conv2d(x, w, b, stride_h, stride_w, pad_h, pad_w, 1, post), x};
+  at::Tensor passed;
+  auto out = frozen_conv2d(x, w, b, stride_h, stride_w, pad_h, pad_w, 1, post, &passed);
+  return {out, passed.defined() ? passed : x};
 }
 
 }  // namespace

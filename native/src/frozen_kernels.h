@@ -4,6 +4,8 @@
 
 #include <ATen/ATen.h>
 
+#include <vector>
+
 namespace mipin {
 
 // The sizes of one 2-D convolution (dilation 1, one group).
@@ -32,6 +34,10 @@ at::Tensor few_channel_input_gradient(const at::Tensor& grad_out, const at::Tens
 
 // Which weight a cached convolution multiplies by: the layer's own, or rotated_transposed(weight).
 enum class CachedWeight { AsIs, RotatedTransposed };
+
+// The N x O x OH x OW sizes of a convolution's output (dilation 1) from its input's sizes `x`.
+std::vector<int64_t> output_sizes(at::IntArrayRef x, int64_t out_channels, int64_t kh, int64_t kw,
+                                  at::IntArrayRef stride, at::IntArrayRef padding);
 
 // oneDNN's direct convolution (the primitive aten::conv2d runs on channels-last data) with its primitive and its
 // reordered weight kept from one call to the next, for as long as the weight tensor lives unchanged

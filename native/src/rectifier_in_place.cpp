@@ -51,14 +51,17 @@ struct RectifierInPlaceBackward : torch::autograd::Node {
 
 namespace mipin {
 
+bool held_only_here(const at::Tensor& t) {
+  return !c10::GradMode::is_enabled() && !t.requires_grad() && !t._is_zerotensor() && t.use_count() == 1 &&
+         !t.is_view() && t.has_storage() && t.storage().use_count() == 1;
+}
+
 namespace {
 
 // Whether the rectifier's gradient may be written into `grad`: see the top of this file.
 bool may_overwrite(const at::Tensor& grad, const at::Tensor& out) {
-  return !c10::GradMode::is_enabled() && !grad.requires_grad() && grad.use_count() == 1 && !grad.is_view() &&
-         grad.has_storage() && grad.storage().use_count() == 1 && grad.is_non_overlapping_and_dense() &&
-         grad.scalar_type() == out.scalar_type() && grad.device() == out.device() &&
-         grad.sizes().equals(out.sizes()) && grad.strides().equals(out.strides());
+  return held_only_here(grad) && grad.is_non_overlapping_and_dense() && grad.scalar_type() == out.scalar_type() &&
+         grad.device() == out.device() && grad.sizes().equals(out.sizes()) && grad.strides().equals(out.strides());
 }
 
 }  // namespace

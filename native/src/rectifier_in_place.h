@@ -10,6 +10,12 @@ namespace mipin {
 // autograd records, the backward masks the incoming gradient in place when nothing else holds it.
 void rectify_in_place(at::Tensor& x, bool is_relu, double lo, double hi);
 
+// Whether `t` may be written in place by the backward node it was handed to: the node holds the only reference to it
+// and to its memory (the autograd engine moves each node's input buffer into apply(), so anyone else who can see it
+// raises a count), it is no view, needs no gradient itself, is no ZeroTensor (immutable), and no graph of the backward
+// is being recorded (create_graph).
+bool held_only_here(const at::Tensor& t);
+
 // The gradient through such a rectifier, given its output `out`: grad where out > 0 (is_relu: threshold_backward), or
 // where lo < out < hi (hardtanh_backward). Written into grad itself when nothing else holds it and no graph of the
 // backward is being recorded, else into a new tensor.
