@@ -137,6 +137,21 @@ MT_API int mt_conv2d_frozen_rectified_passing_input(mt_tensor input, mt_tensor w
 MT_API int mt_conv2d_frozen_accumulate(mt_tensor input, mt_tensor weight, mt_tensor bias, int64_t stride_h,
                                        int64_t stride_w, int64_t pad_h, int64_t pad_w, mt_tensor accumulator,
                                        int32_t relu, mt_tensor* out);
+/* Activations in oneDNN's blocked nChw16c layout, for forward passes without autograd (src/cached_direct_conv2d.cpp):
+ * a blocked tensor is N x ceil(C/16) x H x W x 16 (channels past C zero), which only these functions read.
+ * mt_blocked_available: 1 when this build has them (oneDNN's headers found), else 0 and the others fail.
+ * mt_to_blocked: a 4-D float32 CPU tensor in that layout; mt_from_blocked: back to channels-last N x C x H x W.
+ * mt_conv2d_blocked: a frozen convolution (dilation 1) from a blocked input (or a contiguous N x C x H x W image) to a
+ * blocked output, primitive and reordered weight cached as mt_conv2d_frozen's; rectifier 0 none, 1 ReLU, 2 clamp to
+ * [lo, hi], inside the kernel; with a non-null `accumulator` (blocked, of the output's sizes) the output is added to
+ * it before the rectifier, inside the kernel, and it is returned. Values differ from mt_conv2d_frozen's by float
+ * rounding (other oneDNN kernels, another order of the input-channel sum). */
+MT_API int mt_blocked_available(int32_t* out);
+MT_API int mt_to_blocked(mt_tensor input, mt_tensor* out);
+MT_API int mt_from_blocked(mt_tensor input, int64_t channels, mt_tensor* out);
+MT_API int mt_conv2d_blocked(mt_tensor input, mt_tensor weight, mt_tensor bias, int64_t stride_h, int64_t stride_w,
+                             int64_t pad_h, int64_t pad_w, int64_t groups, int32_t rectifier, double lo, double hi,
+                             mt_tensor accumulator, mt_tensor* out);
 /* What mt_conv2d_frozen's cache keeps: the bytes of weights in oneDNN's layout, of weights still alive and of freed
  * weights (their copies go when the cache next adds an entry), and the number of prepared primitives. All -1 in a build
  * without oneDNN, which keeps none. */

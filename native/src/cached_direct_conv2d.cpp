@@ -242,15 +242,31 @@ void execute(const Prepared& entry, std::unordered_map<int, memory> args, const 
 }
 
 // `w`: the weight's O x I x kh x kw sizes, split into `groups` as onednn_weight_dims does.
-dnnl::convolution_forward::desc forward_desc(at::IntArrayRef x, at::IntArrayRef w, int64_t groups, bool bias,
-                                             at::IntArrayRef out, at::IntArrayRef stride, at::IntArrayRef padding) {
+dnnl::convolution_forward::desc forward_desc(const memory::desc& src, at::IntArrayRef w, int64_t groups, bool bias,
+                                             const memory::desc& dst, at::IntArrayRef stride, at::IntArrayRef padding) {
   const memory::dims strides = dims_of(stride), pad = dims_of(padding);
   const auto weights = any_layout(onednn_weight_dims(w, groups));
   if (bias)
-    return {dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, channels_last(dims_of(x)), weights,
-            memory::desc({w[0]}, memory::data_type::f32, tag::a), channels_last(dims_of(out)), strides, pad, pad};
-  return {dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, channels_last(dims_of(x)), weights,
-          channels_last(dims_of(out)), strides, pad, pad};
+    return {dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, src, weights,
+            memory::desc({w[0]}, memory::data_type::f32, tag::a), dst, strides, pad, pad};
+  return {dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_direct, src, weights, dst, strides, pad, pad};
+}
+
+dnnl::convolution_forward::desc forward_desc(at::IntArrayRef x, at::IntArrayRef w, int64_t groups, bool bias,
+                                             at::IntArrayRef out, at::IntArrayRef stride, at::IntArrayRef padding) {
+  return forward_desc(channels_last(dims_of(x)), w, groups, bias, channels_last(dims_of(out)), stride, padding);
+}
+
+// Runs `entry` from src to dst, with the bias when defined (O channels).
+void execute_forward(const Prepared& entry, const memory& src, const memory& dst, const at::Tensor& bias, int64_t o,
+                     const at::TensorOptions& options) {
+  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, entry.weights}, {DNNL_ARG_DST, dst}};
+  at::Tensor b;
+  if (bias.defined()) {
+    b = bias.contiguous();
+    args.emplace(DNNL_ARG_BIAS, memory({{o}, memory::data_type::f32, tag::a}, cpu_engine(), b.data_ptr()));
+  }
+  execute(entry, std::move(args), options);
 }
 
 }  // namespace
@@ -329,13 +345,7 @@ at::Tensor cached_direct_forward(const at::Tensor& x, const at::Tensor& w, const
   auto out = accumulate ? accumulator : at::empty(out_sizes, x.options(), at::MemoryFormat::ChannelsLast);
   memory src(channels_last(dims_of(x.sizes())), cpu_engine(), x.data_ptr());
   memory dst(channels_last(dims_of(out_sizes)), cpu_engine(), out.data_ptr());
-  std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, entry.weights}, {DNNL_ARG_DST, dst}};
-  at::Tensor b;
-  if (bias.defined()) {
-    b = bias.contiguous();
-    args.emplace(DNNL_ARG_BIAS, memory({{w_sizes[0]}, memory::data_type::f32, tag::a}, cpu_engine(), b.data_ptr()));
-  }
-  execute(entry, std::move(args), x.options());
+  execute_forward(entry, src, dst, bias, w_sizes[0], x.options());
   if (accumulate) accumulator.unsafeGetTensorImpl()->bump_version();  // written in place, as add_ would have
   return out;
 }
@@ -359,6 +369,96 @@ at::Tensor cached_direct_backward_data(const at::Tensor& grad, const at::Tensor&
   memory diff_src(channels_last(dims_of(input_sizes)), cpu_engine(), out.data_ptr());
   execute(entry, {{DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_WEIGHTS, entry.weights}, {DNNL_ARG_DIFF_SRC, diff_src}},
           g.options());
+  return out;
+}
+
+namespace {
+
+constexpr int64_t kBlock = 16;
+
+int64_t blocks_of(int64_t channels) { return (channels + kBlock - 1) / kBlock; }
+
+// N x C x H x W in nChw16c: the tensor is N x ceil(C/16) x H x W x 16, channels past C zero.
+memory::desc blocked_desc(int64_t n, int64_t c, int64_t h, int64_t w) {
+  return memory::desc({n, c, h, w}, memory::data_type::f32, tag::nChw16c);
+}
+
+// The logical N x C x H x W sizes of a blocked tensor holding `channels` channels.
+std::vector<int64_t> blocked_sizes(const at::Tensor& xb, int64_t channels) {
+  TORCH_CHECK(xb.dim() == 5 && xb.size(4) == kBlock && xb.size(1) == blocks_of(channels) && xb.is_contiguous() &&
+                  xb.scalar_type() == at::kFloat && xb.device().is_cpu(),
+              "a blocked activation of ", channels, " channels must be a contiguous float32 CPU tensor of N x ",
+              blocks_of(channels), " x H x W x 16; got ", xb.sizes());
+  return {xb.size(0), channels, xb.size(2), xb.size(3)};
+}
+
+void run_reorder(memory from, memory to) {
+  dnnl::stream stream(cpu_engine());
+  dnnl::reorder(from, to).execute(stream, from, to);
+  stream.wait();
+}
+
+}  // namespace
+
+at::Tensor to_blocked(const at::Tensor& x) {
+  at::internal::lazy_init_num_threads();
+  TORCH_CHECK(x.dim() == 4 && x.scalar_type() == at::kFloat && x.device().is_cpu() && x.layout() == at::kStrided,
+              "to_blocked: needs a 4-D float32 CPU tensor, got ", x.sizes());
+  const bool channels_last_input = !x.is_contiguous() && x.is_contiguous(at::MemoryFormat::ChannelsLast);
+  const auto dense = channels_last_input ? x : x.contiguous();
+  const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
+  auto out = at::empty({n, blocks_of(c), h, w, kBlock}, x.options());
+  memory from(memory::desc(dims_of(x.sizes()), memory::data_type::f32, channels_last_input ? tag::nhwc : tag::nchw),
+              cpu_engine(), dense.data_ptr());
+  run_reorder(from, memory(blocked_desc(n, c, h, w), cpu_engine(), out.data_ptr()));  // zero-fills the padding
+  return out;
+}
+
+at::Tensor from_blocked(const at::Tensor& xb, int64_t channels) {
+  at::internal::lazy_init_num_threads();
+  const auto sizes = blocked_sizes(xb, channels);
+  auto out = at::empty(sizes, xb.options(), at::MemoryFormat::ChannelsLast);
+  run_reorder(memory(blocked_desc(sizes[0], sizes[1], sizes[2], sizes[3]), cpu_engine(), xb.data_ptr()),
+              memory(channels_last(dims_of(sizes)), cpu_engine(), out.data_ptr()));
+  return out;
+}
+
+at::Tensor cached_blocked_forward(const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias,
+                                  at::IntArrayRef stride, at::IntArrayRef padding, int64_t groups,
+                                  const OutputRectifier& rectifier, const at::Tensor& accumulator) {
+  at::internal::lazy_init_num_threads();
+  const int64_t in_channels = w.size(1) * groups;
+  // An image enters a blocked run as plain N x C x H x W data: oneDNN's blocked kernels take few-channel inputs so.
+  const bool plain_input = x.dim() == 4;
+  TORCH_CHECK(!plain_input || (x.is_contiguous() && x.size(1) == in_channels && x.scalar_type() == at::kFloat &&
+                               x.device().is_cpu()),
+              "cached_blocked_forward: a 4-D input must be contiguous float32 CPU data of ", in_channels,
+              " channels, got ", x.sizes());
+  const auto x_sizes = plain_input ? x.sizes().vec() : blocked_sizes(x, in_channels);
+  const auto out_sizes = output_sizes(x_sizes, w.size(0), w.size(2), w.size(3), stride, padding);
+  const memory::desc src_md = plain_input ? memory::desc(dims_of(x_sizes), memory::data_type::f32, tag::nchw)
+                                          : blocked_desc(x_sizes[0], x_sizes[1], x_sizes[2], x_sizes[3]);
+  const memory::desc dst_md = blocked_desc(out_sizes[0], out_sizes[1], out_sizes[2], out_sizes[3]);
+  const std::vector<int64_t> out_shape{out_sizes[0], blocks_of(out_sizes[1]), out_sizes[2], out_sizes[3], kBlock};
+  const bool accumulate = accumulator.defined();
+  if (accumulate) {
+    blocked_sizes(accumulator, out_sizes[1]);
+    TORCH_CHECK(accumulator.sizes() == at::IntArrayRef(out_shape) && !accumulator.storage().is_alias_of(x.storage()),
+                "cached_blocked_forward: the accumulator must be a blocked tensor of ", at::IntArrayRef(out_shape),
+                " apart from the input, got ", accumulator.sizes());
+  }
+  const auto key = key_of(plain_input ? 'p' : 'b', w, x_sizes, stride, padding, groups, 0, bias.defined()) +
+                   rectifier_key(rectifier) + (accumulate ? ":sum" : "");
+  const auto entry = prepared<dnnl::convolution_forward::primitive_desc>(
+      key, w, 0, groups, [&] { return w; }, [&] {
+        return dnnl::convolution_forward::primitive_desc(
+            forward_desc(src_md, w.sizes(), groups, bias.defined(), dst_md, stride, padding),
+            attributes(rectifier, accumulate), cpu_engine());
+      });
+  auto out = accumulate ? accumulator : at::empty(out_shape, x.options());
+  execute_forward(entry, memory(src_md, cpu_engine(), x.data_ptr()), memory(dst_md, cpu_engine(), out.data_ptr()),
+                  bias, w.size(0), x.options());
+  if (accumulate) accumulator.unsafeGetTensorImpl()->bump_version();
   return out;
 }
 

@@ -415,6 +415,49 @@ int mt_conv2d_frozen_accumulate(mt_tensor input, mt_tensor weight, mt_tensor bia
   return mipin::named_failure(status, "aten::conv2d");
 }
 
+int mt_blocked_available(int32_t* out) {
+  return mipin::guarded([&] { *out = MIPIN_WITH_ONEDNN; });
+}
+
+int mt_to_blocked(mt_tensor input, mt_tensor* out) {
+  return mipin::guarded([&] {
+#if MIPIN_WITH_ONEDNN
+    *out = mipin::new_handle(mipin::to_blocked(mipin::tensor_ref(input)));
+#else
+    TORCH_CHECK(false, "blocked activations need a shim built with oneDNN (mt_blocked_available)");
+#endif
+  });
+}
+
+int mt_from_blocked(mt_tensor input, int64_t channels, mt_tensor* out) {
+  return mipin::guarded([&] {
+#if MIPIN_WITH_ONEDNN
+    *out = mipin::new_handle(mipin::from_blocked(mipin::tensor_ref(input), channels));
+#else
+    TORCH_CHECK(false, "blocked activations need a shim built with oneDNN (mt_blocked_available)");
+#endif
+  });
+}
+
+int mt_conv2d_blocked(mt_tensor input, mt_tensor weight, mt_tensor bias, int64_t stride_h, int64_t stride_w,
+                      int64_t pad_h, int64_t pad_w, int64_t groups, int32_t rectifier, double lo, double hi,
+                      mt_tensor accumulator, mt_tensor* out) {
+  return mipin::guarded([&] {
+#if MIPIN_WITH_ONEDNN
+    TORCH_CHECK(!c10::GradMode::is_enabled() || !mipin::tensor_ref(input).requires_grad(),
+                "mt_conv2d_blocked runs without autograd only");
+    mipin::OutputRectifier post;
+    if (rectifier == 1) post.kind = mipin::OutputRectifier::Kind::Relu;
+    if (rectifier == 2) post = {mipin::OutputRectifier::Kind::Clip, lo, hi};
+    *out = mipin::new_handle(mipin::cached_blocked_forward(
+        mipin::tensor_ref(input), mipin::tensor_ref(weight), mipin::optional_tensor(bias), {stride_h, stride_w},
+        {pad_h, pad_w}, groups, post, mipin::optional_tensor(accumulator)));
+#else
+    TORCH_CHECK(false, "blocked activations need a shim built with oneDNN (mt_blocked_available)");
+#endif
+  });
+}
+
 int mt_frozen_cache_contents(int64_t* live_weight_bytes, int64_t* freed_weight_bytes, int64_t* primitives) {
   return mipin::guarded([&] {
 #if MIPIN_WITH_ONEDNN

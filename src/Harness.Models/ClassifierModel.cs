@@ -160,8 +160,15 @@ public abstract class ClassifierModel : Module
             var previous = x;
             var previousIsKept = ReferenceEquals(previous, input) || (wanted?.ContainsKey(i - 1) ?? false);
             var module = _stages[i].Module;
-            var fused = ConvolutionFusion.TryForward(_modules, i, last, x, j => wanted?.ContainsKey(j) ?? false, out var convolved);
-            if (fused > 0)
+            var blocked = BlockedRun.TryForward(_modules, i, last, x, j => wanted?.ContainsKey(j) ?? false, out var blockedOutput);
+            Tensor convolved = null!;
+            var fused = blocked > 0 ? 0 : ConvolutionFusion.TryForward(_modules, i, last, x, j => wanted?.ContainsKey(j) ?? false, out convolved);
+            if (blocked > 0)
+            {
+                x = blockedOutput;
+                i += blocked - 1; // the run's stages ran in the blocked layout, its last output reordered back
+            }
+            else if (fused > 0)
             {
                 x = convolved;
                 i += fused - 1; // the BN ran folded into the convolution, the rectifier in place after it (or inside it)

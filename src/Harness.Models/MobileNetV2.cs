@@ -69,7 +69,19 @@ public sealed class InvertedResidual : ResidualBlock
         conv.Append(new Conv2d(hidden, output, 1, bias: false));
         conv.Append(new BatchNorm2d(output));
         Conv = RegisterModule("conv", conv);
+        var body = new List<(Conv2d, BatchNorm2d, Module?)>();
+        for (var i = 0; i < conv.Count - 2; i++)
+        {
+            var group = (Sequential)conv[i];
+            body.Add(((Conv2d)group[0], (BatchNorm2d)group[1], group[2]));
+        }
+        body.Add(((Conv2d)conv[conv.Count - 2], (BatchNorm2d)conv[conv.Count - 1], null));
+        Body = body;
     }
+
+    protected override IReadOnlyList<(Conv2d Conv, BatchNorm2d Bn, Module? Rectifier)> Body { get; }
+
+    protected override bool HasShortcut => UsesResidual;
 
     /// <summary>True when the block adds its input to its output.</summary>
     public bool UsesResidual { get; }

@@ -8,7 +8,7 @@ namespace Harness.Models;
 /// when frozen (<see cref="ConvBatchNorm"/>), rectifiers work in place as in torchvision, and the sum happens in the
 /// body's last convolution.
 /// </summary>
-public abstract class ResidualBlock : Module, IReturnsNewTensor
+public abstract class ResidualBlock : Module, IReturnsNewTensor, IForwardsBlocked
 {
     // The rectifier between convolutions, passed to ConvBatchNorm.Forward (stateless, so one serves every block).
     private protected static readonly ReLU s_relu = new();
@@ -30,6 +30,43 @@ public abstract class ResidualBlock : Module, IReturnsNewTensor
 
     /// <summary>The block's output; when <paramref name="inputGivenUp"/>, <paramref name="input"/>'s memory may be reused.</summary>
     protected abstract Tensor Forward(Tensor input, bool inputGivenUp);
+
+    /// <summary>
+    /// The body's conv + BN pairs in order, each with the rectifier after it (null: none). The last pair's output is
+    /// added to the shortcut (when <see cref="HasShortcut"/>) before its rectifier. Read by <see cref="ForwardBlocked"/>.
+    /// </summary>
+    protected abstract IReadOnlyList<(Conv2d Conv, BatchNorm2d Bn, Module? Rectifier)> Body { get; }
+
+    /// <summary>Whether the block adds a shortcut to its body's output (MobileNetV2's strided blocks do not).</summary>
+    protected virtual bool HasShortcut => true;
+
+    /// <inheritdoc/>
+    public bool CanForwardBlocked =>
+        Body.All(l => ConvBatchNorm.CanForwardBlocked(l.Conv, l.Bn)) &&
+        (Downsample is null || Downsample is { Count: 2 } && Downsample[0] is Conv2d c && Downsample[1] is BatchNorm2d b &&
+            ConvBatchNorm.CanForwardBlocked(c, b));
+
+    /// <summary>
+    /// The block on a blocked activation, without autograd: each folded convolution with its rectifier inside its
+    /// kernel, and the shortcut summed inside the last one, into the input's memory for an identity shortcut (the
+    /// input is given up) or into the downsample projection's output.
+    /// </summary>
+    public BlockedActivation ForwardBlocked(BlockedActivation input)
+    {
+        var shortcut = !HasShortcut ? null
+            : Downsample is null ? input
+            : ConvBatchNorm.ForwardBlocked((Conv2d)Downsample[0], (BatchNorm2d)Downsample[1], input);
+        var body = Body;
+        var x = input;
+        for (var k = 0; k < body.Count; k++)
+        {
+            var (conv, bn, rectifier) = body[k];
+            var y = ConvBatchNorm.ForwardBlocked(conv, bn, x, rectifier, k == body.Count - 1 ? shortcut : null);
+            if (!ReferenceEquals(x, input)) x.Dispose();
+            x = y;
+        }
+        return x;
+    }
 
     /// <summary>
     /// relu(bn(conv(input))), the body's first conv + BN + ReLU, and, while autograd records a block with an identity
@@ -90,6 +127,9 @@ public sealed class BasicBlock : ResidualBlock
     public Conv2d Conv2 { get; }
     public BatchNorm2d Bn2 { get; }
 
+    protected override IReadOnlyList<(Conv2d Conv, BatchNorm2d Bn, Module? Rectifier)> Body =>
+        new (Conv2d, BatchNorm2d, Module?)[] { (Conv1, Bn1, s_relu), (Conv2, Bn2, s_relu) };
+
     protected override Tensor Forward(Tensor input, bool inputGivenUp)
     {
         using var scope = torch.NewDisposeScope();
@@ -129,6 +169,9 @@ public sealed class Bottleneck : ResidualBlock
     public BatchNorm2d Bn2 { get; }
     public Conv2d Conv3 { get; }
     public BatchNorm2d Bn3 { get; }
+
+    protected override IReadOnlyList<(Conv2d Conv, BatchNorm2d Bn, Module? Rectifier)> Body =>
+        new (Conv2d, BatchNorm2d, Module?)[] { (Conv1, Bn1, s_relu), (Conv2, Bn2, s_relu), (Conv3, Bn3, s_relu) };
 
     protected override Tensor Forward(Tensor input, bool inputGivenUp)
     {

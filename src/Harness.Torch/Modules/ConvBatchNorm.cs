@@ -81,6 +81,31 @@ public static class ConvBatchNorm
             new[] { conv.Padding, conv.Padding }, new[] { conv.Dilation, conv.Dilation }, conv.Groups, accumulator, relu);
     }
 
+    /// <summary>Whether <see cref="ForwardBlocked"/> takes this pair: it folds (<see cref="CanFold"/>), dilation 1.</summary>
+    public static bool CanForwardBlocked(Conv2d conv, BatchNorm2d bn) => CanFold(conv, bn) && conv.Dilation == 1;
+
+    /// <summary>
+    /// <paramref name="rectifier"/>(bn(conv(input)) + <paramref name="accumulator"/>) on blocked activations, as one
+    /// folded convolution with the sum and the rectifier (ReLU, ReLU6 or none) inside its kernel
+    /// (<see cref="BlockedActivation.Conv2d"/>): the accumulator, when given, is given up and returned. Needs
+    /// <see cref="CanForwardBlocked"/> and no autograd.
+    /// </summary>
+    public static BlockedActivation ForwardBlocked(Conv2d conv, BatchNorm2d bn, BlockedActivation input,
+        Module? rectifier = null, BlockedActivation? accumulator = null)
+    {
+        if (!CanForwardBlocked(conv, bn))
+            throw new InvalidOperationException("a blocked convolution needs a frozen conv (dilation 1) and an eval-mode batch norm to fold into it");
+        var (weight, bias) = bn.FoldedInto(conv);
+        var post = rectifier switch
+        {
+            null => OutputRectifier.None,
+            ReLU => OutputRectifier.ReLU,
+            ReLU6 => OutputRectifier.ReLU6,
+            _ => throw new ArgumentException($"{rectifier.GetType().Name} cannot run inside a convolution", nameof(rectifier)),
+        };
+        return input.Conv2d(weight, bias, conv.Stride, conv.Padding, conv.Groups, post, accumulator);
+    }
+
     /// <summary>
     /// The folded (weight, bias) of <paramref name="conv"/> followed by <paramref name="bn"/>, computed in float64 and
     /// stored in the conv weight's dtype, device and memory format. The caller owns neither tensor.

@@ -1,0 +1,144 @@
+namespace Harness.Torch;
+
+/// <summary>
+/// An activation held in oneDNN's blocked <c>nChw16c</c> layout between frozen convolutions of a forward pass without
+/// autograd (the shim's <c>cached_blocked_forward</c>). Why: on AVX-512, oneDNN's kernels for this layout run
+/// MobileNetV2's 1×1 and depthwise convolutions 1.2–2.3× faster than the channels-last kernels aten runs (a whole
+/// MobileNetV2 forward about 1.2×; ResNet-50's convolutions about 1.06×; VGG's dense 3×3 ones equally fast in either
+/// layout). The values differ from the channels-last pass by float rounding: other kernels add the input channels in
+/// another order.
+/// <para>
+/// <see cref="Data"/> is N × ⌈C/16⌉ × H × W × 16 with the channels past <see cref="Channels"/> zero; no aten operation
+/// reads it correctly, so it stays inside this type (an aten op given it fails on its five dimensions rather than
+/// computing nonsense). An image with fewer than 16 channels enters as its plain contiguous N × C × H × W tensor (the
+/// blocked kernels read it so), which only a convolution may take. <see cref="ToChannelsLast"/> ends a blocked run.
+/// </para>
+/// </summary>
+public sealed class BlockedActivation : IDisposable
+{
+    /// <summary>
+    /// Turns blocked runs off when set to <c>0</c> (every pass then runs channels-last, bit-identical to PyTorch's
+    /// channels-last forward); read once per process.
+    /// </summary>
+    public const string EnvironmentVariable = "MIPIN_BLOCKED_ACTIVATIONS";
+
+    private static readonly Lazy<bool> s_available = new(() =>
+    {
+        Native.NativeMethods.Check(Native.NativeMethods.mt_blocked_available(out var available));
+        return available != 0;
+    });
+
+    private static readonly bool s_enabled = Environment.GetEnvironmentVariable(EnvironmentVariable) != "0";
+
+    private static readonly AsyncLocal<bool?> s_override = new();
+
+    private BlockedActivation(Tensor data, long channels)
+    {
+        Data = data;
+        Channels = channels;
+    }
+
+    /// <summary>The data: blocked (5-D), or a plain contiguous N × C × H × W image (4-D, see <see cref="IsBlocked"/>).</summary>
+    public Tensor Data { get; }
+
+    /// <summary>The number of channels, C.</summary>
+    public long Channels { get; }
+
+    /// <summary>False for an image entering a blocked run as plain data.</summary>
+    public bool IsBlocked => Data.ndim == 5;
+
+    /// <summary>Whether this shim has blocked activations (built with oneDNN's headers).</summary>
+    public static bool Available => s_available.Value;
+
+    /// <summary>
+    /// Whether forward passes use blocked runs: the shim has them (built with oneDNN's headers), the direct convolution
+    /// algorithm is in use (Winograd runs channels-last) and <see cref="EnvironmentVariable"/> is not <c>0</c>.
+    /// </summary>
+    public static bool Enabled =>
+        (s_override.Value ?? s_enabled) && ConvolutionAlgorithm.Current == ConvolutionKind.Direct && Available;
+
+    /// <summary>
+    /// Turns blocked runs on or off for the calling flow of execution (its thread and the tasks it starts) until the
+    /// result is disposed, whatever <see cref="EnvironmentVariable"/> says: a pass that must be bit-identical to the
+    /// channels-last one (tests of the channels-last fusions) turns them off.
+    /// </summary>
+    public static IDisposable Override(bool enabled)
+    {
+        var previous = s_override.Value;
+        s_override.Value = enabled;
+        return new Restore(previous);
+    }
+
+    private sealed class Restore(bool? previous) : IDisposable
+    {
+        public void Dispose() => s_override.Value = previous;
+    }
+
+    /// <summary>
+    /// <paramref name="x"/> (4-D float32 on the CPU) as a blocked activation: reordered into the blocked layout, or, with
+    /// fewer than 16 channels, as its contiguous copy (see the class remarks). <paramref name="x"/> is left as it was.
+    /// </summary>
+    public static BlockedActivation From(Tensor x)
+    {
+        if (x.ndim != 4) throw new ArgumentException($"a blocked activation is made from N×C×H×W data, got {x.ndim} dimensions", nameof(x));
+        var channels = x.shape[1];
+        if (channels < 16) return new BlockedActivation(x.contiguous(), channels);
+        Native.NativeMethods.Check(Native.NativeMethods.mt_to_blocked(x.Handle, out var result));
+        GC.KeepAlive(x);
+        return new BlockedActivation(Tensor.FromHandle(result), channels);
+    }
+
+    /// <summary>This activation as a channels-last N × C × H × W tensor (a new one; this one is left as it was).</summary>
+    public Tensor ToChannelsLast()
+    {
+        if (!IsBlocked) return Data.contiguous(MemoryFormat.ChannelsLast);
+        Native.NativeMethods.Check(Native.NativeMethods.mt_from_blocked(Data.Handle, Channels, out var result));
+        GC.KeepAlive(Data);
+        return Tensor.FromHandle(result);
+    }
+
+    /// <summary>
+    /// A frozen convolution (dilation 1) of this activation, then <paramref name="rectifier"/> inside its kernel; with
+    /// <paramref name="accumulator"/>, the output is added to it (in its memory, before the rectifier) and it is
+    /// returned: the caller gives it up. Runs only without autograd.
+    /// </summary>
+    public BlockedActivation Conv2d(Tensor weight, Tensor? bias, long stride, long padding, long groups,
+        OutputRectifier rectifier = OutputRectifier.None, BlockedActivation? accumulator = null)
+    {
+        if (accumulator is { IsBlocked: false }) throw new ArgumentException("an accumulator must be blocked", nameof(accumulator));
+        var (kind, lo, hi) = rectifier switch
+        {
+            OutputRectifier.ReLU => (1, 0.0, 0.0),
+            OutputRectifier.ReLU6 => (2, 0.0, 6.0),
+            _ => (0, 0.0, 0.0),
+        };
+        Native.NativeMethods.Check(Native.NativeMethods.mt_conv2d_blocked(Data.Handle, weight.Handle, bias?.Handle ?? 0,
+            stride, stride, padding, padding, groups, kind, lo, hi, accumulator?.Data.Handle ?? 0, out var result));
+        GC.KeepAlive(Data);
+        GC.KeepAlive(weight);
+        GC.KeepAlive(bias);
+        GC.KeepAlive(accumulator);
+        if (accumulator is not null)
+        {
+            using var same = Tensor.FromHandle(result); // the accumulator's own tensor, a second handle to it
+            return accumulator;
+        }
+        return new BlockedActivation(Tensor.FromHandle(result), weight.shape[0]);
+    }
+
+    /// <summary>Frees the data.</summary>
+    public void Dispose() => Data.Dispose();
+}
+
+/// <summary>A rectifier applied inside a convolution's kernel on a blocked activation.</summary>
+public enum OutputRectifier
+{
+    /// <summary>None: the convolution's output as is.</summary>
+    None,
+
+    /// <summary>max(x, 0).</summary>
+    ReLU,
+
+    /// <summary>min(max(x, 0), 6).</summary>
+    ReLU6,
+}

@@ -1,0 +1,112 @@
+using Harness.Models;
+using Harness.Tests.Torch;
+using Harness.Torch;
+using Harness.Torch.Modules;
+
+namespace Harness.Tests.Models;
+
+/// <summary>
+/// Forward passes without autograd run residual blocks in oneDNN's blocked layout (<see cref="BlockedRun"/>). Against
+/// the same pass run channels-last (every convolution the kernel PyTorch runs, bit-identical to it: LayerTapTests), the
+/// logits and the activations a caller asks for must agree up to float rounding (the blocked kernels add the input
+/// channels in another order): within 1e-5 of their largest value. Passes that record, models without residual blocks
+/// and runs cut short by captured stages must take the paths the rules say.
+/// </summary>
+public sealed class BlockedRunTests : IDisposable
+{
+    private readonly DisposeScope _scope = torch.NewDisposeScope();
+
+    public void Dispose() => _scope.Dispose();
+
+    private static void SkipUnlessAvailable() =>
+        Skip.IfNot(BlockedActivation.Available, "this shim was built without oneDNN's headers: no blocked activations");
+
+    private static ClassifierModel Frozen(string name)
+    {
+        var model = ModelZoo.Create(name, seed: 7);
+        model.requires_grad_(false);
+        model.UseMemoryFormat(MemoryFormat.ChannelsLast);
+        return model;
+    }
+
+    private static Tensor Images(long count = 6)
+    {
+        using var g = new Generator(7);
+        return torch.randn(new long[] { count, 3, 64, 64 }, generator: g).mul(4);
+    }
+
+    private static void AssertAgree(Tensor channelsLast, Tensor blocked, string what)
+    {
+        var scale = channelsLast.abs().max().item<float>();
+        var difference = (channelsLast - blocked).abs().max().item<float>();
+        Assert.True(difference <= 1e-5f * scale, $"{what}: blocked run differs by {difference:E2}, largest value {scale:E2}");
+    }
+
+    [SkippableTheory]
+    [InlineData("mobilenet_v2", "features.18", 3 + 17 + 3)]  // all of features: stem, 17 blocks, head
+    [InlineData("resnet18", "layer4", 8)]                        // layer1.0 … layer4.1 (the stem ends at its max pool)
+    [InlineData("resnet50", "layer4", 16)]
+    public void APassWithoutAutogradRunsItsBlocksBlockedWithTheSameValues(string name, string layer, int blockedStages)
+    {
+        SkipUnlessAvailable();
+        using var model = Frozen(name);
+        var x = Images();
+        using var noGrad = torch.no_grad();
+        Tensor logits, activation;
+        using (BlockedActivation.Override(false))
+        {
+            logits = model.forward(x);
+            activation = model.ForwardTo(x, layer);
+        }
+        using (BlockedActivation.Override(true))
+        {
+            var before = BlockedRun.StagesRunOnThisThread;
+            AssertAgree(logits, model.forward(x), "logits");
+            Assert.Equal(blockedStages, BlockedRun.StagesRunOnThisThread - before);
+            var blocked = model.ForwardTo(x, layer);
+            Assert.True(blocked.is_contiguous(MemoryFormat.ChannelsLast));
+            AssertAgree(activation, blocked, layer);
+            Assert.Equal(2L * blockedStages, BlockedRun.StagesRunOnThisThread - before);
+        }
+    }
+
+    [SkippableFact]
+    public void ACapturedStageEndsARunAndKeepsItsValue()
+    {
+        SkipUnlessAvailable();
+        using var model = Frozen("mobilenet_v2");
+        var x = Images();
+        using var noGrad = torch.no_grad();
+        var layers = new[] { "features.6", "features.7", "features.15" };
+        (Tensor Logits, IReadOnlyDictionary<string, Tensor> Activations) expected;
+        using (BlockedActivation.Override(false)) expected = model.Capture(x, layers);
+        using var on = BlockedActivation.Override(true);
+        var before = BlockedRun.StagesRunOnThisThread;
+        var (logits, captured) = model.Capture(x, layers);
+        // Runs: features.0.0 … features.6 (3 + 6 stages); features.7 alone is one block (too few: channels-last);
+        // features.8 … features.15 (8 blocks); features.16 … features.18.2 (2 blocks and the head's 3 stages).
+        Assert.Equal(9 + 8 + 5, BlockedRun.StagesRunOnThisThread - before);
+        AssertAgree(expected.Logits, logits, "logits");
+        foreach (var layer in layers) AssertAgree(expected.Activations[layer], captured[layer], layer);
+    }
+
+    [SkippableFact]
+    public void RecordedPassesAndModelsWithoutResidualBlocksStayChannelsLast()
+    {
+        SkipUnlessAvailable();
+        using var on = BlockedActivation.Override(true);
+        var before = BlockedRun.StagesRunOnThisThread;
+        using (var vgg = Frozen("vgg11"))
+        using (torch.no_grad())
+            vgg.forward(Images(2));
+        using (var mobilenet = Frozen("mobilenet_v2"))
+            Assert.True(mobilenet.forward(Images(2).requires_grad_()).requires_grad);
+        using (var training = Frozen("resnet18"))  // batch norms in training mode do not fold
+        using (torch.no_grad())
+        {
+            training.train();
+            training.forward(Images(2));
+        }
+        Assert.Equal(0, BlockedRun.StagesRunOnThisThread - before);
+    }
+}

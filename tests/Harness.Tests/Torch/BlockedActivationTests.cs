@@ -1,0 +1,116 @@
+using Harness.Torch;
+
+namespace Harness.Tests.Torch;
+
+/// <summary>
+/// Activations in oneDNN's blocked nChw16c layout (<see cref="BlockedActivation"/>). The layout is checked against
+/// its definition built by hand with aten (channel c of pixel (h, w) at [n, c / 16, h, w, c % 16], padding channels
+/// zero), and each blocked convolution against the same convolution, rectifier and sum computed in float64 by aten
+/// (another code path: float64 never takes the shim's kernels): the float32 result must be within 2e-6 of its largest
+/// value, as close as PyTorch's own float32 kernel is (Torch/FrozenConvolutionTests).
+/// </summary>
+public sealed class BlockedActivationTests : IDisposable
+{
+    private readonly DisposeScope _scope = torch.NewDisposeScope();
+
+    public void Dispose() => _scope.Dispose();
+
+    private static void SkipUnlessAvailable() =>
+        Skip.IfNot(BlockedActivation.Available, "this shim was built without oneDNN's headers: no blocked activations");
+
+    [SkippableTheory]
+    [InlineData(24, false)]  // two blocks, the second half padding; from contiguous data
+    [InlineData(24, true)]
+    [InlineData(32, true)]
+    [InlineData(3, true)]    // an image: plain contiguous data
+    public void AnActivationGoesIntoTheBlockedLayoutAndBackUnchanged(long channels, bool channelsLast)
+    {
+        SkipUnlessAvailable();
+        torch.manual_seed(3);
+        var x = torch.randn(new long[] { 2, channels, 5, 7 });
+        if (channelsLast) x = x.contiguous(MemoryFormat.ChannelsLast);
+        var before = x.clone();
+        using var blocked = BlockedActivation.From(x);
+        Assert.Equal(channels, blocked.Channels);
+        if (channels < 16)
+        {
+            Assert.False(blocked.IsBlocked);
+            Assert.True(blocked.Data.is_contiguous() && blocked.Data.equal(x));
+        }
+        else
+        {
+            var blocks = (channels + 15) / 16;
+            var padded = torch.zeros(new long[] { 2, blocks * 16, 5, 7 });
+            padded.narrow(1, 0, channels).copy_(x);
+            var expected = padded.reshape(2, blocks, 16, 5, 7).permute(0, 1, 3, 4, 2).contiguous();
+            Assert.True(blocked.IsBlocked);
+            Assert.Equal(new[] { 2L, blocks, 5, 7, 16 }, blocked.Data.shape);
+            Assert.True(blocked.Data.equal(expected), "nChw16c, with zeros past the last channel");
+        }
+        var back = blocked.ToChannelsLast();
+        Assert.True(back.is_contiguous(MemoryFormat.ChannelsLast));
+        Assert.True(back.equal(x), "back in channels-last, unchanged");
+        Assert.True(x.equal(before), "the source is left as it was");
+    }
+
+    public static TheoryData<long, long, long, long, long, int, bool, bool> Convolutions => new()
+    {
+        // in, out channels, kernel, stride, groups, rectifier (0 none, 1 ReLU, 2 ReLU6), bias, accumulate
+        { 3, 32, 3, 2, 1, 2, true, false },     // MobileNetV2's stem, from a plain image
+        { 24, 144, 1, 1, 1, 2, true, false },   // an expansion from a padded block
+        { 144, 144, 3, 2, 144, 2, true, false },  // a depthwise layer, stride 2
+        { 144, 24, 1, 1, 1, 0, true, true },    // a projection summed into the block's input (24 channels: padded)
+        { 64, 64, 3, 1, 1, 1, false, true },    // a ResNet block's last convolution: sum, then ReLU
+        { 32, 48, 3, 2, 1, 1, true, false },    // 3×3 stride 2
+    };
+
+    [SkippableTheory]
+    [MemberData(nameof(Convolutions))]
+    public void ABlockedConvolutionComputesTheConvolution(long inChannels, long outChannels, long kernel, long stride,
+        long groups, int rectifier, bool withBias, bool accumulate)
+    {
+        SkipUnlessAvailable();
+        torch.manual_seed(11);
+        var x = torch.randn(new long[] { 3, inChannels, 23, 17 }).contiguous(MemoryFormat.ChannelsLast);
+        var weight = torch.randn(new long[] { outChannels, inChannels / groups, kernel, kernel }).mul(0.3);
+        var bias = withBias ? torch.randn(new long[] { outChannels }) : null;
+        var padding = kernel / 2;
+        var outSize = new[] { (23 + 2 * padding - kernel) / stride + 1, (17 + 2 * padding - kernel) / stride + 1 };
+        var addend = torch.randn(new long[] { 3, outChannels, outSize[0], outSize[1] }).contiguous(MemoryFormat.ChannelsLast);
+
+        using var noGrad = torch.no_grad();
+        var exact = torch.nn.functional.conv2d(x.to(ScalarType.Float64), weight.to(ScalarType.Float64),
+            bias?.to(ScalarType.Float64), stride, padding, groups: groups);
+        if (accumulate) exact = exact + addend.to(ScalarType.Float64);
+        exact = rectifier switch { 1 => exact.relu(), 2 => exact.clamp(0, 6), _ => exact };
+
+        using var input = BlockedActivation.From(x);
+        using var accumulator = accumulate ? BlockedActivation.From(addend) : null;
+        var post = rectifier switch { 1 => OutputRectifier.ReLU, 2 => OutputRectifier.ReLU6, _ => OutputRectifier.None };
+        var output = input.Conv2d(weight, bias, stride, padding, groups, post, accumulator);
+        Assert.True(output.IsBlocked);
+        Assert.Equal(outChannels, output.Channels);
+        if (accumulate) Assert.Same(accumulator, output);
+        var ours = output.ToChannelsLast();
+        var scale = exact.abs().max().item<double>();
+        var error = (ours.to(ScalarType.Float64) - exact).abs().max().item<double>() / scale;
+        Assert.True(error <= 2e-6, $"differs from the float64 convolution by {error:E2} of its largest value");
+        // The padding channels of a partly filled last block stay zero, so the next layer reads zeros there.
+        if (outChannels % 16 != 0)
+            Assert.Equal(0.0, output.Data.narrow(1, output.Data.shape[1] - 1, 1).narrow(4, outChannels % 16, 16 - outChannels % 16)
+                .abs().max().item<float>());
+    }
+
+    [SkippableFact]
+    public void OverrideHoldsForTheCallingFlowUntilDisposed()
+    {
+        SkipUnlessAvailable();
+        using (BlockedActivation.Override(false))
+        {
+            Assert.False(BlockedActivation.Enabled);
+            using (BlockedActivation.Override(true)) Assert.True(BlockedActivation.Enabled);
+            Assert.False(BlockedActivation.Enabled);
+            Assert.False(Task.Run(() => BlockedActivation.Enabled).Result, "a task started here inherits the override");
+        }
+    }
+}
