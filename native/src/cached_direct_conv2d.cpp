@@ -67,12 +67,17 @@ dnnl::primitive make_primitive(const dnnl::convolution_backward_data::primitive_
 
 // A layer's weight reordered into one oneDNN layout, valid while `source` (the layer's weight tensor) lives at
 // `version`. Shared by every primitive that wants that layout: the passes of different batch sizes usually do.
+// The kernels a reordered weight serves: those on channels-last activations (forward and backward-data), or those on
+// blocked ones (cached_blocked_forward).
+enum class Family { ChannelsLast, Blocked };
+
 struct ReorderedWeight {
   c10::weak_intrusive_ptr<c10::TensorImpl> source;
   int64_t version;
   memory::desc layout;
   memory weights;
   at::Tensor storage;  // owns the reordered weight's bytes
+  Family family;
 };
 
 // One prepared convolution: the primitive, the reordered weight it multiplies by, and the scratch memory one
@@ -158,8 +163,27 @@ std::string key_of(char kind, const at::Tensor& w, at::IntArrayRef data_sizes, a
 
 // `w`'s weight (as `source_weight()` gives it, split into `groups`) in `layout`: the kept copy when one is valid, else
 // a new reorder.
+// Drops `key`'s copies of the other family than `family`, and the prepared primitives that multiply by them: a layer's
+// weight is kept for one family at a time. A process that runs a model both ways (a score grain after MIP-IN's
+// training, whose forward passes run blocked) would otherwise keep two copies of every weight (ResNet-50: 94 MB more,
+// which took a score shard's peak over 1.5 GB); switching back costs one reorder per layer (about 2% of a ResNet-50
+// pass at batch 32). Call with g_mutex held.
+void keep_one_family(const std::string& key, Family family) {
+  auto it = g_reordered.find(key);
+  if (it == g_reordered.end()) return;
+  auto& copies = it->second;
+  for (const auto& r : copies) {
+    if (r.family == family) continue;
+    for (auto p = g_prepared.begin(); p != g_prepared.end();)
+      p = p->second.weights_storage.is_same(r.storage) ? g_prepared.erase(p) : ++p;
+  }
+  copies.erase(std::remove_if(copies.begin(), copies.end(), [&](const ReorderedWeight& r) { return r.family != family; }),
+               copies.end());
+}
+
 template <class Source>
-ReorderedWeight reordered(const at::Tensor& w, int which, int64_t groups, const memory::desc& layout, Source source_weight) {
+ReorderedWeight reordered(const at::Tensor& w, int which, int64_t groups, const memory::desc& layout, Family family,
+                          Source source_weight) {
   const auto key = weight_key(w, which);
   {
     std::lock_guard<std::mutex> lock(g_mutex);
@@ -177,23 +201,25 @@ ReorderedWeight reordered(const at::Tensor& w, int which, int64_t groups, const 
   stream.wait();
   std::lock_guard<std::mutex> lock(g_mutex);
   make_room_for_weight();  // drops this key's copies of an older version too; other layouts of this one stay
+  keep_one_family(key, family);
   auto& copies = g_reordered[key];
-  copies.push_back({c10::weak_intrusive_ptr<c10::TensorImpl>(w.getIntrusivePtr()), w._version(), layout, weights, storage});
+  copies.push_back(
+      {c10::weak_intrusive_ptr<c10::TensorImpl>(w.getIntrusivePtr()), w._version(), layout, weights, storage, family});
   return copies.back();
 }
 
 // The prepared convolution for `key`, built when missing or stale: `build` gives the primitive descriptor, `source`
 // the weight to reorder into the primitive's layout (computed only when no kept copy has that layout).
 template <class Desc, class Source, class Build>
-Prepared prepared(const std::string& key, const at::Tensor& w, int which, int64_t groups, Source source_weight,
-                  Build build) {
+Prepared prepared(const std::string& key, const at::Tensor& w, int which, int64_t groups, Family family,
+                  Source source_weight, Build build) {
   {
     std::lock_guard<std::mutex> lock(g_mutex);
     auto it = g_prepared.find(key);
     if (it != g_prepared.end() && still_valid(it->second, w)) return it->second;
   }
   const Desc pd = build();
-  const auto weight = reordered(w, which, groups, pd.weights_desc(), source_weight);
+  const auto weight = reordered(w, which, groups, pd.weights_desc(), family, source_weight);
   Prepared entry{c10::weak_intrusive_ptr<c10::TensorImpl>(w.getIntrusivePtr()), w._version(), make_primitive(pd),
                  weight.weights, weight.storage, pd.scratchpad_desc()};
   std::lock_guard<std::mutex> lock(g_mutex);
@@ -339,7 +365,8 @@ at::Tensor cached_direct_forward(const at::Tensor& x, const at::Tensor& w, const
   const auto key = key_of('F', w, x.sizes(), stride, padding, groups, static_cast<int>(which), bias.defined()) +
                    rectifier_key(rectifier) + (accumulate ? ":sum" : "");
   const auto entry = prepared<dnnl::convolution_forward::primitive_desc>(
-      key, w, static_cast<int>(which), groups, [&] { return rotated ? rotated_transposed(w, at::MemoryFormat::Contiguous) : w; }, [&] {
+      key, w, static_cast<int>(which), groups, Family::ChannelsLast,
+      [&] { return rotated ? rotated_transposed(w, at::MemoryFormat::Contiguous) : w; }, [&] {
         return dnnl::convolution_forward::primitive_desc(desc(), attributes(rectifier, accumulate), cpu_engine());
       });
   auto out = accumulate ? accumulator : at::empty(out_sizes, x.options(), at::MemoryFormat::ChannelsLast);
@@ -355,7 +382,7 @@ at::Tensor cached_direct_backward_data(const at::Tensor& grad, const at::Tensor&
   at::internal::lazy_init_num_threads();
   const auto g = grad.contiguous(at::MemoryFormat::ChannelsLast);
   const auto key = key_of('B', w, input_sizes, stride, padding, 1, 0, false);
-  const auto entry = prepared<dnnl::convolution_backward_data::primitive_desc>(key, w, 0, 1, [&] { return w; }, [&] {
+  const auto entry = prepared<dnnl::convolution_backward_data::primitive_desc>(key, w, 0, 1, Family::ChannelsLast, [&] { return w; }, [&] {
     const dnnl::convolution_forward::primitive_desc hint(
         forward_desc(input_sizes, w.sizes(), 1, false, g.sizes(), stride, padding), cpu_engine());
     const memory::dims strides = dims_of(stride), pad = dims_of(padding);
@@ -450,7 +477,7 @@ at::Tensor cached_blocked_forward(const at::Tensor& x, const at::Tensor& w, cons
   const auto key = key_of(plain_input ? 'p' : 'b', w, x_sizes, stride, padding, groups, 0, bias.defined()) +
                    rectifier_key(rectifier) + (accumulate ? ":sum" : "");
   const auto entry = prepared<dnnl::convolution_forward::primitive_desc>(
-      key, w, 0, groups, [&] { return w; }, [&] {
+      key, w, 0, groups, Family::Blocked, [&] { return w; }, [&] {
         return dnnl::convolution_forward::primitive_desc(
             forward_desc(src_md, w.sizes(), groups, bias.defined(), dst_md, stride, padding),
             attributes(rectifier, accumulate), cpu_engine());

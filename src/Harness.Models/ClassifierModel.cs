@@ -150,7 +150,8 @@ public abstract class ClassifierModel : Module
     // stage) and the stage that made it allows it (Rectifier); under the same conditions a residual block may write its
     // sum into its input's memory (ResidualBlock.ForwardGivingUpInput). A ReLU/ReLU6 stage right after a convolution
     // (or a folded pair) whose output nothing asks for runs in place on it, inside its kernel where the shim can
-    // (ConvolutionFusion): VGG's features are such pairs.
+    // (ConvolutionFusion): VGG's features are such pairs. Without autograd, on the CPU, a channels-last model runs
+    // spans of residual blocks in oneDNN's blocked layout (BlockedRun), under the same rule about captured stages.
     private Tensor RunStages(Tensor input, int first, int last, Dictionary<int, List<string>>? wanted = null, Dictionary<string, Tensor>? captured = null)
     {
         var x = first == 0 ? ToInputFormat(input) : input;
@@ -160,7 +161,9 @@ public abstract class ClassifierModel : Module
             var previous = x;
             var previousIsKept = ReferenceEquals(previous, input) || (wanted?.ContainsKey(i - 1) ?? false);
             var module = _stages[i].Module;
-            var blocked = BlockedRun.TryForward(_modules, i, last, x, j => wanted?.ContainsKey(j) ?? false, out var blockedOutput);
+            Tensor blockedOutput = null!;
+            var blocked = MemoryFormat != MemoryFormat.ChannelsLast ? 0  // a contiguous model runs every op as PyTorch eager does
+                : BlockedRun.TryForward(_modules, i, last, x, j => wanted?.ContainsKey(j) ?? false, out blockedOutput);
             Tensor convolved = null!;
             var fused = blocked > 0 ? 0 : ConvolutionFusion.TryForward(_modules, i, last, x, j => wanted?.ContainsKey(j) ?? false, out convolved);
             if (blocked > 0)

@@ -91,7 +91,7 @@ public sealed class BlockedRunTests : IDisposable
     }
 
     [SkippableFact]
-    public void RecordedPassesAndModelsWithoutResidualBlocksStayChannelsLast()
+    public void RecordedPassesContiguousModelsAndModelsWithoutResidualBlocksRunAsBefore()
     {
         SkipUnlessAvailable();
         using var on = BlockedActivation.Override(true);
@@ -100,7 +100,12 @@ public sealed class BlockedRunTests : IDisposable
         using (torch.no_grad())
             vgg.forward(Images(2));
         using (var mobilenet = Frozen("mobilenet_v2"))
+        {
             Assert.True(mobilenet.forward(Images(2).requires_grad_()).requires_grad);
+            mobilenet.UseMemoryFormat(MemoryFormat.Contiguous);  // every op as PyTorch eager runs it
+            using (torch.no_grad())
+                Assert.True(mobilenet.forward(Images(2)).is_contiguous());
+        }
         using (var training = Frozen("resnet18"))  // batch norms in training mode do not fold
         using (torch.no_grad())
         {

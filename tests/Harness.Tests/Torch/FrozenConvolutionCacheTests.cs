@@ -34,6 +34,7 @@ public sealed class FrozenConvolutionCacheTests
     public void AModelAtSeveralBatchSizesKeepsItsWeightsAndPrimitives()
     {
         RequireCache();
+        using var channelsLast = BlockedActivation.Override(false);  // one family of kernels (the next test mixes them)
         using var scope = torch.NewDisposeScope();
         using var model = ModelZoo.Create("resnet50", 10, 3);
         model.requires_grad_(false);
@@ -65,6 +66,49 @@ public sealed class FrozenConvolutionCacheTests
         Assert.True(primitivesAfterFirstRound - primitivesBefore > 512,
             $"sixteen batch sizes need more than 512 primitives (the old bound); {primitivesAfterFirstRound - primitivesBefore} were made");
         Assert.Equal(primitivesAfterFirstRound, Kept.Primitives);  // the second round reuses every one
+    }
+
+    [SkippableFact]
+    public void AWeightIsKeptForOneFamilyOfKernelsAtATime()
+    {
+        // A pass without autograd runs ResNet's blocks in the blocked layout (kernels that want their own weight
+        // layouts); a recorded pass runs the channels-last kernels. A model used both ways (MIP-IN's training, then
+        // gradient passes in a score grain) must not keep both copies of every weight: after the recorded pass, the
+        // cache holds exactly what a model that never ran blocked holds.
+        RequireCache();
+        Skip.IfNot(BlockedActivation.Available, "this shim has no blocked activations");
+        using var blocked = BlockedActivation.Override(true);
+        using var scope = torch.NewDisposeScope();
+        long afterBlocked, afterBoth, convolutionBytes;
+        using (var model = Frozen(seed: 4))
+        {
+            var before = Kept.LiveWeightBytes;
+            using (torch.no_grad())
+                model.forward(Input());
+            afterBlocked = Kept.LiveWeightBytes - before;
+            model.forward(Input().requires_grad_()).sum().backward();
+            afterBoth = Kept.LiveWeightBytes - before;
+            convolutionBytes = model.parameters().Where(p => p.dim() == 4).Sum(p => p.numel() * sizeof(float));
+        }
+        long recordedOnly;
+        using (var model = Frozen(seed: 5))
+        {
+            var before = Kept.LiveWeightBytes;
+            model.forward(Input().requires_grad_()).sum().backward();
+            recordedOnly = Kept.LiveWeightBytes - before;
+        }
+        Assert.InRange(afterBlocked, convolutionBytes, convolutionBytes * 11 / 10);  // one copy of each weight
+        Assert.Equal(recordedOnly, afterBoth);
+
+        static ClassifierModel Frozen(ulong seed)
+        {
+            var model = ModelZoo.Create("resnet18", 10, seed);
+            model.requires_grad_(false);
+            model.UseMemoryFormat(MemoryFormat.ChannelsLast);
+            return model;
+        }
+
+        static Tensor Input() => torch.randn(new long[] { 2, 3, 64, 64 }).contiguous(MemoryFormat.ChannelsLast);
     }
 
     private static KeptConvolutions Kept => FrozenConvolution.Kept!.Value;
