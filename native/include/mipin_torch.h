@@ -139,7 +139,8 @@ MT_API int mt_conv2d_frozen_accumulate(mt_tensor input, mt_tensor weight, mt_ten
                                        int32_t relu, mt_tensor* out);
 /* Activations in oneDNN's blocked nChw16c layout, for forward passes without autograd (src/cached_direct_conv2d.cpp):
  * a blocked tensor is N x ceil(C/16) x H x W x 16 (channels past C zero), which only these functions read.
- * mt_blocked_available: 1 when this build has them (oneDNN's headers found), else 0 and the others fail.
+ * mt_blocked_available: 1 when this build has them (oneDNN's headers found) and oneDNN has optimised kernels for the
+ * layout on this CPU (AVX-512), else 0 (the others still work where the build has them, on reference kernels).
  * mt_to_blocked: a 4-D float32 CPU tensor in that layout; mt_from_blocked: back to channels-last N x C x H x W.
  * mt_conv2d_blocked: a frozen convolution (dilation 1) from a blocked input (or a contiguous N x C x H x W image) to a
  * blocked output, primitive and reordered weight cached as mt_conv2d_frozen's; rectifier 0 none, 1 ReLU, 2 clamp to

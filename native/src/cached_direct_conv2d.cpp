@@ -5,9 +5,10 @@
 // ResNet-50 at batch 8 spends 26 ms of its 760 ms in those reorders; since our input-gradient passes take at most 8
 // images, a batch of 32 pays them four times. A frozen model's weights do not change between calls, so the reordered
 // copy is kept, keyed by the weight tensor (held weakly: a freed model's entries go when the next entry is added) and
-// checked against the tensor's version counter, so an in-place change to the weight rebuilds it. The primitive is the
-// one aten::conv2d runs for channels-last data (same descriptors, same kernel), so results are aten's to the last bit
-// (Torch/FrozenConvolutionTests checks this).
+// checked against the tensor's version counter, so an in-place change to the weight rebuilds it. The primitive of
+// cached_direct_forward / cached_direct_backward_data is the one aten::conv2d runs for channels-last data (same
+// descriptors, same kernel), so their results are aten's to the last bit (Torch/FrozenConvolutionTests checks this).
+// cached_blocked_forward runs oneDNN's kernels for its blocked layout instead: the same values up to float rounding.
 
 #include "frozen_kernels.h"
 
@@ -161,8 +162,6 @@ std::string key_of(char kind, const at::Tensor& w, at::IntArrayRef data_sizes, a
   return key.str();
 }
 
-// `w`'s weight (as `source_weight()` gives it, split into `groups`) in `layout`: the kept copy when one is valid, else
-// a new reorder.
 // Drops `key`'s copies of the other family than `family`, and the prepared primitives that multiply by them: a layer's
 // weight is kept for one family at a time. A process that runs a model both ways (a score grain after MIP-IN's
 // training, whose forward passes run blocked) would otherwise keep two copies of every weight (ResNet-50: 94 MB more,
@@ -181,6 +180,8 @@ void keep_one_family(const std::string& key, Family family) {
                copies.end());
 }
 
+// `w`'s weight (as `source_weight()` gives it, split into `groups`) in `layout`, for kernels of `family`: the kept copy
+// when one is valid, else a new reorder (which drops the layer's copies of the other family).
 template <class Source>
 ReorderedWeight reordered(const at::Tensor& w, int which, int64_t groups, const memory::desc& layout, Family family,
                           Source source_weight) {
@@ -223,6 +224,13 @@ Prepared prepared(const std::string& key, const at::Tensor& w, int which, int64_
   Prepared entry{c10::weak_intrusive_ptr<c10::TensorImpl>(w.getIntrusivePtr()), w._version(), make_primitive(pd),
                  weight.weights, weight.storage, pd.scratchpad_desc()};
   std::lock_guard<std::mutex> lock(g_mutex);
+  // Another thread may have dropped this weight copy meanwhile (the other family's kernels ran): then the entry serves
+  // this call only, rather than keeping a copy the cache no longer accounts for.
+  auto copies = g_reordered.find(weight_key(w, which));
+  if (copies == g_reordered.end() ||
+      std::none_of(copies->second.begin(), copies->second.end(),
+                   [&](const ReorderedWeight& r) { return r.storage.is_same(weight.storage); }))
+    return entry;
   make_room_for_primitive();
   g_prepared.insert_or_assign(key, entry);
   return entry;
@@ -426,6 +434,30 @@ void run_reorder(memory from, memory to) {
 }
 
 }  // namespace
+
+bool blocked_kernels_available() {
+  // oneDNN has optimised kernels for nChw16c on AVX-512 only; elsewhere it would run its reference kernels (correct,
+  // many times slower). Probed once with the three kinds of convolution a blocked run makes.
+  static const bool available = [] {
+    try {
+      const auto user = user_scratchpad();
+      const auto implemented = [&](const memory::desc& src, at::IntArrayRef w, int64_t groups, const memory::desc& dst,
+                                   int64_t stride, int64_t pad) {
+        const std::vector<int64_t> strides{stride, stride}, padding{pad, pad};
+        const dnnl::convolution_forward::primitive_desc pd(
+            forward_desc(src, w, groups, true, dst, strides, padding), user, cpu_engine());
+        return std::string(pd.impl_info_str()).rfind("ref", 0) != 0;
+      };
+      const auto image = memory::desc({2, 3, 16, 16}, memory::data_type::f32, tag::nchw);
+      return implemented(image, {32, 3, 3, 3}, 1, blocked_desc(2, 32, 8, 8), 2, 1) &&          // an image layer
+             implemented(blocked_desc(2, 32, 8, 8), {64, 32, 1, 1}, 1, blocked_desc(2, 64, 8, 8), 1, 0) &&  // 1x1
+             implemented(blocked_desc(2, 64, 8, 8), {64, 1, 3, 3}, 64, blocked_desc(2, 64, 8, 8), 1, 1);    // depthwise
+    } catch (const dnnl::error&) {
+      return false;
+    }
+  }();
+  return available;
+}
 
 at::Tensor to_blocked(const at::Tensor& x) {
   at::internal::lazy_init_num_threads();

@@ -416,7 +416,13 @@ int mt_conv2d_frozen_accumulate(mt_tensor input, mt_tensor weight, mt_tensor bia
 }
 
 int mt_blocked_available(int32_t* out) {
-  return mipin::guarded([&] { *out = MIPIN_WITH_ONEDNN; });
+  return mipin::guarded([&] {
+#if MIPIN_WITH_ONEDNN
+    *out = mipin::blocked_kernels_available() ? 1 : 0;
+#else
+    *out = 0;
+#endif
+  });
 }
 
 int mt_to_blocked(mt_tensor input, mt_tensor* out) {

@@ -58,10 +58,14 @@ at::Tensor cached_direct_backward_data(const at::Tensor& grad, const at::Tensor&
                                        at::IntArrayRef stride, at::IntArrayRef padding);
 
 // Activations in oneDNN's blocked nChw16c layout, for forward passes without autograd: on AVX-512, oneDNN's kernels for
-// that layout run MobileNetV2's 1x1 and depthwise convolutions 1.2-2.3x faster than its channels-last ones, which
+// that layout run MobileNetV2's 1x1 and depthwise convolutions 1.0-2.3x faster than its channels-last ones, which
 // aten runs. A blocked tensor is N x ceil(C/16) x H x W x 16 (channels past C zero); aten's ops do not understand
 // it, so only these functions read it.
 //
+// blocked_kernels_available: whether oneDNN has optimised kernels for it on this CPU (AVX-512); elsewhere it would
+// run reference kernels, so blocked runs are not used.
+bool blocked_kernels_available();
+
 // to_blocked: x (4-D float32 CPU, any layout) in that layout. from_blocked: back to a channels-last N x C x H x W.
 at::Tensor to_blocked(const at::Tensor& x);
 at::Tensor from_blocked(const at::Tensor& xb, int64_t channels);

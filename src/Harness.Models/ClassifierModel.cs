@@ -154,16 +154,23 @@ public abstract class ClassifierModel : Module
     // spans of residual blocks in oneDNN's blocked layout (BlockedRun), under the same rule about captured stages.
     private Tensor RunStages(Tensor input, int first, int last, Dictionary<int, List<string>>? wanted = null, Dictionary<string, Tensor>? captured = null)
     {
-        var x = first == 0 ? ToInputFormat(input) : input;
+        var x = input;
         var inPlaceUpTo = wanted is { Count: > 0 } ? wanted.Keys.Min() : last;
         for (var i = first; i <= last; i++)
         {
-            var previous = x;
-            var previousIsKept = ReferenceEquals(previous, input) || (wanted?.ContainsKey(i - 1) ?? false);
-            var module = _stages[i].Module;
+            var previousIsKept = ReferenceEquals(x, input) || (wanted?.ContainsKey(i - 1) ?? false);
             Tensor blockedOutput = null!;
             var blocked = MemoryFormat != MemoryFormat.ChannelsLast ? 0  // a contiguous model runs every op as PyTorch eager does
-                : BlockedRun.TryForward(_modules, i, last, x, j => wanted?.ContainsKey(j) ?? false, out blockedOutput);
+                : BlockedRun.TryForward(_modules, i, last, x, j => wanted?.ContainsKey(j) ?? false, inputGivenUp: !previousIsKept, out blockedOutput);
+            // A blocked run reads the model input in any layout (an image as plain NCHW data); the stages want it in this
+            // model's memory format.
+            if (blocked == 0 && i == 0)
+            {
+                x = ToInputFormat(input);
+                previousIsKept = ReferenceEquals(x, input);  // a copy in the model's format is this pass's own
+            }
+            var previous = x;
+            var module = _stages[i].Module;
             Tensor convolved = null!;
             var fused = blocked > 0 ? 0 : ConvolutionFusion.TryForward(_modules, i, last, x, j => wanted?.ContainsKey(j) ?? false, out convolved);
             if (blocked > 0)

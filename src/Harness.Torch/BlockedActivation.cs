@@ -3,15 +3,16 @@ namespace Harness.Torch;
 /// <summary>
 /// An activation held in oneDNN's blocked <c>nChw16c</c> layout between frozen convolutions of a forward pass without
 /// autograd (the shim's <c>cached_blocked_forward</c>). Why: on AVX-512, oneDNN's kernels for this layout run
-/// MobileNetV2's 1×1 and depthwise convolutions 1.2–2.3× faster than the channels-last kernels aten runs (a whole
-/// MobileNetV2 forward about 1.2×; ResNet-50's convolutions about 1.06×; VGG's dense 3×3 ones equally fast in either
+/// MobileNetV2's 1×1 and depthwise convolutions 1.0–2.3× faster than the channels-last kernels aten runs (a whole
+/// MobileNetV2 forward about 1.25×; ResNet-50's convolutions about 1.06×; VGG's dense 3×3 ones equally fast in either
 /// layout). The values differ from the channels-last pass by float rounding: other kernels add the input channels in
 /// another order.
 /// <para>
-/// <see cref="Data"/> is N × ⌈C/16⌉ × H × W × 16 with the channels past <see cref="Channels"/> zero; no aten operation
-/// reads it correctly, so it stays inside this type (an aten op given it fails on its five dimensions rather than
-/// computing nonsense). An image with fewer than 16 channels enters as its plain contiguous N × C × H × W tensor (the
-/// blocked kernels read it so), which only a convolution may take. <see cref="ToChannelsLast"/> ends a blocked run.
+/// <see cref="Data"/> is N × ⌈C/16⌉ × H × W × 16 with the channels past <see cref="Channels"/> zero. Only this type and
+/// the shim read it: to aten it is a 5-D tensor, so an aten op expecting an N × C × H × W activation fails on it,
+/// while elementwise ops and reductions would silently include the padding. An image with fewer than 16 channels
+/// enters as its plain contiguous N × C × H × W tensor (the blocked kernels read it so), which only a convolution may
+/// take. <see cref="ToChannelsLast"/> ends a blocked run.
 /// </para>
 /// </summary>
 public sealed class BlockedActivation : IDisposable
@@ -47,7 +48,10 @@ public sealed class BlockedActivation : IDisposable
     /// <summary>False for an image entering a blocked run as plain data.</summary>
     public bool IsBlocked => Data.ndim == 5;
 
-    /// <summary>Whether this shim has blocked activations (built with oneDNN's headers).</summary>
+    /// <summary>
+    /// Whether this shim has blocked activations (built with oneDNN's headers) and oneDNN has optimised kernels for the
+    /// layout on this CPU (AVX-512; elsewhere it would run its reference kernels, many times slower).
+    /// </summary>
     public static bool Available => s_available.Value;
 
     /// <summary>
@@ -105,7 +109,10 @@ public sealed class BlockedActivation : IDisposable
     public BlockedActivation Conv2d(Tensor weight, Tensor? bias, long stride, long padding, long groups,
         OutputRectifier rectifier = OutputRectifier.None, BlockedActivation? accumulator = null)
     {
-        if (accumulator is { IsBlocked: false }) throw new ArgumentException("an accumulator must be blocked", nameof(accumulator));
+        if (weight.shape[1] * groups != Channels)
+            throw new ArgumentException($"the weight takes {weight.shape[1] * groups} input channels, the activation has {Channels}", nameof(weight));
+        if (accumulator is not null && (!accumulator.IsBlocked || accumulator.Channels != weight.shape[0]))
+            throw new ArgumentException($"an accumulator must be a blocked activation of the output's {weight.shape[0]} channels", nameof(accumulator));
         var (kind, lo, hi) = rectifier switch
         {
             OutputRectifier.ReLU => (1, 0.0, 0.0),

@@ -23,10 +23,12 @@ public static class BlockedRun
     /// When a run starts at <paramref name="first"/> (without going past <paramref name="last"/> or a stage whose output
     /// the caller keeps, per <paramref name="keepsOutputOf"/>; a kept output ends the run), runs it on
     /// <paramref name="input"/> and returns how many stages ran, with the last one's output (channels-last) in
-    /// <paramref name="output"/>; otherwise returns 0 and runs nothing. <paramref name="input"/> is left as it was.
+    /// <paramref name="output"/>; otherwise returns 0 and runs nothing. <paramref name="input"/> (any layout) is left as
+    /// it was; when <paramref name="inputGivenUp"/>, it is freed as soon as its blocked copy is made, so the run does not
+    /// hold both.
     /// </summary>
     public static int TryForward(IReadOnlyList<Module> layers, int first, int last, Tensor input, Func<int, bool> keepsOutputOf,
-        out Tensor output)
+        bool inputGivenUp, out Tensor output)
     {
         output = null!;
         if (torch.is_grad_enabled() || input.ndim != 4 || input.device.IsCuda || input.dtype != ScalarType.Float32 ||
@@ -35,6 +37,7 @@ public static class BlockedRun
         if (units.Count == 0) return 0;
         using var scope = torch.NewDisposeScope();
         var x = BlockedActivation.From(input);
+        if (inputGivenUp) input.Dispose();
         foreach (var (start, count) in units)
         {
             var next = layers[start] is IForwardsBlocked block

@@ -18,8 +18,11 @@ public sealed class BlockedRunTests : IDisposable
 
     public void Dispose() => _scope.Dispose();
 
-    private static void SkipUnlessAvailable() =>
-        Skip.IfNot(BlockedActivation.Available, "this shim was built without oneDNN's headers: no blocked activations");
+    private static void SkipUnlessAvailable()
+    {
+        Skip.IfNot(BlockedActivation.Available, "no blocked activations: a shim built without oneDNN's headers, or a CPU without AVX-512");
+        Skip.IfNot(ConvolutionAlgorithm.Current == ConvolutionKind.Direct, "Winograd convolutions run channels-last");
+    }
 
     private static ClassifierModel Frozen(string name)
     {
@@ -91,6 +94,42 @@ public sealed class BlockedRunTests : IDisposable
     }
 
     [SkippableFact]
+    public void APassFromALayerLeavesTheCallersActivationAsItWas()
+    {
+        // ForwardFrom starts a run on the caller's activation: its blocked copy takes the blocks' in-place sums.
+        SkipUnlessAvailable();
+        using var model = Frozen("mobilenet_v2");
+        using var noGrad = torch.no_grad();
+        var activation = model.ForwardTo(Images(), "features.2");
+        var before = activation.clone();
+        Tensor expected;
+        using (BlockedActivation.Override(false)) expected = model.ForwardFrom(activation, "features.2");
+        using var on = BlockedActivation.Override(true);
+        var stages = BlockedRun.StagesRunOnThisThread;
+        AssertAgree(expected, model.ForwardFrom(activation, "features.2"), "logits from features.2");
+        Assert.Equal(15 + 3, BlockedRun.StagesRunOnThisThread - stages);  // features.3 … features.17, the head
+        Assert.True(activation.equal(before), "the caller's activation is unchanged");
+    }
+
+    [SkippableFact]
+    public void SwitchingBetweenBlockedAndRecordedPassesChangesNoValue()
+    {
+        // The cache keeps a weight for one family of kernels at a time (Torch/FrozenConvolutionCacheTests): each switch
+        // reorders the weights again, which must give the same values.
+        SkipUnlessAvailable();
+        using var model = Frozen("resnet18");
+        var x = Images(4);
+        using var on = BlockedActivation.Override(true);
+        Tensor first;
+        using (torch.no_grad()) first = model.forward(x);
+        var recorded = model.forward(x.detach().requires_grad_());
+        recorded.sum().backward();
+        using (torch.no_grad())
+            Assert.True(model.forward(x).equal(first), "blocked logits after a recorded pass");
+        Assert.True(model.forward(x.detach().requires_grad_()).detach().equal(recorded.detach()), "recorded logits after a blocked pass");
+    }
+
+    [SkippableFact]
     public void RecordedPassesContiguousModelsAndModelsWithoutResidualBlocksRunAsBefore()
     {
         SkipUnlessAvailable();
@@ -104,7 +143,7 @@ public sealed class BlockedRunTests : IDisposable
             Assert.True(mobilenet.forward(Images(2).requires_grad_()).requires_grad);
             mobilenet.UseMemoryFormat(MemoryFormat.Contiguous);  // every op as PyTorch eager runs it
             using (torch.no_grad())
-                Assert.True(mobilenet.forward(Images(2)).is_contiguous());
+                Assert.True(mobilenet.ForwardTo(Images(2), "features.18").is_contiguous(), "a contiguous model's layer stays contiguous");
         }
         using (var training = Frozen("resnet18"))  // batch norms in training mode do not fold
         using (torch.no_grad())

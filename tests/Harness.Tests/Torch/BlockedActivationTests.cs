@@ -16,7 +16,7 @@ public sealed class BlockedActivationTests : IDisposable
     public void Dispose() => _scope.Dispose();
 
     private static void SkipUnlessAvailable() =>
-        Skip.IfNot(BlockedActivation.Available, "this shim was built without oneDNN's headers: no blocked activations");
+        Skip.IfNot(BlockedActivation.Available, "no blocked activations: a shim built without oneDNN's headers, or a CPU without AVX-512");
 
     [SkippableTheory]
     [InlineData(24, false)]  // two blocks, the second half padding; from contiguous data
@@ -99,6 +99,18 @@ public sealed class BlockedActivationTests : IDisposable
         if (outChannels % 16 != 0)
             Assert.Equal(0.0, output.Data.narrow(1, output.Data.shape[1] - 1, 1).narrow(4, outChannels % 16, 16 - outChannels % 16)
                 .abs().max().item<float>());
+    }
+
+    [SkippableFact]
+    public void AConvolutionChecksTheChannelsItIsGiven()
+    {
+        // The blocked data of 24 channels has 32 slots: a weight for 32 input channels would silently read the padding.
+        SkipUnlessAvailable();
+        using var noGrad = torch.no_grad();
+        using var x = BlockedActivation.From(torch.randn(new long[] { 1, 24, 5, 5 }));
+        Assert.Throws<ArgumentException>(() => x.Conv2d(torch.randn(new long[] { 16, 32, 1, 1 }), null, 1, 0, 1));
+        using var accumulator = BlockedActivation.From(torch.randn(new long[] { 1, 32, 5, 5 }));
+        Assert.Throws<ArgumentException>(() => x.Conv2d(torch.randn(new long[] { 16, 24, 1, 1 }), null, 1, 0, 1, accumulator: accumulator));
     }
 
     [SkippableFact]
