@@ -58,6 +58,13 @@ at::Tensor dense_weight(const at::Tensor& w) {
   return w.is_contiguous() || w.is_contiguous(at::MemoryFormat::ChannelsLast) ? w : w.contiguous();
 }
 
+// Copies `from` into `to` (a reorder between their layouts) and waits for it.
+void run_reorder(memory from, memory to) {
+  dnnl::stream stream(cpu_engine());
+  dnnl::reorder(from, to).execute(stream, from, to);
+  stream.wait();
+}
+
 dnnl::primitive make_primitive(const dnnl::convolution_forward::primitive_desc& pd) {
   return dnnl::convolution_forward(pd);
 }
@@ -66,12 +73,12 @@ dnnl::primitive make_primitive(const dnnl::convolution_backward_data::primitive_
   return dnnl::convolution_backward_data(pd);
 }
 
-// A layer's weight reordered into one oneDNN layout, valid while `source` (the layer's weight tensor) lives at
-// `version`. Shared by every primitive that wants that layout: the passes of different batch sizes usually do.
 // The kernels a reordered weight serves: those on channels-last activations (forward and backward-data), or those on
 // blocked ones (cached_blocked_forward).
 enum class Family { ChannelsLast, Blocked };
 
+// A layer's weight reordered into one oneDNN layout, valid while `source` (the layer's weight tensor) lives at
+// `version`. Shared by every primitive that wants that layout: the passes of different batch sizes usually do.
 struct ReorderedWeight {
   c10::weak_intrusive_ptr<c10::TensorImpl> source;
   int64_t version;
@@ -196,10 +203,7 @@ ReorderedWeight reordered(const at::Tensor& w, int which, int64_t groups, const 
   auto storage = at::empty({static_cast<int64_t>(layout.get_size() / sizeof(float))}, w.options());
   memory weights(layout, cpu_engine(), storage.data_ptr());
   const auto dense = dense_weight(source_weight());
-  auto source = weight_memory(dense, groups);
-  dnnl::stream stream(cpu_engine());
-  dnnl::reorder(source, weights).execute(stream, source, weights);
-  stream.wait();
+  run_reorder(weight_memory(dense, groups), weights);
   std::lock_guard<std::mutex> lock(g_mutex);
   make_room_for_weight();  // drops this key's copies of an older version too; other layouts of this one stay
   keep_one_family(key, family);
@@ -425,12 +429,6 @@ std::vector<int64_t> blocked_sizes(const at::Tensor& xb, int64_t channels) {
               "a blocked activation of ", channels, " channels must be a contiguous float32 CPU tensor of N x ",
               blocks_of(channels), " x H x W x 16; got ", xb.sizes());
   return {xb.size(0), channels, xb.size(2), xb.size(3)};
-}
-
-void run_reorder(memory from, memory to) {
-  dnnl::stream stream(cpu_engine());
-  dnnl::reorder(from, to).execute(stream, from, to);
-  stream.wait();
 }
 
 }  // namespace

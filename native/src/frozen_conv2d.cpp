@@ -358,6 +358,18 @@ std::pair<at::Tensor, at::Tensor> frozen_conv2d_passing_input(const at::Tensor& 
   return {out, passed.defined() ? passed : x};
 }
 
+// The rectifier an entry point asks for: 0 none, 1 ReLU, 2 clamp to [lo, hi].
+mipin::OutputRectifier output_rectifier(int32_t kind, double lo, double hi) {
+  mipin::OutputRectifier post;
+  if (kind == 1) post.kind = mipin::OutputRectifier::Kind::Relu;
+  if (kind == 2) post = {mipin::OutputRectifier::Kind::Clip, lo, hi};
+  return post;
+}
+
+#if !MIPIN_WITH_ONEDNN
+constexpr const char* kNoBlockedActivations = "blocked activations need a shim built with oneDNN (mt_blocked_available)";
+#endif
+
 }  // namespace
 
 int mt_conv2d_frozen(mt_tensor input, mt_tensor weight, mt_tensor bias, int64_t stride_h, int64_t stride_w,
@@ -374,10 +386,7 @@ int mt_conv2d_frozen_rectified(mt_tensor input, mt_tensor weight, mt_tensor bias
                                int64_t pad_h, int64_t pad_w, int64_t groups, int32_t relu, double lo, double hi,
                                mt_tensor* out) {
   const int status = mipin::guarded([&] {
-    mipin::OutputRectifier post;
-    post.kind = relu != 0 ? mipin::OutputRectifier::Kind::Relu : mipin::OutputRectifier::Kind::Clip;
-    post.lo = lo;
-    post.hi = hi;
+    const auto post = output_rectifier(relu != 0 ? 1 : 2, lo, hi);
     *out = mipin::new_handle(frozen_conv2d(mipin::tensor_ref(input), mipin::tensor_ref(weight),
                                            mipin::optional_tensor(bias), stride_h, stride_w, pad_h, pad_w, groups,
                                            post));
@@ -389,10 +398,7 @@ int mt_conv2d_frozen_rectified_passing_input(mt_tensor input, mt_tensor weight, 
                                              int64_t stride_w, int64_t pad_h, int64_t pad_w, int32_t relu, double lo,
                                              double hi, mt_tensor* out, mt_tensor* passed_input) {
   const int status = mipin::guarded([&] {
-    mipin::OutputRectifier post;
-    post.kind = relu != 0 ? mipin::OutputRectifier::Kind::Relu : mipin::OutputRectifier::Kind::Clip;
-    post.lo = lo;
-    post.hi = hi;
+    const auto post = output_rectifier(relu != 0 ? 1 : 2, lo, hi);
     auto [result, passed] = frozen_conv2d_passing_input(mipin::tensor_ref(input), mipin::tensor_ref(weight),
                                                         mipin::optional_tensor(bias), stride_h, stride_w, pad_h, pad_w,
                                                         post);
@@ -406,8 +412,7 @@ int mt_conv2d_frozen_accumulate(mt_tensor input, mt_tensor weight, mt_tensor bia
                                 int64_t stride_w, int64_t pad_h, int64_t pad_w, mt_tensor accumulator, int32_t relu,
                                 mt_tensor* out) {
   const int status = mipin::guarded([&] {
-    mipin::OutputRectifier post;
-    if (relu != 0) post.kind = mipin::OutputRectifier::Kind::Relu;
+    const auto post = output_rectifier(relu != 0 ? 1 : 0, 0.0, 0.0);
     *out = mipin::new_handle(frozen_conv2d_accumulate(mipin::tensor_ref(input), mipin::tensor_ref(weight),
                                                       mipin::optional_tensor(bias), mipin::tensor_ref(accumulator),
                                                       stride_h, stride_w, pad_h, pad_w, post));
@@ -430,7 +435,7 @@ int mt_to_blocked(mt_tensor input, mt_tensor* out) {
 #if MIPIN_WITH_ONEDNN
     *out = mipin::new_handle(mipin::to_blocked(mipin::tensor_ref(input)));
 #else
-    TORCH_CHECK(false, "blocked activations need a shim built with oneDNN (mt_blocked_available)");
+    TORCH_CHECK(false, kNoBlockedActivations);
 #endif
   });
 }
@@ -440,7 +445,7 @@ int mt_from_blocked(mt_tensor input, int64_t channels, mt_tensor* out) {
 #if MIPIN_WITH_ONEDNN
     *out = mipin::new_handle(mipin::from_blocked(mipin::tensor_ref(input), channels));
 #else
-    TORCH_CHECK(false, "blocked activations need a shim built with oneDNN (mt_blocked_available)");
+    TORCH_CHECK(false, kNoBlockedActivations);
 #endif
   });
 }
@@ -452,14 +457,12 @@ int mt_conv2d_blocked(mt_tensor input, mt_tensor weight, mt_tensor bias, int64_t
 #if MIPIN_WITH_ONEDNN
     TORCH_CHECK(!c10::GradMode::is_enabled() || !mipin::tensor_ref(input).requires_grad(),
                 "mt_conv2d_blocked runs without autograd only");
-    mipin::OutputRectifier post;
-    if (rectifier == 1) post.kind = mipin::OutputRectifier::Kind::Relu;
-    if (rectifier == 2) post = {mipin::OutputRectifier::Kind::Clip, lo, hi};
+    const auto post = output_rectifier(rectifier, lo, hi);
     *out = mipin::new_handle(mipin::cached_blocked_forward(
         mipin::tensor_ref(input), mipin::tensor_ref(weight), mipin::optional_tensor(bias), {stride_h, stride_w},
         {pad_h, pad_w}, groups, post, mipin::optional_tensor(accumulator)));
 #else
-    TORCH_CHECK(false, "blocked activations need a shim built with oneDNN (mt_blocked_available)");
+    TORCH_CHECK(false, kNoBlockedActivations);
 #endif
   });
 }

@@ -55,8 +55,9 @@ public sealed class BlockedActivation : IDisposable
     public static bool Available => s_available.Value;
 
     /// <summary>
-    /// Whether forward passes use blocked runs: the shim has them (built with oneDNN's headers), the direct convolution
-    /// algorithm is in use (Winograd runs channels-last) and <see cref="EnvironmentVariable"/> is not <c>0</c>.
+    /// Whether forward passes use blocked runs: they are <see cref="Available"/>, the direct convolution algorithm is in
+    /// use (Winograd runs channels-last) and <see cref="EnvironmentVariable"/> (or <see cref="Override"/>) does not
+    /// turn them off.
     /// </summary>
     public static bool Enabled =>
         (s_override.Value ?? s_enabled) && ConvolutionAlgorithm.Current == ConvolutionKind.Direct && Available;

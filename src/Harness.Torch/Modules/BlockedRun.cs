@@ -69,9 +69,9 @@ public static class BlockedRun
                 count = 1;
                 blocks++;
             }
-            else if (layers[i] is Conv2d conv && i < last && !keepsOutputOf(i) && layers[i + 1] is BatchNorm2d bn &&
-                     ConvBatchNorm.CanForwardBlocked(conv, bn))
-                count = i + 2 <= last && !keepsOutputOf(i + 1) && Rectifier.IsRectifier(layers[i + 2]) ? 3 : 2;
+            else if (ConvolutionFusion.FoldedGroupLength(layers, i, last, keepsOutputOf) is var group and > 0 &&
+                     ConvBatchNorm.CanForwardBlocked((Conv2d)layers[i], (BatchNorm2d)layers[i + 1]))
+                count = group;
             else break;
             units.Add((i, count));
             i += count;

@@ -22,15 +22,12 @@ public static class ConvolutionFusion
         output = null!;
         if (layers[first] is not Conv2d conv || first >= last || keepsOutputOf(first)) return 0;
         var next = layers[first + 1];
-        if (next is BatchNorm2d bn && ConvBatchNorm.CanFold(conv, bn))
+        var folded = FoldedGroupLength(layers, first, last, keepsOutputOf);
+        if (folded > 0)
         {
-            if (first + 2 <= last && !keepsOutputOf(first + 1) && Rectifier.IsRectifier(layers[first + 2]))
-            {
-                output = ConvBatchNorm.Forward(conv, bn, input, layers[first + 2]);
-                return 3;
-            }
-            output = ConvBatchNorm.Forward(conv, bn, input);
-            return 2;
+            var bn = (BatchNorm2d)next;
+            output = folded == 3 ? ConvBatchNorm.Forward(conv, bn, input, layers[first + 2]) : ConvBatchNorm.Forward(conv, bn, input);
+            return folded;
         }
         if (Rectifier.IsRectifier(next))
         {
@@ -38,5 +35,18 @@ public static class ConvolutionFusion
             return 2;
         }
         return 0;
+    }
+
+    /// <summary>
+    /// How many layers from <paramref name="first"/> (up to <paramref name="last"/>) run as one folded convolution: 3 for
+    /// a conv, an eval BN that folds into it (<see cref="ConvBatchNorm.CanFold"/>) and a ReLU/ReLU6, 2 without the
+    /// rectifier (or when the caller keeps the BN's own output), 0 when no such pair starts there or the caller keeps
+    /// the convolution's own output. Shared by <see cref="TryForward"/> and <see cref="BlockedRun"/>.
+    /// </summary>
+    public static int FoldedGroupLength(IReadOnlyList<Module> layers, int first, int last, Func<int, bool> keepsOutputOf)
+    {
+        if (layers[first] is not Conv2d conv || first >= last || keepsOutputOf(first) ||
+            layers[first + 1] is not BatchNorm2d bn || !ConvBatchNorm.CanFold(conv, bn)) return 0;
+        return first + 2 <= last && !keepsOutputOf(first + 1) && Rectifier.IsRectifier(layers[first + 2]) ? 3 : 2;
     }
 }

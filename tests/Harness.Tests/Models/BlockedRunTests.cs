@@ -20,7 +20,7 @@ public sealed class BlockedRunTests : IDisposable
 
     private static void SkipUnlessAvailable()
     {
-        Skip.IfNot(BlockedActivation.Available, "no blocked activations: a shim built without oneDNN's headers, or a CPU without AVX-512");
+        BlockedActivationTests.SkipUnlessAvailable();
         Skip.IfNot(ConvolutionAlgorithm.Current == ConvolutionKind.Direct, "Winograd convolutions run channels-last");
     }
 

@@ -15,7 +15,8 @@ public sealed class BlockedActivationTests : IDisposable
 
     public void Dispose() => _scope.Dispose();
 
-    private static void SkipUnlessAvailable() =>
+    /// <summary>Skips the calling test where this shim or CPU has no blocked activations.</summary>
+    internal static void SkipUnlessAvailable() =>
         Skip.IfNot(BlockedActivation.Available, "no blocked activations: a shim built without oneDNN's headers, or a CPU without AVX-512");
 
     [SkippableTheory]
