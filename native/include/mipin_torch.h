@@ -137,8 +137,11 @@ MT_API int mt_conv2d_frozen_rectified_passing_input(mt_tensor input, mt_tensor w
 MT_API int mt_conv2d_frozen_accumulate(mt_tensor input, mt_tensor weight, mt_tensor bias, int64_t stride_h,
                                        int64_t stride_w, int64_t pad_h, int64_t pad_w, mt_tensor accumulator,
                                        int32_t relu, mt_tensor* out);
-/* Activations in oneDNN's blocked nChw16c layout, for forward passes without autograd (src/cached_direct_conv2d.cpp):
- * a blocked tensor is N x ceil(C/16) x H x W x 16 (channels past C zero), which only these functions read.
+/* Activations in oneDNN's blocked nChw16c layout between frozen convolutions (src/blocked_activations.cpp): a blocked
+ * tensor is N x ceil(C/16) x H x W x 16 (channels past C zero), which only these functions read. While autograd
+ * records (an input that requires grad), each call records a node: the reorders' gradients go through the opposite
+ * reorder, a convolution's through its rectifier's mask and oneDNN's blocked backward-data kernel (frozen weights
+ * only, blocked input only, not differentiable twice), and an accumulator is then summed into a copy.
  * mt_blocked_available: 1 when this build has them (oneDNN's headers found) and oneDNN has optimised kernels for the
  * layout on this CPU (AVX-512), else 0 (the others still work where the build has them, on reference kernels).
  * mt_to_blocked: a 4-D float32 CPU tensor in that layout; mt_from_blocked: back to channels-last N x C x H x W.

@@ -519,6 +519,39 @@ at::Tensor cached_blocked_forward(const at::Tensor& x, const at::Tensor& w, cons
   return out;
 }
 
+at::Tensor cached_blocked_backward_data(const at::Tensor& grad, const at::Tensor& w, at::IntArrayRef input_sizes,
+                                        at::IntArrayRef stride, at::IntArrayRef padding, int64_t groups) {
+  at::internal::lazy_init_num_threads();
+  TORCH_CHECK(input_sizes.size() == 4 && input_sizes[1] == w.size(1) * groups,
+              "cached_blocked_backward_data: the weight takes ", w.size(1) * groups, " input channels, the input has sizes ",
+              input_sizes);
+  const auto out_sizes = output_sizes(input_sizes, w.size(0), w.size(2), w.size(3), stride, padding);
+  const auto g = grad.contiguous();
+  TORCH_CHECK(blocked_sizes(g, out_sizes[1]) == out_sizes, "cached_blocked_backward_data: the gradient has sizes ",
+              g.sizes(), ", the convolution's output is ", at::IntArrayRef(out_sizes));
+  const memory::desc src_md = blocked_desc(input_sizes[0], input_sizes[1], input_sizes[2], input_sizes[3]);
+  const memory::desc dst_md = blocked_desc(out_sizes[0], out_sizes[1], out_sizes[2], out_sizes[3]);
+  const auto key = key_of('d', w, input_sizes, stride, padding, groups, 0, false);
+  const auto entry = prepared<dnnl::convolution_backward_data::primitive_desc>(
+      key, w, 0, groups, Family::Blocked, [&] { return w; }, [&] {
+        const dnnl::convolution_forward::primitive_desc hint(
+            forward_desc(src_md, w.sizes(), groups, false, dst_md, stride, padding), cpu_engine());
+        const memory::dims strides = dims_of(stride), pad = dims_of(padding);
+        const dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, src_md,
+                                                         any_layout(onednn_weight_dims(w.sizes(), groups)), dst_md,
+                                                         strides, pad, pad);
+        return dnnl::convolution_backward_data::primitive_desc(desc, user_scratchpad(), cpu_engine(), hint);
+      });
+  // oneDNN zero-fills the padding channels of a blocked output.
+  auto out = at::empty({input_sizes[0], blocks_of(input_sizes[1]), input_sizes[2], input_sizes[3], kBlock}, g.options());
+  execute(entry,
+          {{DNNL_ARG_DIFF_DST, memory(dst_md, cpu_engine(), g.data_ptr())},
+           {DNNL_ARG_WEIGHTS, entry.weights},
+           {DNNL_ARG_DIFF_SRC, memory(src_md, cpu_engine(), out.data_ptr())}},
+          g.options());
+  return out;
+}
+
 CacheContents cache_contents() {
   std::lock_guard<std::mutex> lock(g_mutex);
   CacheContents contents;

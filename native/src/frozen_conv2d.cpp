@@ -55,6 +55,13 @@ at::Tensor rotated_transposed(const at::Tensor& w, at::MemoryFormat format) {
   return out;
 }
 
+OutputRectifier output_rectifier(int32_t kind, double lo, double hi) {
+  OutputRectifier post;
+  if (kind == 1) post.kind = OutputRectifier::Kind::Relu;
+  if (kind == 2) post = {OutputRectifier::Kind::Clip, lo, hi};
+  return post;
+}
+
 }  // namespace mipin
 
 namespace {
@@ -358,18 +365,6 @@ std::pair<at::Tensor, at::Tensor> frozen_conv2d_passing_input(const at::Tensor& 
   return {out, passed.defined() ? passed : x};
 }
 
-// The rectifier an entry point asks for: 0 none, 1 ReLU, 2 clamp to [lo, hi].
-mipin::OutputRectifier output_rectifier(int32_t kind, double lo, double hi) {
-  mipin::OutputRectifier post;
-  if (kind == 1) post.kind = mipin::OutputRectifier::Kind::Relu;
-  if (kind == 2) post = {mipin::OutputRectifier::Kind::Clip, lo, hi};
-  return post;
-}
-
-#if !MIPIN_WITH_ONEDNN
-constexpr const char* kNoBlockedActivations = "blocked activations need a shim built with oneDNN (mt_blocked_available)";
-#endif
-
 }  // namespace
 
 int mt_conv2d_frozen(mt_tensor input, mt_tensor weight, mt_tensor bias, int64_t stride_h, int64_t stride_w,
@@ -386,7 +381,7 @@ int mt_conv2d_frozen_rectified(mt_tensor input, mt_tensor weight, mt_tensor bias
                                int64_t pad_h, int64_t pad_w, int64_t groups, int32_t relu, double lo, double hi,
                                mt_tensor* out) {
   const int status = mipin::guarded([&] {
-    const auto post = output_rectifier(relu != 0 ? 1 : 2, lo, hi);
+    const auto post = mipin::output_rectifier(relu != 0 ? 1 : 2, lo, hi);
     *out = mipin::new_handle(frozen_conv2d(mipin::tensor_ref(input), mipin::tensor_ref(weight),
                                            mipin::optional_tensor(bias), stride_h, stride_w, pad_h, pad_w, groups,
                                            post));
@@ -398,7 +393,7 @@ int mt_conv2d_frozen_rectified_passing_input(mt_tensor input, mt_tensor weight, 
                                              int64_t stride_w, int64_t pad_h, int64_t pad_w, int32_t relu, double lo,
                                              double hi, mt_tensor* out, mt_tensor* passed_input) {
   const int status = mipin::guarded([&] {
-    const auto post = output_rectifier(relu != 0 ? 1 : 2, lo, hi);
+    const auto post = mipin::output_rectifier(relu != 0 ? 1 : 2, lo, hi);
     auto [result, passed] = frozen_conv2d_passing_input(mipin::tensor_ref(input), mipin::tensor_ref(weight),
                                                         mipin::optional_tensor(bias), stride_h, stride_w, pad_h, pad_w,
                                                         post);
@@ -412,59 +407,12 @@ int mt_conv2d_frozen_accumulate(mt_tensor input, mt_tensor weight, mt_tensor bia
                                 int64_t stride_w, int64_t pad_h, int64_t pad_w, mt_tensor accumulator, int32_t relu,
                                 mt_tensor* out) {
   const int status = mipin::guarded([&] {
-    const auto post = output_rectifier(relu != 0 ? 1 : 0, 0.0, 0.0);
+    const auto post = mipin::output_rectifier(relu != 0 ? 1 : 0, 0.0, 0.0);
     *out = mipin::new_handle(frozen_conv2d_accumulate(mipin::tensor_ref(input), mipin::tensor_ref(weight),
                                                       mipin::optional_tensor(bias), mipin::tensor_ref(accumulator),
                                                       stride_h, stride_w, pad_h, pad_w, post));
   });
   return mipin::named_failure(status, "aten::conv2d");
-}
-
-int mt_blocked_available(int32_t* out) {
-  return mipin::guarded([&] {
-#if MIPIN_WITH_ONEDNN
-    *out = mipin::blocked_kernels_available() ? 1 : 0;
-#else
-    *out = 0;
-#endif
-  });
-}
-
-int mt_to_blocked(mt_tensor input, mt_tensor* out) {
-  return mipin::guarded([&] {
-#if MIPIN_WITH_ONEDNN
-    *out = mipin::new_handle(mipin::to_blocked(mipin::tensor_ref(input)));
-#else
-    TORCH_CHECK(false, kNoBlockedActivations);
-#endif
-  });
-}
-
-int mt_from_blocked(mt_tensor input, int64_t channels, mt_tensor* out) {
-  return mipin::guarded([&] {
-#if MIPIN_WITH_ONEDNN
-    *out = mipin::new_handle(mipin::from_blocked(mipin::tensor_ref(input), channels));
-#else
-    TORCH_CHECK(false, kNoBlockedActivations);
-#endif
-  });
-}
-
-int mt_conv2d_blocked(mt_tensor input, mt_tensor weight, mt_tensor bias, int64_t stride_h, int64_t stride_w,
-                      int64_t pad_h, int64_t pad_w, int64_t groups, int32_t rectifier, double lo, double hi,
-                      mt_tensor accumulator, mt_tensor* out) {
-  return mipin::guarded([&] {
-#if MIPIN_WITH_ONEDNN
-    TORCH_CHECK(!c10::GradMode::is_enabled() || !mipin::tensor_ref(input).requires_grad(),
-                "mt_conv2d_blocked runs without autograd only");
-    const auto post = output_rectifier(rectifier, lo, hi);
-    *out = mipin::new_handle(mipin::cached_blocked_forward(
-        mipin::tensor_ref(input), mipin::tensor_ref(weight), mipin::optional_tensor(bias), {stride_h, stride_w},
-        {pad_h, pad_w}, groups, post, mipin::optional_tensor(accumulator)));
-#else
-    TORCH_CHECK(false, kNoBlockedActivations);
-#endif
-  });
 }
 
 int mt_frozen_cache_contents(int64_t* live_weight_bytes, int64_t* freed_weight_bytes, int64_t* primitives) {

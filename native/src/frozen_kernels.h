@@ -26,6 +26,9 @@ struct OutputRectifier {
   double lo = 0.0, hi = 0.0;
 };
 
+// The rectifier an entry point asks for: 0 none, 1 ReLU, 2 clamp to [lo, hi] (frozen_conv2d.cpp).
+OutputRectifier output_rectifier(int32_t kind, double lo, double hi);
+
 #if MIPIN_WITH_ONEDNN
 // d(loss)/d(input) of a convolution over few input channels, from grad_out (N x O x OH x OW), as an N x C x H x W
 // tensor of `format`: one oneDNN sgemm and a scatter (few_channel_input_gradient.cpp).
@@ -57,9 +60,9 @@ at::Tensor cached_direct_forward(const at::Tensor& x, const at::Tensor& w, const
 at::Tensor cached_direct_backward_data(const at::Tensor& grad, const at::Tensor& w, at::IntArrayRef input_sizes,
                                        at::IntArrayRef stride, at::IntArrayRef padding);
 
-// Activations in oneDNN's blocked nChw16c layout, for forward passes without autograd: on AVX-512, oneDNN's kernels for
-// that layout run MobileNetV2's 1x1 and depthwise convolutions 1.0-2.3x faster than its channels-last ones, which
-// aten runs. A blocked tensor is N x ceil(C/16) x H x W x 16 (channels past C zero); aten's ops do not understand
+// Activations in oneDNN's blocked nChw16c layout between frozen convolutions (blocked_activations.cpp records them for
+// autograd): on AVX-512, oneDNN's kernels for that layout run MobileNetV2's 1x1 and depthwise convolutions 1.0-2.3x
+// faster than its channels-last ones, which aten runs. A blocked tensor is N x ceil(C/16) x H x W x 16 (channels past C zero); aten's ops do not understand
 // it, so only these functions read it.
 //
 // blocked_kernels_available: whether oneDNN has optimised kernels for it on this CPU (AVX-512); elsewhere it would
@@ -79,7 +82,13 @@ at::Tensor cached_blocked_forward(const at::Tensor& x, const at::Tensor& w, cons
                                   at::IntArrayRef stride, at::IntArrayRef padding, int64_t groups,
                                   const OutputRectifier& rectifier = {}, const at::Tensor& accumulator = {});
 
-// What those two keep now: the bytes of reordered weights of weights still alive, and of freed weights (their copies
+// The input gradient of cached_blocked_forward's convolution (blocked input of `input_sizes`, N x C x H x W) from the
+// gradient of its blocked output, through oneDNN's backward-data kernel for the blocked layout (jit, about 1.25x the
+// channels-last kernel on MobileNetV2's 1x1 and depthwise layers), cached the same way. The result is blocked.
+at::Tensor cached_blocked_backward_data(const at::Tensor& grad, const at::Tensor& w, at::IntArrayRef input_sizes,
+                                        at::IntArrayRef stride, at::IntArrayRef padding, int64_t groups);
+
+// What these kernels keep now: the bytes of reordered weights of weights still alive, and of freed weights (their copies
 // wait for the next new entry to drop them), and the number of prepared primitives.
 struct CacheContents {
   int64_t live_weight_bytes = 0, freed_weight_bytes = 0, primitives = 0;

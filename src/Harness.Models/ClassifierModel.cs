@@ -150,8 +150,9 @@ public abstract class ClassifierModel : Module
     // stage) and the stage that made it allows it (Rectifier); under the same conditions a residual block may write its
     // sum into its input's memory (ResidualBlock.ForwardGivingUpInput). A ReLU/ReLU6 stage right after a convolution
     // (or a folded pair) whose output nothing asks for runs in place on it, inside its kernel where the shim can
-    // (ConvolutionFusion): VGG's features are such pairs. Without autograd, on the CPU, a channels-last model runs
-    // spans of residual blocks in oneDNN's blocked layout (BlockedRun), under the same rule about captured stages.
+    // (ConvolutionFusion): VGG's features are such pairs. On the CPU, a channels-last model runs spans of residual
+    // blocks in oneDNN's blocked layout (BlockedRun; while autograd records, from the first stage after the image layer),
+    // under the same rule about captured stages.
     private Tensor RunStages(Tensor input, int first, int last, Dictionary<int, List<string>>? wanted = null, Dictionary<string, Tensor>? captured = null)
     {
         var x = input;

@@ -47,9 +47,9 @@ public abstract class ResidualBlock : Module, IReturnsNewTensor, IForwardsBlocke
             ConvBatchNorm.CanForwardBlocked(c, b));
 
     /// <summary>
-    /// The block on a blocked activation, without autograd: each folded convolution with its rectifier inside its
-    /// kernel, and the shortcut summed inside the last one, into the input's memory for an identity shortcut (the
-    /// input is given up) or into the downsample projection's output.
+    /// The block on a blocked activation: each folded convolution with its rectifier inside its kernel, and the shortcut
+    /// summed inside the last one. Without autograd the sum goes into the input's memory for an identity shortcut (the
+    /// input is given up) or into the downsample projection's output; while autograd records, into a copy.
     /// </summary>
     public BlockedActivation ForwardBlocked(BlockedActivation input)
     {

@@ -1,12 +1,14 @@
 namespace Harness.Torch;
 
 /// <summary>
-/// An activation held in oneDNN's blocked <c>nChw16c</c> layout between frozen convolutions of a forward pass without
-/// autograd (the shim's <c>cached_blocked_forward</c>). Why: on AVX-512, oneDNN's kernels for this layout run
-/// MobileNetV2's 1×1 and depthwise convolutions 1.0–2.3× faster than the channels-last kernels aten runs (a whole
-/// MobileNetV2 forward about 1.25×; ResNet-50's convolutions about 1.06×; VGG's dense 3×3 ones equally fast in either
-/// layout). The values differ from the channels-last pass by float rounding: other kernels add the input channels in
-/// another order.
+/// An activation held in oneDNN's blocked <c>nChw16c</c> layout between frozen convolutions (the shim's
+/// <c>cached_blocked_forward</c>). Why: on AVX-512, oneDNN's kernels for this layout run MobileNetV2's 1×1 and
+/// depthwise convolutions 1.0–2.3× faster than the channels-last kernels aten runs (a whole MobileNetV2 forward about
+/// 1.25×; ResNet-50's convolutions about 1.06×; VGG's dense 3×3 ones equally fast in either layout), and their input
+/// gradients about 1.25× (MobileNetV2) and 1.07× (ResNet-50). The values differ from the channels-last pass by float
+/// rounding: other kernels add the input channels in another order. While autograd records, every operation here
+/// records its backward (the shim's <c>blocked_activations.cpp</c>): a gradient reaches the input through the blocked
+/// kernels; it cannot be differentiated again (<c>create_graph</c> fails and names the switch).
 /// <para>
 /// <see cref="Data"/> is N × ⌈C/16⌉ × H × W × 16 with the channels past <see cref="Channels"/> zero. Only this type and
 /// the shim read it: to aten it is a 5-D tensor, so an aten op expecting an N × C × H × W activation fails on it,
@@ -18,8 +20,9 @@ namespace Harness.Torch;
 public sealed class BlockedActivation : IDisposable
 {
     /// <summary>
-    /// Turns blocked runs off when set to <c>0</c> (every pass then runs channels-last, bit-identical to PyTorch's
-    /// channels-last forward); read once per process.
+    /// Which passes take blocked runs (<see cref="BlockedPasses"/>): <c>0</c> none (every pass runs channels-last,
+    /// bit-identical to PyTorch's channels-last passes), <c>1</c> or unset those without autograd (the default),
+    /// <c>all</c> also those autograd records (input gradients). Read once per process.
     /// </summary>
     public const string EnvironmentVariable = "MIPIN_BLOCKED_ACTIVATIONS";
 
@@ -29,9 +32,19 @@ public sealed class BlockedActivation : IDisposable
         return available != 0;
     });
 
-    private static readonly bool s_enabled = Environment.GetEnvironmentVariable(EnvironmentVariable) != "0";
+    private static readonly Lazy<BlockedPasses> s_setting = new(() => Parse(Environment.GetEnvironmentVariable(EnvironmentVariable)));
 
-    private static readonly AsyncLocal<bool?> s_override = new();
+    private static readonly AsyncLocal<BlockedPasses?> s_override = new();
+
+    /// <summary>The passes <see cref="EnvironmentVariable"/>'s value names (null or empty: the default).</summary>
+    public static BlockedPasses Parse(string? value) => value?.Trim().ToLowerInvariant() switch
+    {
+        null or "" or "1" => BlockedPasses.WithoutAutograd,
+        "0" => BlockedPasses.None,
+        "all" => BlockedPasses.All,
+        _ => throw new InvalidOperationException(
+            $"{EnvironmentVariable}={value} is not a setting: use 0 (no blocked runs), 1 (passes without autograd, the default) or all (also input-gradient passes)"),
+    };
 
     private BlockedActivation(Tensor data, long channels)
     {
@@ -55,26 +68,39 @@ public sealed class BlockedActivation : IDisposable
     public static bool Available => s_available.Value;
 
     /// <summary>
-    /// Whether forward passes use blocked runs: they are <see cref="Available"/>, the direct convolution algorithm is in
-    /// use (Winograd runs channels-last) and <see cref="EnvironmentVariable"/> (or <see cref="Override"/>) does not
-    /// turn them off.
+    /// Which passes use blocked runs: none unless they are <see cref="Available"/> and the direct convolution algorithm
+    /// is in use (Winograd runs channels-last); else what <see cref="Override"/> or <see cref="EnvironmentVariable"/> says.
     /// </summary>
-    public static bool Enabled =>
-        (s_override.Value ?? s_enabled) && ConvolutionAlgorithm.Current == ConvolutionKind.Direct && Available;
+    public static BlockedPasses Passes =>
+        ConvolutionAlgorithm.Current == ConvolutionKind.Direct && Available ? s_override.Value ?? s_setting.Value : BlockedPasses.None;
+
+    /// <summary>Which CPU passes run residual blocks in the blocked layout, in words (<c>mipin info</c>, the bench's header).</summary>
+    public static string DescribePasses() => Passes switch
+    {
+        BlockedPasses.WithoutAutograd => "passes without autograd",
+        BlockedPasses.All => "all passes, input gradients too",
+        _ => "no passes",
+    };
+
+    /// <summary>Whether passes without autograd use blocked runs (<see cref="Passes"/> is not <see cref="BlockedPasses.None"/>).</summary>
+    public static bool Enabled => Passes != BlockedPasses.None;
 
     /// <summary>
-    /// Turns blocked runs on or off for the calling flow of execution (its thread and the tasks it starts) until the
-    /// result is disposed, whatever <see cref="EnvironmentVariable"/> says: a pass that must be bit-identical to the
+    /// Sets <see cref="Passes"/> for the calling flow of execution (its thread and the tasks it starts) until the result
+    /// is disposed, whatever <see cref="EnvironmentVariable"/> says: a pass that must be bit-identical to the
     /// channels-last one (tests of the channels-last fusions) turns them off.
     /// </summary>
-    public static IDisposable Override(bool enabled)
+    public static IDisposable Override(BlockedPasses passes)
     {
         var previous = s_override.Value;
-        s_override.Value = enabled;
+        s_override.Value = passes;
         return new Restore(previous);
     }
 
-    private sealed class Restore(bool? previous) : IDisposable
+    /// <summary><see cref="Override(BlockedPasses)"/> with passes without autograd (true) or none (false).</summary>
+    public static IDisposable Override(bool enabled) => Override(enabled ? BlockedPasses.WithoutAutograd : BlockedPasses.None);
+
+    private sealed class Restore(BlockedPasses? previous) : IDisposable
     {
         public void Dispose() => s_override.Value = previous;
     }
@@ -104,8 +130,10 @@ public sealed class BlockedActivation : IDisposable
 
     /// <summary>
     /// A frozen convolution (dilation 1) of this activation, then <paramref name="rectifier"/> inside its kernel; with
-    /// <paramref name="accumulator"/>, the output is added to it (in its memory, before the rectifier) and it is
-    /// returned: the caller gives it up. Runs only without autograd.
+    /// <paramref name="accumulator"/>, the output is added to it before the rectifier. Without autograd the sum is
+    /// written into the accumulator's memory and the accumulator is returned: the caller gives it up. While autograd
+    /// records (this activation or the accumulator requires grad) the sum goes into a copy, returned as a new
+    /// activation, and the accumulator is left as it was; the input must then be blocked, not a plain image.
     /// </summary>
     public BlockedActivation Conv2d(Tensor weight, Tensor? bias, long stride, long padding, long groups,
         OutputRectifier rectifier = OutputRectifier.None, BlockedActivation? accumulator = null)
@@ -126,7 +154,8 @@ public sealed class BlockedActivation : IDisposable
         GC.KeepAlive(weight);
         GC.KeepAlive(bias);
         GC.KeepAlive(accumulator);
-        if (accumulator is not null)
+        var recorded = torch.is_grad_enabled() && (Data.requires_grad || (accumulator?.Data.requires_grad ?? false));
+        if (accumulator is not null && !recorded)
         {
             using var same = Tensor.FromHandle(result); // the accumulator's own tensor, a second handle to it
             return accumulator;
@@ -136,6 +165,25 @@ public sealed class BlockedActivation : IDisposable
 
     /// <summary>Frees the data.</summary>
     public void Dispose() => Data.Dispose();
+}
+
+/// <summary>Which passes run spans of residual blocks in the blocked layout (<see cref="BlockedActivation.Passes"/>).</summary>
+public enum BlockedPasses
+{
+    /// <summary>None: every pass runs channels-last, bit-identical to PyTorch's channels-last passes.</summary>
+    None,
+
+    /// <summary>
+    /// Passes without autograd (forward values within float rounding of the channels-last ones; the default).
+    /// </summary>
+    WithoutAutograd,
+
+    /// <summary>
+    /// Also passes autograd records: input gradients come back through the blocked kernels, faster (MobileNetV2's
+    /// gradient pass about 1.15×) but no longer bit-identical to PyTorch's: rounding moves a few pre-activations across
+    /// a ReLU6/ReLU kink, which changes an input gradient at a few pixels (MobileNetV2: up to 0.6% of its maximum).
+    /// </summary>
+    All,
 }
 
 /// <summary>A rectifier applied inside a convolution's kernel on a blocked activation.</summary>

@@ -1,9 +1,11 @@
 namespace Harness.Torch.Modules;
 
 /// <summary>
-/// A run of a classifier's stages executed in oneDNN's blocked layout (<see cref="BlockedActivation"/>) in a forward
-/// pass without autograd: the input is reordered once, every stage of the run keeps its output blocked, and the last
-/// one's output is reordered back to channels-last. A run is made of residual blocks (<see cref="IForwardsBlocked"/>)
+/// A run of a classifier's stages executed in oneDNN's blocked layout (<see cref="BlockedActivation"/>): the input is
+/// reordered once, every stage of the run keeps its output blocked, and the last one's output is reordered back to
+/// channels-last. Passes without autograd take it by default, passes autograd records when
+/// <see cref="BlockedActivation.Passes"/> is <see cref="BlockedPasses.All"/>: their gradient comes back through the same
+/// layout (and a run never starts at the image, whose input gradient has a faster kernel channels-last). A run is made of residual blocks (<see cref="IForwardsBlocked"/>)
 /// and the conv + BN (+ ReLU/ReLU6) groups around them, and must hold at least <see cref="MinBlocks"/> blocks: the gain
 /// is in the 1×1 and depthwise convolutions of residual blocks (a MobileNetV2 forward pass about 1.25× faster), while
 /// dense 3×3 layers run at the kernel peak in either layout, so a run of plain convolutions (VGG) would only add the
@@ -31,8 +33,9 @@ public static class BlockedRun
         bool inputGivenUp, out Tensor output)
     {
         output = null!;
-        if (torch.is_grad_enabled() || input.ndim != 4 || input.device.IsCuda || input.dtype != ScalarType.Float32 ||
-            !BlockedActivation.Enabled) return 0;
+        if (input.ndim != 4 || input.device.IsCuda || input.dtype != ScalarType.Float32 || !BlockedActivation.Enabled) return 0;
+        var recording = torch.is_grad_enabled() && input.requires_grad;
+        if (recording && (BlockedActivation.Passes != BlockedPasses.All || input.shape[1] < 16)) return 0;
         var units = Plan(layers, first, last, keepsOutputOf, input.shape[1]);
         if (units.Count == 0) return 0;
         using var scope = torch.NewDisposeScope();

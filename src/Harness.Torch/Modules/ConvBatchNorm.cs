@@ -87,8 +87,8 @@ public static class ConvBatchNorm
     /// <summary>
     /// <paramref name="rectifier"/>(bn(conv(input)) + <paramref name="accumulator"/>) on blocked activations, as one
     /// folded convolution with the sum and the rectifier (ReLU, ReLU6 or none) inside its kernel
-    /// (<see cref="BlockedActivation.Conv2d"/>): the accumulator, when given, is given up and returned. Needs
-    /// <see cref="CanForwardBlocked"/> and no autograd.
+    /// (<see cref="BlockedActivation.Conv2d"/>): without autograd the accumulator, when given, is given up and returned;
+    /// while autograd records, a new activation is returned. Needs <see cref="CanForwardBlocked"/>.
     /// </summary>
     public static BlockedActivation ForwardBlocked(Conv2d conv, BatchNorm2d bn, BlockedActivation input,
         Module? rectifier = null, BlockedActivation? accumulator = null)

@@ -1,7 +1,7 @@
 namespace Harness.Torch.Modules;
 
 /// <summary>
-/// A module that can run on a <see cref="BlockedActivation"/> in a forward pass without autograd (a residual block
+/// A module that can run on a <see cref="BlockedActivation"/>, with or without autograd (a residual block
 /// whose convolutions all fold with their batch norms), so that a classifier's stage loop keeps a run of such modules
 /// in the blocked layout (<see cref="BlockedRun"/>).
 /// </summary>

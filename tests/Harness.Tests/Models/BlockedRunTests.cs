@@ -6,7 +6,8 @@ using Harness.Torch.Modules;
 namespace Harness.Tests.Models;
 
 /// <summary>
-/// Forward passes without autograd run residual blocks in oneDNN's blocked layout (<see cref="BlockedRun"/>). Against
+/// Forward passes without autograd (and, with <see cref="BlockedPasses.All"/>, recorded ones) run residual blocks in
+/// oneDNN's blocked layout (<see cref="BlockedRun"/>). Against
 /// the same pass run channels-last (every convolution the kernel PyTorch runs, bit-identical to it: LayerTapTests), the
 /// logits and the activations a caller asks for must agree up to float rounding (the blocked kernels add the input
 /// channels in another order): within 1e-5 of their largest value. Passes that record, models without residual blocks
@@ -127,6 +128,40 @@ public sealed class BlockedRunTests : IDisposable
         using (torch.no_grad())
             Assert.True(model.forward(x).equal(first), "blocked logits after a recorded pass");
         Assert.True(model.forward(x.detach().requires_grad_()).detach().equal(recorded.detach()), "recorded logits after a blocked pass");
+    }
+
+    [SkippableTheory]
+    [InlineData("mobilenet_v2", 17 + 3)]  // from features.1: the stem's input is the image
+    [InlineData("resnet18", 8)]
+    public void WithAllPassesARecordedPassRunsItsBlocksBlockedAndGivesTheInputGradient(string name, int blockedStages)
+    {
+        // Against the channels-last pass (PyTorch's kernels). Rounding moves a few pre-activations across a ReLU or ReLU6
+        // kink, and each such gate changes its path's share of the input gradient at a few pixels, so the bound is the
+        // one BlockedPasses.All states (1% of the largest value), with the two gradients as a whole nearly parallel.
+        SkipUnlessAvailable();
+        using var model = Frozen(name);
+        var x = Images(4);
+        Tensor InputGradient(BlockedPasses passes, out long stages)
+        {
+            using var setting = BlockedActivation.Override(passes);
+            var before = BlockedRun.StagesRunOnThisThread;
+            var leaf = x.detach().requires_grad_();
+            var logits = model.forward(leaf);
+            var gradient = torch.autograd.grad(new[] { logits.narrow(1, 0, 1).sum() }, new[] { leaf })[0]!;
+            stages = BlockedRun.StagesRunOnThisThread - before;
+            return gradient;
+        }
+        var expected = InputGradient(BlockedPasses.WithoutAutograd, out var channelsLastStages);
+        var actual = InputGradient(BlockedPasses.All, out var stages);
+        Assert.Equal(0, channelsLastStages);
+        Assert.Equal(blockedStages, stages);
+        var scale = expected.abs().max().item<float>();
+        var difference = (expected - actual).abs().max().item<float>();
+        Assert.True(difference <= 1e-2f * scale, $"input gradients differ by {difference:E2}, largest value {scale:E2}");
+        var a = expected.flatten().to(ScalarType.Float64);
+        var b = actual.flatten().to(ScalarType.Float64);
+        var cosine = ((a * b).sum() / (a.norm() * b.norm())).item<double>();
+        Assert.True(cosine > 0.9999, $"cosine similarity {cosine}");
     }
 
     [SkippableFact]
