@@ -65,6 +65,8 @@ public abstract class ResidualBlock : Module, IReturnsNewTensor, IForwardsBlocke
             if (!ReferenceEquals(x, input)) x.Dispose();
             x = y;
         }
+        // While autograd records, the sum went into a copy: the projection's output is not the result.
+        if (shortcut is not null && !ReferenceEquals(shortcut, input) && !ReferenceEquals(shortcut, x)) shortcut.Dispose();
         return x;
     }
 

@@ -71,8 +71,14 @@ public sealed class BlockedActivation : IDisposable
     /// Which passes use blocked runs: none unless they are <see cref="Available"/> and the direct convolution algorithm
     /// is in use (Winograd runs channels-last); else what <see cref="Override"/> or <see cref="EnvironmentVariable"/> says.
     /// </summary>
-    public static BlockedPasses Passes =>
-        ConvolutionAlgorithm.Current == ConvolutionKind.Direct && Available ? s_override.Value ?? s_setting.Value : BlockedPasses.None;
+    public static BlockedPasses Passes
+    {
+        get
+        {
+            var setting = s_setting.Value;  // read first, so a mistyped value fails on every machine, not just those that use it
+            return ConvolutionAlgorithm.Current == ConvolutionKind.Direct && Available ? s_override.Value ?? setting : BlockedPasses.None;
+        }
+    }
 
     /// <summary>Which CPU passes run residual blocks in the blocked layout, in words (<c>mipin info</c>, the bench's header).</summary>
     public static string DescribePasses() => Passes switch

@@ -34,8 +34,8 @@ public static class BlockedRun
     {
         output = null!;
         if (input.ndim != 4 || input.device.IsCuda || input.dtype != ScalarType.Float32 || !BlockedActivation.Enabled) return 0;
-        var recording = torch.is_grad_enabled() && input.requires_grad;
-        if (recording && (BlockedActivation.Passes != BlockedPasses.All || input.shape[1] < 16)) return 0;
+        // Under the default, any pass with autograd on stays channels-last, as before blocked runs could record.
+        if (torch.is_grad_enabled() && (BlockedActivation.Passes != BlockedPasses.All || input.requires_grad && input.shape[1] < 16)) return 0;
         var units = Plan(layers, first, last, keepsOutputOf, input.shape[1]);
         if (units.Count == 0) return 0;
         using var scope = torch.NewDisposeScope();
