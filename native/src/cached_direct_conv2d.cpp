@@ -390,16 +390,17 @@ at::Tensor cached_direct_forward(const at::Tensor& x, const at::Tensor& w, const
 }
 
 at::Tensor cached_direct_backward_data(const at::Tensor& grad, const at::Tensor& w, at::IntArrayRef input_sizes,
-                                       at::IntArrayRef stride, at::IntArrayRef padding) {
+                                       at::IntArrayRef stride, at::IntArrayRef padding, int64_t groups) {
   at::internal::lazy_init_num_threads();
   const auto g = grad.contiguous(at::MemoryFormat::ChannelsLast);
-  const auto key = key_of('B', w, input_sizes, stride, padding, 1, 0, false);
-  const auto entry = prepared<dnnl::convolution_backward_data::primitive_desc>(key, w, 0, 1, Family::ChannelsLast, [&] { return w; }, [&] {
+  const auto key = key_of('B', w, input_sizes, stride, padding, groups, 0, false);
+  const auto entry = prepared<dnnl::convolution_backward_data::primitive_desc>(key, w, 0, groups, Family::ChannelsLast, [&] { return w; }, [&] {
     const dnnl::convolution_forward::primitive_desc hint(
-        forward_desc(input_sizes, w.sizes(), 1, false, g.sizes(), stride, padding), cpu_engine());
+        forward_desc(input_sizes, w.sizes(), groups, false, g.sizes(), stride, padding), cpu_engine());
     const memory::dims strides = dims_of(stride), pad = dims_of(padding);
     const dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct,
-                                                     channels_last(dims_of(input_sizes)), any_layout(dims_of(w.sizes())),
+                                                     channels_last(dims_of(input_sizes)),
+                                                     any_layout(onednn_weight_dims(w.sizes(), groups)),
                                                      channels_last(dims_of(g.sizes())), strides, pad, pad);
     return dnnl::convolution_backward_data::primitive_desc(desc, user_scratchpad(), cpu_engine(), hint);
   });

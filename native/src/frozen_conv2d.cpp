@@ -130,6 +130,7 @@ struct InputGradientPlan {
   std::vector<int64_t> sizes, stride, padding;  // the input's sizes; the convolution's stride and padding
   at::MemoryFormat format = at::MemoryFormat::Contiguous;  // the input's
   InputGradient kind = InputGradient::Aten;
+  int64_t groups = 1;  // grouped convolutions (depthwise) always take the Aten kind: oneDNN's kernel or aten's
 
   // With `addend` (what the input receives besides, e.g. through a residual block's shortcut) the result is the sum.
   // Where the input gradient is a forward convolution (3x3 stride-1 layers above; 1x1 stride-1 layers, whose rotated
@@ -172,18 +173,18 @@ struct InputGradientPlan {
       default: {
 #if MIPIN_WITH_ONEDNN
         if (format == at::MemoryFormat::ChannelsLast && !c10::GradMode::is_enabled())
-          return mipin::cached_direct_backward_data(grad, w, sizes, stride, padding);
+          return mipin::cached_direct_backward_data(grad, w, sizes, stride, padding, groups);
 #endif
         auto shape_only = at::empty(sizes, grad.options(), format);
         return std::get<0>(at::convolution_backward(grad, shape_only, w, c10::nullopt, stride, padding, {1, 1}, false,
-                                                    {0, 0}, 1, {true, false, false}));
+                                                    {0, 0}, groups, {true, false, false}));
       }
     }
   }
 
   bool forward_with_sum(const at::Tensor& w) const {
     const bool one_by_one = w.size(2) == 1 && w.size(3) == 1 && padding[0] == 0 && padding[1] == 0;
-    return stride[0] == 1 && stride[1] == 1 && format == at::MemoryFormat::ChannelsLast &&
+    return groups == 1 && stride[0] == 1 && stride[1] == 1 && format == at::MemoryFormat::ChannelsLast &&
            (kind == InputGradient::TransposedForward || (kind == InputGradient::Aten && one_by_one));
   }
 
@@ -246,9 +247,9 @@ struct FrozenConvolutionBackward : torch::autograd::Node {
 at::Tensor recorded_frozen_conv2d(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, const at::Tensor& acc,
                                   std::vector<int64_t> stride, std::vector<int64_t> padding, InputGradient kind,
                                   bool use_cache, const mipin::OutputRectifier& post,
-                                  at::Tensor* passed_input = nullptr) {
+                                  at::Tensor* passed_input = nullptr, int64_t groups = 1) {
   auto node = std::shared_ptr<FrozenConvolutionBackward>(new FrozenConvolutionBackward(), torch::autograd::deleteNode);
-  node->input_gradient = {x.sizes().vec(), stride, padding, x.suggest_memory_format(), kind};
+  node->input_gradient = {x.sizes().vec(), stride, padding, x.suggest_memory_format(), kind, groups};
   node->weight = torch::autograd::SavedVariable(w, /*is_output=*/false);
   node->post = post;
   node->has_accumulator = acc.defined();
@@ -270,7 +271,7 @@ at::Tensor recorded_frozen_conv2d(const at::Tensor& x, const at::Tensor& w, cons
 #endif
     if (!out.defined()) {
       const bool fuse_rectifier = use_cache && !acc.defined();
-      out = forward_pass(x, w, b, stride, padding, 1, use_cache, fuse_rectifier ? post : mipin::OutputRectifier{});
+      out = forward_pass(x, w, b, stride, padding, groups, use_cache, fuse_rectifier ? post : mipin::OutputRectifier{});
       if (acc.defined()) out.add_(acc);
       if (!fuse_rectifier) rectify_after(out, post);
     }
@@ -303,8 +304,8 @@ bool frozen(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, int64
 // The convolution, then `post` in place (mt_conv2d_frozen, mt_conv2d_frozen_rectified): the frozen path where it
 // applies, else aten::conv2d. On the cached path `post` runs inside the convolution, also while autograd records
 // (recorded_frozen_conv2d: one backward node masks the gradient in place and takes the input gradient).
-// Grouped convolutions (MobileNetV2's depthwise layers) take the cached path without autograd only: their input
-// gradient is aten's. With `passed_input`, a recorded call also returns x there as its node's second output
+// Grouped convolutions (MobileNetV2's depthwise layers) take it too, with oneDNN's backward-data kernel for their input
+// gradient, the one aten runs for them (no sum, no passed input). With `passed_input`, a recorded call also returns x there as its node's second output
 // (recorded_frozen_conv2d; frozen_conv2d_passing_input); elsewhere it is left undefined.
 at::Tensor frozen_conv2d(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, int64_t stride_h,
                          int64_t stride_w, int64_t pad_h, int64_t pad_w, int64_t groups,
@@ -312,8 +313,11 @@ at::Tensor frozen_conv2d(const at::Tensor& x, const at::Tensor& w, const at::Ten
   const std::vector<int64_t> stride{stride_h, stride_w}, padding{pad_h, pad_w};
   const bool recording = c10::GradMode::is_enabled() && x.requires_grad();
   if (groups != 1) {
-    const bool use_cache = !recording && frozen(x, w, b, groups) && cached(x, w, b, stride, padding, groups);
-    return forward_pass(x, w, b, stride, padding, groups, use_cache, post);
+    const bool use_cache = frozen(x, w, b, groups) && cached(x, w, b, stride, padding, groups);
+    if (recording && use_cache)
+      return recorded_frozen_conv2d(x, w, b, at::Tensor(), stride, padding, InputGradient::Aten, true, post, nullptr,
+                                    groups);
+    return forward_pass(x, w, b, stride, padding, groups, use_cache && !recording, post);
   }
   if (frozen(x, w, b)) {
     const auto kind = recording ? choose(x, w, stride_h, stride_w) : InputGradient::Aten;

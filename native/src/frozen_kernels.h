@@ -58,7 +58,7 @@ at::Tensor cached_direct_forward(const at::Tensor& x, const at::Tensor& w, const
 // The input gradient of that convolution through oneDNN's direct backward-data primitive, cached the same way;
 // grad: N x O x OH x OW. The result is channels-last.
 at::Tensor cached_direct_backward_data(const at::Tensor& grad, const at::Tensor& w, at::IntArrayRef input_sizes,
-                                       at::IntArrayRef stride, at::IntArrayRef padding);
+                                       at::IntArrayRef stride, at::IntArrayRef padding, int64_t groups = 1);
 
 // Activations in oneDNN's blocked nChw16c layout between frozen convolutions (blocked_activations.cpp records them for
 // autograd): on AVX-512, oneDNN's kernels for that layout run MobileNetV2's 1x1 and depthwise convolutions 1.0-2.3x

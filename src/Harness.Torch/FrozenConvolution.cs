@@ -72,8 +72,8 @@ internal static class FrozenConvolution
     /// conv2d then an in-place ReLU, or ReLU6 when <paramref name="relu6"/>, with <see cref="Tensor.relu_"/>'s /
     /// <see cref="Tensor.relu6_"/>'s values and gradients; the shim runs the rectifier inside the cached convolution,
     /// also while autograd records (one backward node then masks the gradient in place and takes the input gradient).
-    /// Grouped convolutions (MobileNetV2's depthwise layers) too, but only without autograd: while autograd records
-    /// they are aten's, with the separate in-place rectifier.
+    /// Grouped convolutions (MobileNetV2's depthwise layers) too; their input gradient is oneDNN's backward-data kernel,
+    /// the one aten runs for them, with its weight kept in oneDNN's layout.
     /// </summary>
     public static Tensor Conv2dRectified(Tensor input, Tensor weight, Tensor? bias, long[] stride, long[] padding,
         long[] dilation, long groups, bool relu6)

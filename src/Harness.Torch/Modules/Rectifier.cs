@@ -40,8 +40,7 @@ public static class Rectifier
     /// <summary>
     /// A convolution followed by <paramref name="rectifier"/> (a <see cref="ReLU"/> or <see cref="ReLU6"/>) applied in
     /// place, as one call: on the CPU's cached path (<see cref="FrozenConvolution"/>) the rectifier runs inside the
-    /// convolution's kernel, which saves a pass over the output (grouped convolutions: only without autograd; see
-    /// <see cref="FrozenConvolution.Conv2dRectified"/>). Values and gradients are those of
+    /// convolution's kernel, which saves a pass over the output (see <see cref="FrozenConvolution.Conv2dRectified"/>). Values and gradients are those of
     /// conv2d followed by <see cref="Tensor.relu_"/> / <see cref="Tensor.relu6_"/>.
     /// </summary>
     public static Tensor AfterConvolution(Tensor input, Tensor weight, Tensor? bias, Conv2d conv, Module rectifier)
