@@ -14,6 +14,7 @@ public static class Program
         {
             Harness.Torch.IntraOpThreads.Configure(); // every core, or MIPIN_THREADS (bench --threads overrides it)
             Harness.Torch.ConvolutionAlgorithm.Configure(); // direct, or MIPIN_CONVOLUTION=winograd
+            Harness.Torch.BlockedActivation.Configure(); // MIPIN_BLOCKED_ACTIVATIONS: 0, 1 (default) or all
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException)
         {

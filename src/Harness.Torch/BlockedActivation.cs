@@ -36,6 +36,13 @@ public sealed class BlockedActivation : IDisposable
 
     private static readonly AsyncLocal<BlockedPasses?> s_override = new();
 
+    /// <summary>
+    /// Reads <see cref="EnvironmentVariable"/> now (the CLI calls this first), so a mistyped value stops a command at its
+    /// start with the valid values, before any work; throws <see cref="InvalidOperationException"/> then. Needs no
+    /// native library.
+    /// </summary>
+    public static void Configure() => _ = s_setting.Value;
+
     /// <summary>The passes <see cref="EnvironmentVariable"/>'s value names (null or empty: the default).</summary>
     public static BlockedPasses Parse(string? value) => value?.Trim().ToLowerInvariant() switch
     {

@@ -5,7 +5,8 @@ namespace Harness.Tests.Torch;
 /// <summary>
 /// The CLI runs libtorch on every core (Debian's libtorch would start it with one thread), MIPIN_THREADS overrides
 /// that, a bad value is refused with the variable's name, threads created later (silo slots) use the setting, and
-/// commands that need no libtorch run where it is missing.
+/// commands that need no libtorch run where it is missing. A mistyped MIPIN_BLOCKED_ACTIVATIONS is refused at start the
+/// same way.
 /// </summary>
 [Collection(SerialCollection.Name)]
 public sealed class IntraOpThreadsTests
@@ -29,6 +30,18 @@ public sealed class IntraOpThreadsTests
         Assert.Equal(1, bad.Code);
         Assert.Contains("MIPIN_THREADS must be an integer ≥ 1", bad.Stderr);
         Assert.Contains("'zero'", bad.Stderr);
+    }
+
+    [Fact]
+    public void AMistypedBlockedActivationsSettingStopsTheCliWithTheValidValues()
+    {
+        var bad = Cli("info", BlockedActivation.EnvironmentVariable, "yes");
+        Assert.Equal(1, bad.Code);
+        Assert.Contains("mipin: error: MIPIN_BLOCKED_ACTIVATIONS=yes is not a setting: use 0", bad.Stderr);
+        Assert.DoesNotContain("   at ", bad.Stderr);  // one line, no stack trace
+        var all = Cli("info", BlockedActivation.EnvironmentVariable, "all");
+        Assert.Equal(0, all.Code);
+        if (BlockedActivation.Available) Assert.Contains("blocked      all passes, input gradients too", all.Stdout);
     }
 
     [Fact]
