@@ -17,7 +17,6 @@
 
 #include "frozen_kernels.h"
 #include "mipin_torch.h"
-#include "rectifier_in_place.h"
 #include "shim_internal.h"
 
 #include <ATen/ATen.h>
@@ -91,9 +90,8 @@ struct BlockedConvolutionBackward : torch::autograd::Node {
     at::Tensor grad = std::move(grads[0]);
     variable_list result(has_accumulator ? 2 : 1);
     if (!grad.defined()) return result;
-    if (post.kind != mipin::OutputRectifier::Kind::None)
-      grad = mipin::rectifier_gradient(std::move(grad), output.unpack(shared_from_this()),
-                                       post.kind == mipin::OutputRectifier::Kind::Relu, post.lo, post.hi);
+    if (post.kind != mipin::OutputRectifier::Kind::None)  // the output is saved only then
+      grad = mipin::rectifier_gradient(std::move(grad), output.unpack(shared_from_this()), post);
     if (task_should_compute_output(0))
       result[0] = mipin::cached_blocked_backward_data(grad, weight.unpack(shared_from_this()), input_sizes, stride,
                                                       padding, groups);

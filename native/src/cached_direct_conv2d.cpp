@@ -307,6 +307,19 @@ void execute_forward(const Prepared& entry, const memory& src, const memory& dst
   execute(entry, std::move(args), options);
 }
 
+// oneDNN's direct backward-data primitive from `dst` (the output gradient) to `src` (the input gradient), with the
+// forward primitive of the same descriptors as its hint, as aten builds it; `w`: the weight's O x I x kh x kw sizes.
+dnnl::convolution_backward_data::primitive_desc backward_data_primitive(const memory::desc& src, at::IntArrayRef w,
+                                                                        int64_t groups, const memory::desc& dst,
+                                                                        at::IntArrayRef stride, at::IntArrayRef padding) {
+  const dnnl::convolution_forward::primitive_desc hint(forward_desc(src, w, groups, false, dst, stride, padding),
+                                                       cpu_engine());
+  const memory::dims strides = dims_of(stride), pad = dims_of(padding);
+  const dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, src,
+                                                   any_layout(onednn_weight_dims(w, groups)), dst, strides, pad, pad);
+  return dnnl::convolution_backward_data::primitive_desc(desc, user_scratchpad(), cpu_engine(), hint);
+}
+
 }  // namespace
 
 namespace {
@@ -394,16 +407,11 @@ at::Tensor cached_direct_backward_data(const at::Tensor& grad, const at::Tensor&
   at::internal::lazy_init_num_threads();
   const auto g = grad.contiguous(at::MemoryFormat::ChannelsLast);
   const auto key = key_of('B', w, input_sizes, stride, padding, groups, 0, false);
-  const auto entry = prepared<dnnl::convolution_backward_data::primitive_desc>(key, w, 0, groups, Family::ChannelsLast, [&] { return w; }, [&] {
-    const dnnl::convolution_forward::primitive_desc hint(
-        forward_desc(input_sizes, w.sizes(), groups, false, g.sizes(), stride, padding), cpu_engine());
-    const memory::dims strides = dims_of(stride), pad = dims_of(padding);
-    const dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct,
-                                                     channels_last(dims_of(input_sizes)),
-                                                     any_layout(onednn_weight_dims(w.sizes(), groups)),
-                                                     channels_last(dims_of(g.sizes())), strides, pad, pad);
-    return dnnl::convolution_backward_data::primitive_desc(desc, user_scratchpad(), cpu_engine(), hint);
-  });
+  const auto entry = prepared<dnnl::convolution_backward_data::primitive_desc>(
+      key, w, 0, groups, Family::ChannelsLast, [&] { return w; }, [&] {
+        return backward_data_primitive(channels_last(dims_of(input_sizes)), w.sizes(), groups,
+                                       channels_last(dims_of(g.sizes())), stride, padding);
+      });
   auto out = at::empty(input_sizes, g.options(), at::MemoryFormat::ChannelsLast);
   memory diff_dst(channels_last(dims_of(g.sizes())), cpu_engine(), g.data_ptr());
   memory diff_src(channels_last(dims_of(input_sizes)), cpu_engine(), out.data_ptr());
@@ -534,15 +542,8 @@ at::Tensor cached_blocked_backward_data(const at::Tensor& grad, const at::Tensor
   const memory::desc dst_md = blocked_desc(out_sizes[0], out_sizes[1], out_sizes[2], out_sizes[3]);
   const auto key = key_of('d', w, input_sizes, stride, padding, groups, 0, false);
   const auto entry = prepared<dnnl::convolution_backward_data::primitive_desc>(
-      key, w, 0, groups, Family::Blocked, [&] { return w; }, [&] {
-        const dnnl::convolution_forward::primitive_desc hint(
-            forward_desc(src_md, w.sizes(), groups, false, dst_md, stride, padding), cpu_engine());
-        const memory::dims strides = dims_of(stride), pad = dims_of(padding);
-        const dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_direct, src_md,
-                                                         any_layout(onednn_weight_dims(w.sizes(), groups)), dst_md,
-                                                         strides, pad, pad);
-        return dnnl::convolution_backward_data::primitive_desc(desc, user_scratchpad(), cpu_engine(), hint);
-      });
+      key, w, 0, groups, Family::Blocked, [&] { return w; },
+      [&] { return backward_data_primitive(src_md, w.sizes(), groups, dst_md, stride, padding); });
   // oneDNN zero-fills the padding channels of a blocked output.
   auto out = at::empty({input_sizes[0], blocks_of(input_sizes[1]), input_sizes[2], input_sizes[3], kBlock}, g.options());
   execute(entry,

@@ -62,6 +62,11 @@ OutputRectifier output_rectifier(int32_t kind, double lo, double hi) {
   return post;
 }
 
+at::Tensor rectifier_gradient(at::Tensor grad, const at::Tensor& out, const OutputRectifier& post) {
+  if (post.kind == OutputRectifier::Kind::None) return grad;
+  return rectifier_gradient(std::move(grad), out, post.kind == OutputRectifier::Kind::Relu, post.lo, post.hi);
+}
+
 }  // namespace mipin
 
 namespace {
@@ -221,9 +226,8 @@ struct FrozenConvolutionBackward : torch::autograd::Node {
       if (task_should_compute_output(0)) result[0] = std::move(passed);
       return result;
     }
-    if (post.kind != mipin::OutputRectifier::Kind::None)
-      grad = mipin::rectifier_gradient(std::move(grad), output.unpack(shared_from_this()),
-                                       post.kind == mipin::OutputRectifier::Kind::Relu, post.lo, post.hi);
+    if (post.kind != mipin::OutputRectifier::Kind::None)  // the output is saved only then
+      grad = mipin::rectifier_gradient(std::move(grad), output.unpack(shared_from_this()), post);
     if (task_should_compute_output(0))
       result[0] = input_gradient(grad, weight.unpack(shared_from_this()), std::move(passed));
     if (has_accumulator && task_should_compute_output(1)) result[1] = std::move(grad);
@@ -305,8 +309,9 @@ bool frozen(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, int64
 // applies, else aten::conv2d. On the cached path `post` runs inside the convolution, also while autograd records
 // (recorded_frozen_conv2d: one backward node masks the gradient in place and takes the input gradient).
 // Grouped convolutions (MobileNetV2's depthwise layers) take it too, with oneDNN's backward-data kernel for their input
-// gradient, the one aten runs for them (no sum, no passed input). With `passed_input`, a recorded call also returns x there as its node's second output
-// (recorded_frozen_conv2d; frozen_conv2d_passing_input); elsewhere it is left undefined.
+// gradient, the one aten runs for them (no sum, no passed input). With `passed_input`, a recorded call also returns x
+// there as its node's second output (recorded_frozen_conv2d; frozen_conv2d_passing_input); elsewhere it is left
+// undefined.
 at::Tensor frozen_conv2d(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, int64_t stride_h,
                          int64_t stride_w, int64_t pad_h, int64_t pad_w, int64_t groups,
                          const mipin::OutputRectifier& post, at::Tensor* passed_input = nullptr) {

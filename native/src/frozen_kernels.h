@@ -29,6 +29,10 @@ struct OutputRectifier {
 // The rectifier an entry point asks for: 0 none, 1 ReLU, 2 clamp to [lo, hi] (frozen_conv2d.cpp).
 OutputRectifier output_rectifier(int32_t kind, double lo, double hi);
 
+// The gradient through `post`, given its output `out`: rectifier_in_place.h's rectifier_gradient (in place where it
+// may be), or `grad` itself when there is no rectifier. The backward nodes of convolutions with the rectifier inside.
+at::Tensor rectifier_gradient(at::Tensor grad, const at::Tensor& out, const OutputRectifier& post);
+
 #if MIPIN_WITH_ONEDNN
 // d(loss)/d(input) of a convolution over few input channels, from grad_out (N x O x OH x OW), as an N x C x H x W
 // tensor of `format`: one oneDNN sgemm and a scatter (few_channel_input_gradient.cpp).
@@ -62,8 +66,8 @@ at::Tensor cached_direct_backward_data(const at::Tensor& grad, const at::Tensor&
 
 // Activations in oneDNN's blocked nChw16c layout between frozen convolutions (blocked_activations.cpp records them for
 // autograd): on AVX-512, oneDNN's kernels for that layout run MobileNetV2's 1x1 and depthwise convolutions 1.0-2.3x
-// faster than its channels-last ones, which aten runs. A blocked tensor is N x ceil(C/16) x H x W x 16 (channels past C zero); aten's ops do not understand
-// it, so only these functions read it.
+// faster than its channels-last ones, which aten runs. A blocked tensor is N x ceil(C/16) x H x W x 16 (channels past
+// C zero); aten's ops do not understand it, so only these functions read it.
 //
 // blocked_kernels_available: whether oneDNN has optimised kernels for it on this CPU (AVX-512); elsewhere it would
 // run reference kernels, so blocked runs are not used.

@@ -53,6 +53,12 @@ public sealed class BlockedActivation : IDisposable
             $"{EnvironmentVariable}={value} is not a setting: use 0 (no blocked runs), 1 (passes without autograd, the default) or all (also input-gradient passes)"),
     };
 
+    /// <summary>
+    /// Channels per block of the layout. An input with fewer (an image) is not reordered but read as plain data, and
+    /// only a convolution may take it.
+    /// </summary>
+    public const int BlockChannels = 16;
+
     private BlockedActivation(Tensor data, long channels)
     {
         Data = data;
@@ -126,7 +132,7 @@ public sealed class BlockedActivation : IDisposable
     {
         if (x.ndim != 4) throw new ArgumentException($"a blocked activation is made from N×C×H×W data, got {x.ndim} dimensions", nameof(x));
         var channels = x.shape[1];
-        if (channels < 16) return new BlockedActivation(x.contiguous(), channels);
+        if (channels < BlockChannels) return new BlockedActivation(x.contiguous(), channels);
         Native.NativeMethods.Check(Native.NativeMethods.mt_to_blocked(x.Handle, out var result));
         GC.KeepAlive(x);
         return new BlockedActivation(Tensor.FromHandle(result), channels);
@@ -167,13 +173,13 @@ public sealed class BlockedActivation : IDisposable
         GC.KeepAlive(weight);
         GC.KeepAlive(bias);
         GC.KeepAlive(accumulator);
-        var recorded = torch.is_grad_enabled() && (Data.requires_grad || (accumulator?.Data.requires_grad ?? false));
-        if (accumulator is not null && !recorded)
+        var output = Tensor.FromHandle(result);
+        if (accumulator is not null && output.IsSameAs(accumulator.Data))
         {
-            using var same = Tensor.FromHandle(result); // the accumulator's own tensor, a second handle to it
+            output.Dispose(); // the accumulator's own tensor (the sum went into its memory), a second handle to it
             return accumulator;
         }
-        return new BlockedActivation(Tensor.FromHandle(result), weight.shape[0]);
+        return new BlockedActivation(output, weight.shape[0]);
     }
 
     /// <summary>Frees the data.</summary>

@@ -5,8 +5,8 @@ namespace Harness.Torch.Modules;
 /// reordered once, every stage of the run keeps its output blocked, and the last one's output is reordered back to
 /// channels-last. Passes without autograd take it by default, passes autograd records when
 /// <see cref="BlockedActivation.Passes"/> is <see cref="BlockedPasses.All"/>: their gradient comes back through the same
-/// layout (and a run never starts at the image, whose input gradient has a faster kernel channels-last). A run is made of residual blocks (<see cref="IForwardsBlocked"/>)
-/// and the conv + BN (+ ReLU/ReLU6) groups around them, and must hold at least <see cref="MinBlocks"/> blocks: the gain
+/// layout (and a run never starts at the image, whose input gradient has a faster kernel channels-last). A run is made
+/// of residual blocks (<see cref="IForwardsBlocked"/>) and the conv + BN (+ ReLU/ReLU6) groups around them, and must hold at least <see cref="MinBlocks"/> blocks: the gain
 /// is in the 1×1 and depthwise convolutions of residual blocks (a MobileNetV2 forward pass about 1.25× faster), while
 /// dense 3×3 layers run at the kernel peak in either layout, so a run of plain convolutions (VGG) would only add the
 /// two reorders, and so would a run of one block between captured stages.
@@ -33,9 +33,11 @@ public static class BlockedRun
         bool inputGivenUp, out Tensor output)
     {
         output = null!;
-        if (input.ndim != 4 || input.device.IsCuda || input.dtype != ScalarType.Float32 || !BlockedActivation.Enabled) return 0;
+        var passes = BlockedActivation.Passes;
+        if (input.ndim != 4 || input.device.IsCuda || input.dtype != ScalarType.Float32 || passes == BlockedPasses.None) return 0;
         // Under the default, any pass with autograd on stays channels-last, as before blocked runs could record.
-        if (torch.is_grad_enabled() && (BlockedActivation.Passes != BlockedPasses.All || input.requires_grad && input.shape[1] < 16)) return 0;
+        if (torch.is_grad_enabled() &&
+            (passes != BlockedPasses.All || input.requires_grad && input.shape[1] < BlockedActivation.BlockChannels)) return 0;
         var units = Plan(layers, first, last, keepsOutputOf, input.shape[1]);
         if (units.Count == 0) return 0;
         using var scope = torch.NewDisposeScope();
@@ -68,7 +70,7 @@ public static class BlockedRun
             if (layers[i] is IForwardsBlocked { CanForwardBlocked: true })
             {
                 // An image's few channels enter as plain data, which only a convolution reads.
-                if (units.Count == 0 && inputChannels < 16) break;
+                if (units.Count == 0 && inputChannels < BlockedActivation.BlockChannels) break;
                 count = 1;
                 blocks++;
             }
