@@ -163,6 +163,11 @@ MT_API int mt_frozen_cache_contents(int64_t* live_weight_bytes, int64_t* freed_w
 /* 1 when this build has the Winograd path (oneDNN headers found and libtorch on the shared libdnnl) and this CPU has
  * oneDNN's Winograd kernels (AVX-512 in oneDNN 2.6), else 0. */
 MT_API int mt_winograd_available(int32_t* out);
+/* Whether mt_conv2d_frozen* take the input gradients of 3x3, stride-1, ungrouped convolutions on channels-last data
+ * through oneDNN's Winograd backward-data kernel (on = 1, the default) rather than direct kernels. The forward pass,
+ * and so every ReLU gate, is unchanged; the gradient differs by float rounding (about 1e-6 of its largest value per
+ * layer). Where the Winograd kernel is missing (no AVX-512, a build without oneDNN's headers) the direct kernels run. */
+MT_API int mt_set_winograd_input_gradients(int32_t on);
 MT_API int mt_grad_enabled(int32_t* out);
 MT_API int mt_set_grad_enabled(int32_t enabled);
 

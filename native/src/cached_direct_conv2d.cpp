@@ -21,9 +21,11 @@
 
 #include <algorithm>
 #include <mutex>
+#include <optional>
 #include <sstream>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 
 namespace mipin {
 
@@ -73,6 +75,14 @@ dnnl::primitive make_primitive(const dnnl::convolution_backward_data::primitive_
   return dnnl::convolution_backward_data(pd);
 }
 
+std::pair<memory::desc, memory::desc> data_layouts(const dnnl::convolution_forward::primitive_desc& pd) {
+  return {pd.src_desc(), pd.dst_desc()};
+}
+
+std::pair<memory::desc, memory::desc> data_layouts(const dnnl::convolution_backward_data::primitive_desc& pd) {
+  return {pd.diff_dst_desc(), pd.diff_src_desc()};
+}
+
 // The kernels a reordered weight serves: those on channels-last activations (forward and backward-data), or those on
 // blocked ones (cached_blocked_forward).
 enum class Family { ChannelsLast, Blocked };
@@ -98,6 +108,9 @@ struct Prepared {
   memory weights;
   at::Tensor weights_storage;  // keeps `weights` valid while a caller runs it, even if the cache drops its copy
   memory::desc scratchpad;
+  // The layouts the primitive reads and writes its activations in (forward: source, destination; backward-data: output
+  // gradient, input gradient): callers that let oneDNN choose them reorder into and out of these.
+  memory::desc reads, writes;
 };
 
 // At most this many prepared convolutions are kept. A model keeps one per layer, input shape and kind (forward with
@@ -188,7 +201,9 @@ void keep_one_family(const std::string& key, Family family) {
 }
 
 // `w`'s weight (as `source_weight()` gives it, split into `groups`) in `layout`, for kernels of `family`: the kept copy
-// when one is valid, else a new reorder (which drops the layer's copies of the other family).
+// when one is valid, else a new reorder (which drops the layer's copies of the other family). A kept copy of the other
+// family can have the very layout wanted (the Winograd backward-data kernel's weight layout is the blocked forward
+// kernel's): it then joins this family, and the layer's other copies go, as after a reorder.
 template <class Source>
 ReorderedWeight reordered(const at::Tensor& w, int which, int64_t groups, const memory::desc& layout, Family family,
                           Source source_weight) {
@@ -197,8 +212,14 @@ ReorderedWeight reordered(const at::Tensor& w, int which, int64_t groups, const 
     std::lock_guard<std::mutex> lock(g_mutex);
     auto it = g_reordered.find(key);
     if (it != g_reordered.end())
-      for (const auto& r : it->second)
-        if (r.layout == layout && still_valid(r, w)) return r;
+      for (auto& r : it->second)
+        if (r.layout == layout && still_valid(r, w)) {
+          if (r.family == family) return r;
+          r.family = family;
+          const ReorderedWeight kept = r;
+          keep_one_family(key, family);  // may move r
+          return kept;
+        }
   }
   auto storage = at::empty({static_cast<int64_t>(layout.get_size() / sizeof(float))}, w.options());
   memory weights(layout, cpu_engine(), storage.data_ptr());
@@ -225,8 +246,15 @@ Prepared prepared(const std::string& key, const at::Tensor& w, int which, int64_
   }
   const Desc pd = build();
   const auto weight = reordered(w, which, groups, pd.weights_desc(), family, source_weight);
-  Prepared entry{c10::weak_intrusive_ptr<c10::TensorImpl>(w.getIntrusivePtr()), w._version(), make_primitive(pd),
-                 weight.weights, weight.storage, pd.scratchpad_desc()};
+  const auto [reads, writes] = data_layouts(pd);
+  Prepared entry{c10::weak_intrusive_ptr<c10::TensorImpl>(w.getIntrusivePtr()),
+                 w._version(),
+                 make_primitive(pd),
+                 weight.weights,
+                 weight.storage,
+                 pd.scratchpad_desc(),
+                 reads,
+                 writes};
   std::lock_guard<std::mutex> lock(g_mutex);
   // Another thread may have dropped this weight copy meanwhile (the other family's kernels ran): then the entry serves
   // this call only, rather than keeping a copy the cache no longer accounts for.
@@ -417,6 +445,82 @@ at::Tensor cached_direct_backward_data(const at::Tensor& grad, const at::Tensor&
   memory diff_src(channels_last(dims_of(input_sizes)), cpu_engine(), out.data_ptr());
   execute(entry, {{DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_WEIGHTS, entry.weights}, {DNNL_ARG_DIFF_SRC, diff_src}},
           g.options());
+  return out;
+}
+
+namespace {
+
+// oneDNN's Winograd backward-data primitive of a 3x3, stride-1 convolution, with its forward primitive as the hint;
+// oneDNN picks the activations' layouts (its Winograd kernels take nChw16c). Throws dnnl::error where it has none.
+dnnl::convolution_backward_data::primitive_desc winograd_backward_data_primitive(at::IntArrayRef input_sizes,
+                                                                                  at::IntArrayRef w,
+                                                                                  at::IntArrayRef out_sizes,
+                                                                                  at::IntArrayRef padding) {
+  const memory::dims strides{1, 1}, pad = dims_of(padding);
+  const auto src = any_layout(dims_of(input_sizes)), weights = any_layout(dims_of(w)), dst = any_layout(dims_of(out_sizes));
+  const dnnl::convolution_forward::primitive_desc hint(
+      {dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_winograd, src, weights, dst, strides, pad, pad},
+      cpu_engine());
+  const dnnl::convolution_backward_data::desc desc(dnnl::algorithm::convolution_winograd, src, weights, dst, strides,
+                                                   pad, pad);
+  return dnnl::convolution_backward_data::primitive_desc(desc, user_scratchpad(), cpu_engine(), hint);
+}
+
+// Shapes whose Winograd primitive oneDNN refused (keys as the cache's): asked once, not at every call.
+bool winograd_refused(const std::string& key, bool remember = false) {
+  static std::mutex mutex;
+  static std::unordered_set<std::string> refused;
+  std::lock_guard<std::mutex> lock(mutex);
+  if (remember) {
+    if (refused.size() >= kMaxPrepared) refused.clear();
+    refused.insert(key);
+  }
+  return refused.count(key) != 0;
+}
+
+}  // namespace
+
+at::Tensor cached_winograd_backward_data(const at::Tensor& grad, const at::Tensor& w, at::IntArrayRef input_sizes,
+                                         at::IntArrayRef padding) {
+  at::internal::lazy_init_num_threads();
+  TORCH_CHECK(w.dim() == 4 && w.size(2) == 3 && w.size(3) == 3 && input_sizes.size() == 4 &&
+                  input_sizes[1] == w.size(1),
+              "cached_winograd_backward_data: needs a 3x3 weight of ", input_sizes.size() == 4 ? input_sizes[1] : -1,
+              " input channels, got ", w.sizes());
+  const std::vector<int64_t> stride{1, 1};
+  const auto out_sizes = output_sizes(input_sizes, w.size(0), 3, 3, stride, padding);
+  TORCH_CHECK(grad.sizes() == at::IntArrayRef(out_sizes), "cached_winograd_backward_data: the gradient has sizes ",
+              grad.sizes(), ", the convolution's output is ", at::IntArrayRef(out_sizes));
+  const auto key = key_of('W', w, input_sizes, stride, padding, 1, 0, false);
+  if (winograd_refused(key)) return at::Tensor();
+  const auto entry = [&]() -> std::optional<Prepared> {
+    try {
+      return prepared<dnnl::convolution_backward_data::primitive_desc>(
+          key, w, 0, 1, Family::ChannelsLast, [&] { return w; },
+          [&] { return winograd_backward_data_primitive(input_sizes, w.sizes(), out_sizes, padding); });
+    } catch (const dnnl::error&) {
+      winograd_refused(key, true);
+      return std::nullopt;
+    }
+  }();
+  if (!entry) return at::Tensor();
+  const auto g = grad.contiguous(at::MemoryFormat::ChannelsLast);
+  const auto bytes = [&](const memory::desc& d) {
+    return at::empty({static_cast<int64_t>(d.get_size() / sizeof(float))}, g.options());
+  };
+  auto out = at::empty(input_sizes, g.options(), at::MemoryFormat::ChannelsLast);
+  {
+    // The blocked copies live only for this call; the output gradient's copy goes before the input's is read back.
+    auto in_kernel_layout = bytes(entry->reads);
+    memory diff_dst(entry->reads, cpu_engine(), in_kernel_layout.data_ptr());
+    run_reorder(memory(channels_last(dims_of(out_sizes)), cpu_engine(), g.data_ptr()), diff_dst);
+    auto result_storage = bytes(entry->writes);
+    memory diff_src(entry->writes, cpu_engine(), result_storage.data_ptr());
+    execute(*entry, {{DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_WEIGHTS, entry->weights}, {DNNL_ARG_DIFF_SRC, diff_src}},
+            g.options());
+    in_kernel_layout.reset();
+    run_reorder(diff_src, memory(channels_last(dims_of(input_sizes)), cpu_engine(), out.data_ptr()));
+  }
   return out;
 }
 

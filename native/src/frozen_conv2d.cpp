@@ -10,6 +10,12 @@
 // through the layers below, since the gates they pass are fixed by the forward pass.
 //
 // - An image's few channels (1-4): one matrix product and a scatter (few_channel_input_gradient.cpp), 2-3x faster.
+// - 3x3, stride-1 layers in channels-last layout, unless mt_set_winograd_input_gradients(0) (MIPIN_CONVOLUTION=direct):
+//   oneDNN's Winograd backward-data kernel (cached_winograd_backward_data), 1.1-2.6x faster than the direct kernels
+//   with the reorders into and out of its blocked layout (ResNet-50's 64@56 to 512@7, VGG's 64@224 to 512@14, batch
+//   8, 2 threads). Its tile transforms round differently: about 1e-6 of the largest value per layer, still carried
+//   linearly, since the forward pass, and so every gate, is the direct one. Shapes oneDNN's Winograd kernels refuse
+//   (and CPUs without them) take the kinds below.
 // - 3x3, stride-1 layers over at least 28x28 pixels in channels-last layout: oneDNN 2.6's backward-data kernel runs
 //   up to 2x slower there than the forward kernel over the same arithmetic (batch 8, 2 threads: 512 -> 512 channels
 //   at 28x28, 253 ms against 128 ms; 256 -> 512, 127 against 65; 5-10% slower at 56-224 pixels), in PyTorch too. The
@@ -36,6 +42,7 @@
 #include <torch/csrc/autograd/function.h>
 #include <torch/csrc/autograd/saved_variable.h>
 
+#include <atomic>
 #include <vector>
 
 namespace mipin {
@@ -79,15 +86,27 @@ constexpr int64_t kMaxImageChannels = 4;
 // 3x3 stride-1 layers over at least this many pixels take the forward-convolution gradient.
 constexpr int64_t kMinTransposedPixels = 28 * 28;
 
-enum class InputGradient { Aten, FewChannels, TransposedForward };
+enum class InputGradient { Aten, FewChannels, TransposedForward, Winograd };
+
+// mt_set_winograd_input_gradients: whether 3x3 stride-1 layers take the Winograd kind (the default).
+std::atomic<bool> g_winograd_input_gradients{true};
+
+// The kind for 3x3 stride-1 layers when Winograd is off or refuses the shape.
+InputGradient direct_kind_of_3x3(int64_t input_pixels) {
+  return input_pixels >= kMinTransposedPixels ? InputGradient::TransposedForward : InputGradient::Aten;
+}
 
 InputGradient choose(const at::Tensor& x, const at::Tensor& w, int64_t stride_h, int64_t stride_w) {
 #if MIPIN_WITH_ONEDNN
   if (x.size(1) <= kMaxImageChannels) return InputGradient::FewChannels;
 #endif
   if (w.size(2) == 3 && w.size(3) == 3 && stride_h == 1 && stride_w == 1 &&
-      x.size(2) * x.size(3) >= kMinTransposedPixels && x.is_contiguous(at::MemoryFormat::ChannelsLast))
-    return InputGradient::TransposedForward;
+      x.is_contiguous(at::MemoryFormat::ChannelsLast)) {
+#if MIPIN_WITH_ONEDNN
+    if (g_winograd_input_gradients.load(std::memory_order_relaxed)) return InputGradient::Winograd;
+#endif
+    return direct_kind_of_3x3(x.size(2) * x.size(3));
+  }
   return InputGradient::Aten;
 }
 
@@ -158,8 +177,17 @@ struct InputGradientPlan {
 
  private:
   at::Tensor alone(const at::Tensor& grad, const at::Tensor& w) const {
-    switch (c10::GradMode::is_enabled() ? InputGradient::Aten : kind) {
+    return alone(grad, w, c10::GradMode::is_enabled() ? InputGradient::Aten : kind);
+  }
+
+  at::Tensor alone(const at::Tensor& grad, const at::Tensor& w, InputGradient how) const {
+    switch (how) {
 #if MIPIN_WITH_ONEDNN
+      case InputGradient::Winograd: {
+        auto result = mipin::cached_winograd_backward_data(grad, w, sizes, padding);
+        if (result.defined()) return result;
+        return alone(grad, w, direct_kind_of_3x3(sizes[2] * sizes[3]));
+      }
       case InputGradient::FewChannels: {
         const ConvolutionGeometry g{sizes[0],     sizes[1],     sizes[2],  sizes[3],  w.size(0),  w.size(2), w.size(3),
                                     grad.size(2), grad.size(3), stride[0], stride[1], padding[0], padding[1]};
@@ -422,6 +450,10 @@ int mt_conv2d_frozen_accumulate(mt_tensor input, mt_tensor weight, mt_tensor bia
                                                       stride_h, stride_w, pad_h, pad_w, post));
   });
   return mipin::named_failure(status, "aten::conv2d");
+}
+
+int mt_set_winograd_input_gradients(int32_t on) {
+  return mipin::guarded([&] { g_winograd_input_gradients.store(on != 0); });
 }
 
 int mt_frozen_cache_contents(int64_t* live_weight_bytes, int64_t* freed_weight_bytes, int64_t* primitives) {

@@ -81,15 +81,15 @@ public sealed class BlockedActivation : IDisposable
     public static bool Available => s_available.Value;
 
     /// <summary>
-    /// Which passes use blocked runs: none unless they are <see cref="Available"/> and the direct convolution algorithm
-    /// is in use (Winograd runs channels-last); else what <see cref="Override"/> or <see cref="EnvironmentVariable"/> says.
+    /// Which passes use blocked runs: none unless they are <see cref="Available"/> and forward passes run direct (not
+    /// <see cref="ConvolutionKind.Winograd"/>, which runs channels-last); else what <see cref="Override"/> or <see cref="EnvironmentVariable"/> says.
     /// </summary>
     public static BlockedPasses Passes
     {
         get
         {
             var setting = s_setting.Value;  // read first, so a mistyped value fails on every machine, not just those that use it
-            return ConvolutionAlgorithm.Current == ConvolutionKind.Direct && Available ? s_override.Value ?? setting : BlockedPasses.None;
+            return ConvolutionAlgorithm.Current != ConvolutionKind.Winograd && Available ? s_override.Value ?? setting : BlockedPasses.None;
         }
     }
 

@@ -30,7 +30,7 @@ public static class BenchCommand
         var rounds = new Option<int>("--rounds") { Description = "Measure each cell's headline pair this many times, alternating (ours, tuned PyTorch, ours, ...), and report each side's median round, with the ratio of every round in the note: a slow stretch of a shared machine then moves neither figure. The untuned baseline runs once.", DefaultValueFactory = _ => 1 };
         var maxSeconds = new Option<double>("--max-seconds") { Description = "Time budget of a cell's timed iterations per side (and round, with --rounds); at least one iteration runs.", DefaultValueFactory = _ => 30.0 };
         var threads = new Option<int>("--threads") { Description = "libtorch intra-op threads, set in this process and in the PyTorch child.", DefaultValueFactory = _ => Environment.ProcessorCount };
-        var convolution = new Option<string?>("--convolution") { Description = "Algorithm of our 3×3 stride-1 CPU convolutions: direct (PyTorch's kernels) or winograd (oneDNN's Winograd kernels, faster, rounding differs by about 1e-6; docs/bench.md \"Winograd convolutions\"). Default: MIPIN_CONVOLUTION, else direct. The PyTorch baseline always runs direct." };
+        var convolution = new Option<string?>("--convolution") { Description = "Algorithm of our 3×3 stride-1 CPU convolutions: winograd-gradients (forward passes as PyTorch's, input gradients through oneDNN's Winograd kernels), direct (PyTorch's kernels everywhere) or winograd (forward passes too; rounding differs by about 1e-6; docs/bench.md \"Winograd convolutions\"). Default: MIPIN_CONVOLUTION, else winograd-gradients. A run other than winograd-gradients writes its own sections with --update-doc (headline-direct, headline-winograd, ...). The PyTorch baseline always runs direct." };
         var imageSize = new Option<int>("--image-size") { Description = "Input height and width.", DefaultValueFactory = _ => 224 };
         var seed = new Option<ulong>("--seed") { Description = "Seed of the random weights and inputs.", DefaultValueFactory = _ => 0UL };
         var waitIdle = new Option<double>("--wait-idle") { Description = "Before each side of each cell, wait up to this many seconds until 90% of the CPU time of --threads cores is idle (for shared machines; 0 = never wait).", DefaultValueFactory = _ => 0.0 };
@@ -191,8 +191,9 @@ public static class BenchCommand
         return peak;
     }
 
+    // The default algorithm writes the plain sections; the others their own (headline-direct, headline-winograd, ...).
     private static string Section(string name) =>
-        ConvolutionAlgorithm.Current == ConvolutionKind.Winograd ? name + "-winograd" : name;
+        ConvolutionAlgorithm.Current == ConvolutionKind.WinogradGradients ? name : name + "-" + ConvolutionAlgorithm.NameOf(ConvolutionAlgorithm.Current);
 
     private static PyTorchBaseline? WarnNull(string why)
     {
@@ -301,7 +302,7 @@ public static class BenchCommand
         yield return $"mipin        .NET {Environment.Version}, libtorch {torch.version}, {torch.get_num_threads()} threads (--threads {settings.Threads}), " +
                      (HostMemory.KeepsFreedMemory ? "glibc keeps freed memory" : "glibc malloc defaults") +
                      $", GC conserve memory {AppContext.GetData("System.GC.ConserveMemory") ?? 0}, BLAS {BlasLibrary.Describe()}" +
-                     $", {ConvolutionAlgorithm.Current.ToString().ToLowerInvariant()} 3×3 convolutions";
+                     $", {ConvolutionAlgorithm.Describe()}";
         var layout = settings.MemoryFormat is { } f ? FormatName(f) : "channels-last on cpu, contiguous on cuda";
         if (BlockedActivation.Enabled && settings.MemoryFormat is null or MemoryFormat.ChannelsLast)
             layout += $" (cpu {BlockedActivation.DescribePasses()}: residual blocks in oneDNN's blocked nChw16c layout)";

@@ -74,6 +74,7 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library)]
     internal static partial int mt_conv2d_winograd(nint input, nint weight, nint bias, long padH, long padW, out nint result);
     [LibraryImport(Library)] internal static partial int mt_winograd_available(out int available);
+    [LibraryImport(Library)] internal static partial int mt_set_winograd_input_gradients(int on);
     [LibraryImport(Library)]
     internal static partial int mt_conv2d_frozen(nint input, nint weight, nint bias, long strideH, long strideW,
         long padH, long padW, out nint result);

@@ -62,7 +62,7 @@ public sealed class AttributionGoldenTests : IDisposable
         // bound: 1% of the map's maximum; Grad-CAM's layer is above every kink the change moves, so it keeps 1e-4.
         BlockedActivationTests.SkipUnlessAvailable();
         Skip.If(BlasLibrary.Path is { } blas && BlasLibrary.IsReference(blas), "the reference maps were made with OpenBLAS");
-        Skip.IfNot(ConvolutionAlgorithm.Current == ConvolutionKind.Direct, "Winograd convolutions run channels-last");
+        Skip.If(ConvolutionAlgorithm.Current == ConvolutionKind.Winograd, "Winograd convolutions run channels-last");
         using var setting = BlockedActivation.Override(BlockedPasses.All);
         using var model = ModelZoo.Load("mobilenet_v2", TestPaths.Repo("data", "models", "mobilenet_v2_coral.pth"));
         using var scope = torch.NewDisposeScope();
@@ -80,11 +80,20 @@ public sealed class AttributionGoldenTests : IDisposable
         }
     }
 
-    [Fact]
-    public void Vgg11MapsMatchPyTorch()
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void Vgg11MapsMatchPyTorch(bool channelsLast)
     {
+        // Channels-last takes the shim's frozen path: under the default algorithm (ConvolutionKind.WinogradGradients)
+        // every 3×3 layer's input gradient but the image layer's is Winograd's, the forward pass direct.
         using var model = ModelZoo.Create("vgg11");
         DeterministicWeights.Fill(model, 201);
+        if (channelsLast)
+        {
+            model.requires_grad_(false);
+            model.UseMemoryFormat(MemoryFormat.ChannelsLast);
+        }
         using var scope = torch.NewDisposeScope();
         var x = _golden["vgg11.input"];
         var methods = new IAttributionMethod[]
@@ -97,7 +106,7 @@ public sealed class AttributionGoldenTests : IDisposable
         {
             var map = method.Explain(batch);
             var d = MapAssert.Close(_golden[$"vgg11.{method.Name}"], map, Tolerance, $"vgg11 {method.Name}");
-            _output.WriteLine($"vgg11 {method.Name}: {d:G3} (max |map| {map.abs().max().item<float>():G3})");
+            _output.WriteLine($"vgg11 {(channelsLast ? "channels-last" : "contiguous")} {ConvolutionAlgorithm.NameOf(ConvolutionAlgorithm.Current)} {method.Name}: {d:G3} (max |map| {map.abs().max().item<float>():G3})");
         }
     }
 }

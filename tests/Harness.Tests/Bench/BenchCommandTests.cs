@@ -228,7 +228,7 @@ public sealed class BenchCommandTests : IDisposable
         var (code, stdout, stderr) = Bench(Tiny.Concat(new[] { "--models", "resnet18", "--methods", "gradient", "--no-pytorch",
             "--convolution", "winograd", "--update-doc", doc, "--output", _dir }));
         Assert.True(code == 0, stderr);
-        Assert.Contains("winograd 3×3 convolutions", stdout);
+        Assert.Contains("winograd 3×3 convolutions (forward and input gradient)", stdout);
         var text = File.ReadAllText(doc);
         Assert.StartsWith(direct, text); // the direct headline is left as measured
         Assert.Contains("| resnet18 | gradient | 1 | cpu |", text[direct.Length..]);
@@ -245,7 +245,7 @@ public sealed class BenchCommandTests : IDisposable
     [InlineData("--threads", "0", "threads must be ≥ 1")]
     [InlineData("--rounds", "0", "rounds must be ≥ 1")]
     [InlineData("--model", "resnet50", "--model, --shard, --set and --random-weights go with --pipeline CONFIG (for the table, use --models)")]
-    [InlineData("--convolution", "fft", "--convolution must be 'direct' or 'winograd', got 'fft'")]
+    [InlineData("--convolution", "fft", "--convolution must be 'direct', 'winograd-gradients' or 'winograd', got 'fft'")]
     public void BadOptionsFailWithTheValidChoices(string option, string value, string message)
     {
         var (code, _, stderr) = Bench(new[] { option, value, "--no-pytorch", "--output", _dir });

@@ -12,12 +12,22 @@ namespace Harness.Tests.Torch;
 /// for every layout, stride, padding and channel count the models use and at sizes that leave partial bands and
 /// windows at every edge. Everywhere else (the forward pass, and the input gradient of other layers on channels-last
 /// data, which run oneDNN's primitives with their weights cached between calls) the results must be aten's exactly.
+/// These are the kernels of <see cref="ConvolutionKind.Direct"/>, under which the class runs (serially: the algorithm is
+/// process-wide); the default's Winograd input gradients are WinogradConvolutionTests'.
 /// </summary>
+[Collection(SerialCollection.Name)]
 public sealed class FrozenConvolutionTests : IDisposable
 {
     private readonly DisposeScope _scope = torch.NewDisposeScope();
+    private readonly ConvolutionKind _previous = ConvolutionAlgorithm.Current;
 
-    public void Dispose() => _scope.Dispose();
+    public FrozenConvolutionTests() => ConvolutionAlgorithm.Use(ConvolutionKind.Direct);
+
+    public void Dispose()
+    {
+        ConvolutionAlgorithm.Use(_previous);
+        _scope.Dispose();
+    }
 
     public static TheoryData<long, long, long, long, long, bool, bool> Cases => new()
     {

@@ -9,17 +9,18 @@ namespace Harness.Tests.Torch;
 /// <see cref="ConvolutionKind.Winograd"/>: oneDNN's Winograd kernels for 3×3 stride-1 convolutions. Layer by layer they
 /// are checked against aten's direct convolution (itself checked against PyTorch in OpsGoldenTests), whole models
 /// against torchvision's logits and input gradients (Golden/make_golden_models.py) with the criteria the direct path
-/// meets in ModelGoldenTests. Serial: the algorithm is process-wide, and other tests expect the direct one.
+/// meets in ModelGoldenTests. Serial: the algorithm is process-wide, and other tests expect the default one.
 /// </summary>
 [Collection(SerialCollection.Name)]
 public sealed class WinogradConvolutionTests : IDisposable
 {
     private readonly DisposeScope _scope = torch.NewDisposeScope();
     private readonly Generator _generator = new(5);
+    private readonly ConvolutionKind _previous = ConvolutionAlgorithm.Current;
 
     public void Dispose()
     {
-        ConvolutionAlgorithm.Use(ConvolutionKind.Direct);
+        ConvolutionAlgorithm.Use(_previous);
         _scope.Dispose();
         _generator.Dispose();
     }
@@ -176,7 +177,81 @@ public sealed class WinogradConvolutionTests : IDisposable
     {
         var e = Assert.Throws<ArgumentException>(() => ConvolutionAlgorithm.Parse("winnograd", ConvolutionAlgorithm.EnvironmentVariable));
         Assert.Contains("MIPIN_CONVOLUTION", e.Message);
-        Assert.Contains("'direct' or 'winograd'", e.Message);
+        Assert.Contains("'direct', 'winograd-gradients' or 'winograd'", e.Message);
         Assert.Equal(ConvolutionKind.Winograd, ConvolutionAlgorithm.Parse(" Winograd ", "x"));
+        Assert.Equal(ConvolutionKind.WinogradGradients, ConvolutionAlgorithm.Parse("winograd-gradients", "x"));
+        Assert.Equal(ConvolutionKind.Direct, ConvolutionAlgorithm.Parse("DIRECT", "x"));
+    }
+
+    public static TheoryData<long, long, long, long, long, long> FrozenShapes => new()
+    {
+        // channels, out channels, height, width, padding, batch
+        { 64, 64, 56, 56, 1, 2 },   // ResNet-50's first stage
+        { 16, 24, 70, 45, 1, 3 },   // partial tiles at every edge
+        { 24, 16, 30, 31, 0, 2 },   // no padding
+        { 256, 256, 14, 14, 1, 2 }, // ResNet-50's third stage, under 28×28 (the direct kind is oneDNN's backward kernel)
+        { 20, 36, 9, 9, 1, 1 },     // channels that fill no block of 16
+    };
+
+    [SkippableTheory]
+    [MemberData(nameof(FrozenShapes))]
+    public void TheDefaultTakesWinogradInputGradientsOfFrozenLayersAndLeavesTheForwardPassAlone(long channels,
+        long outChannels, long height, long width, long padding, long batch)
+    {
+        // ConvolutionKind.WinogradGradients (the default): the forward values, and so every gate above, must be aten's
+        // to the last bit; the input gradient is Winograd's, so it differs from the direct kernel's (proof that it ran)
+        // but must be within the stated tolerance (1e-5 of its largest value per layer; measured about 1e-6) of the
+        // same gradient in float64, as accurate as PyTorch's own kernel to within that.
+        RequireWinograd();
+        var x = Random(batch, channels, height, width).contiguous(MemoryFormat.ChannelsLast);
+        var w = (Random(outChannels, channels, 3, 3) / Math.Sqrt(9 * channels)).contiguous(MemoryFormat.ChannelsLast);
+        var ours = ConvolutionAlgorithm.With(ConvolutionKind.WinogradGradients,
+            () => FrozenConvolutionTests.ForwardAndInputGradient(x, w, null, 1, padding));
+        var direct = ConvolutionAlgorithm.With(ConvolutionKind.Direct,
+            () => FrozenConvolutionTests.ForwardAndInputGradient(x, w, null, 1, padding));
+        var aten = FrozenConvolutionTests.ForwardAndInputGradient(x, w.detach().requires_grad_(), null, 1, padding);
+        TensorAssert.Equal(aten.Output, ours.Output, "forward pass");
+        var exact = FrozenConvolutionTests.ForwardAndInputGradient(x.to(ScalarType.Float64), w.to(ScalarType.Float64), null, 1, padding).Gradient;
+        var scale = exact.abs().max().item<double>();
+        double ErrorOf(Tensor g) => (g.to(ScalarType.Float64) - exact).abs().max().item<double>() / scale;
+        var oursError = ErrorOf(ours.Gradient);
+        Assert.True(oursError <= 1e-5, $"Winograd input gradient error {oursError:E2} of its largest value (aten's {ErrorOf(aten.Gradient):E2})");
+        Assert.False(ours.Gradient.equal(direct.Gradient), "the default's input gradient is the direct kernel's: Winograd did not run");
+        Assert.True(ours.Gradient.is_contiguous(MemoryFormat.ChannelsLast), "a channels-last input gets a channels-last gradient");
+        Assert.Equal(x.shape, ours.Gradient.shape);
+    }
+
+    [SkippableFact]
+    public void TheDefaultKeepsDirectKernelsWhereWinogradDoesNotApply()
+    {
+        // Stride 2, 1×1 and contiguous inputs keep the direct kinds: the same gradient as under Direct, to the last bit.
+        RequireWinograd();
+        foreach (var (x, w, stride, padding, what) in new[]
+                 {
+                     (Random(2, 16, 20, 20).contiguous(MemoryFormat.ChannelsLast), Random(24, 16, 3, 3), 2L, 1L, "stride 2"),
+                     (Random(2, 16, 20, 20).contiguous(MemoryFormat.ChannelsLast), Random(24, 16, 1, 1), 1L, 0L, "1×1"),
+                     (Random(2, 16, 30, 30), Random(24, 16, 3, 3), 1L, 1L, "contiguous input"),
+                 })
+        {
+            var ours = ConvolutionAlgorithm.With(ConvolutionKind.WinogradGradients, () => FrozenConvolutionTests.ForwardAndInputGradient(x, w, null, stride, padding));
+            var direct = ConvolutionAlgorithm.With(ConvolutionKind.Direct, () => FrozenConvolutionTests.ForwardAndInputGradient(x, w, null, stride, padding));
+            TensorAssert.Equal(direct.Output, ours.Output, what + ": forward");
+            TensorAssert.Equal(direct.Gradient, ours.Gradient, what + ": input gradient");
+        }
+    }
+
+    [SkippableFact]
+    public void ResNet18UnderTheDefaultHasTorchvisionsLogitsExactlyAndItsInputGradientWithinTheDirectCriteria()
+    {
+        // The whole-model view of the default: forward values are torchvision's direct ones (the golden criteria), and
+        // the input gradient, Winograd's through every 3×3 stride-1 layer, meets the criteria the direct path meets.
+        RequireWinograd();
+        using var golden = torch.load(TestPaths.Fixture("Golden", "models.safetensors"));
+        using var model = ModelZoo.Create("resnet18");
+        DeterministicWeights.Fill(model, 106);
+        ModelGoldenTests.Freeze(model);
+        ConvolutionAlgorithm.Use(ConvolutionKind.WinogradGradients);
+        ModelGoldenTests.AssertLogits(golden, model, "resnet18 with Winograd input gradients");
+        ModelGoldenTests.AssertInputGradient(golden, model, "resnet18", minAgreeing: 0.9);
     }
 }
