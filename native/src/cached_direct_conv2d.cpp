@@ -450,14 +450,15 @@ at::Tensor cached_direct_backward_data(const at::Tensor& grad, const at::Tensor&
 
 namespace {
 
-// oneDNN's Winograd backward-data primitive of a 3x3, stride-1 convolution, with its forward primitive as the hint;
-// oneDNN picks the activations' layouts (its Winograd kernels take nChw16c). Throws dnnl::error where it has none.
-dnnl::convolution_backward_data::primitive_desc winograd_backward_data_primitive(at::IntArrayRef input_sizes,
+// oneDNN's Winograd backward-data primitive of a 3x3, stride-1 convolution from `dst` (the output gradient) to `src`
+// (the input gradient), with its forward primitive as the hint; descriptors of any layout let oneDNN pick (its Winograd
+// kernels take nChw16c). Throws dnnl::error where it has none.
+dnnl::convolution_backward_data::primitive_desc winograd_backward_data_primitive(const memory::desc& src,
                                                                                   at::IntArrayRef w,
-                                                                                  at::IntArrayRef out_sizes,
+                                                                                  const memory::desc& dst,
                                                                                   at::IntArrayRef padding) {
   const memory::dims strides{1, 1}, pad = dims_of(padding);
-  const auto src = any_layout(dims_of(input_sizes)), weights = any_layout(dims_of(w)), dst = any_layout(dims_of(out_sizes));
+  const auto weights = any_layout(dims_of(w));
   const dnnl::convolution_forward::primitive_desc hint(
       {dnnl::prop_kind::forward_training, dnnl::algorithm::convolution_winograd, src, weights, dst, strides, pad, pad},
       cpu_engine());
@@ -478,6 +479,21 @@ bool winograd_refused(const std::string& key, bool remember = false) {
   return refused.count(key) != 0;
 }
 
+// The prepared Winograd backward-data convolution of `w` (3x3, stride 1) for `key`, or nothing where oneDNN refuses it.
+std::optional<Prepared> prepared_winograd_backward_data(const std::string& key, const at::Tensor& w, Family family,
+                                                         const memory::desc& src, const memory::desc& dst,
+                                                         at::IntArrayRef padding) {
+  if (winograd_refused(key)) return std::nullopt;
+  try {
+    return prepared<dnnl::convolution_backward_data::primitive_desc>(
+        key, w, 0, 1, family, [&] { return w; },
+        [&] { return winograd_backward_data_primitive(src, w.sizes(), dst, padding); });
+  } catch (const dnnl::error&) {
+    winograd_refused(key, true);
+    return std::nullopt;
+  }
+}
+
 }  // namespace
 
 at::Tensor cached_winograd_backward_data(const at::Tensor& grad, const at::Tensor& w, at::IntArrayRef input_sizes,
@@ -491,18 +507,9 @@ at::Tensor cached_winograd_backward_data(const at::Tensor& grad, const at::Tenso
   const auto out_sizes = output_sizes(input_sizes, w.size(0), 3, 3, stride, padding);
   TORCH_CHECK(grad.sizes() == at::IntArrayRef(out_sizes), "cached_winograd_backward_data: the gradient has sizes ",
               grad.sizes(), ", the convolution's output is ", at::IntArrayRef(out_sizes));
-  const auto key = key_of('W', w, input_sizes, stride, padding, 1, 0, false);
-  if (winograd_refused(key)) return at::Tensor();
-  const auto entry = [&]() -> std::optional<Prepared> {
-    try {
-      return prepared<dnnl::convolution_backward_data::primitive_desc>(
-          key, w, 0, 1, Family::ChannelsLast, [&] { return w; },
-          [&] { return winograd_backward_data_primitive(input_sizes, w.sizes(), out_sizes, padding); });
-    } catch (const dnnl::error&) {
-      winograd_refused(key, true);
-      return std::nullopt;
-    }
-  }();
+  const auto entry = prepared_winograd_backward_data(key_of('W', w, input_sizes, stride, padding, 1, 0, false), w,
+                                                     Family::ChannelsLast, any_layout(dims_of(input_sizes)),
+                                                     any_layout(dims_of(out_sizes)), padding);
   if (!entry) return at::Tensor();
   const auto g = grad.contiguous(at::MemoryFormat::ChannelsLast);
   const auto bytes = [&](const memory::desc& d) {
@@ -644,9 +651,14 @@ at::Tensor cached_blocked_backward_data(const at::Tensor& grad, const at::Tensor
               g.sizes(), ", the convolution's output is ", at::IntArrayRef(out_sizes));
   const memory::desc src_md = blocked_desc(input_sizes[0], input_sizes[1], input_sizes[2], input_sizes[3]);
   const memory::desc dst_md = blocked_desc(out_sizes[0], out_sizes[1], out_sizes[2], out_sizes[3]);
-  const auto key = key_of('d', w, input_sizes, stride, padding, groups, 0, false);
-  const auto entry = prepared<dnnl::convolution_backward_data::primitive_desc>(
-      key, w, 0, groups, Family::Blocked, [&] { return w; },
+  // 3x3 stride-1 layers take the Winograd kernel when input gradients do (winograd_input_gradients): in this layout
+  // it needs no reorder.
+  std::optional<Prepared> winograd;
+  if (groups == 1 && w.size(2) == 3 && w.size(3) == 3 && stride[0] == 1 && stride[1] == 1 && winograd_input_gradients())
+    winograd = prepared_winograd_backward_data(key_of('w', w, input_sizes, stride, padding, 1, 0, false), w,
+                                               Family::Blocked, src_md, dst_md, padding);
+  const auto entry = winograd ? *winograd : prepared<dnnl::convolution_backward_data::primitive_desc>(
+      key_of('d', w, input_sizes, stride, padding, groups, 0, false), w, 0, groups, Family::Blocked, [&] { return w; },
       [&] { return backward_data_primitive(src_md, w.sizes(), groups, dst_md, stride, padding); });
   // oneDNN zero-fills the padding channels of a blocked output.
   auto out = at::empty({input_sizes[0], blocks_of(input_sizes[1]), input_sizes[2], input_sizes[3], kBlock}, g.options());

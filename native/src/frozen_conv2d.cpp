@@ -69,6 +69,13 @@ OutputRectifier output_rectifier(int32_t kind, double lo, double hi) {
   return post;
 }
 
+namespace {
+// mt_set_winograd_input_gradients: whether 3x3 stride-1 layers take the Winograd kernels (the default).
+std::atomic<bool> g_winograd_input_gradients{true};
+}  // namespace
+
+bool winograd_input_gradients() { return g_winograd_input_gradients.load(std::memory_order_relaxed); }
+
 at::Tensor rectifier_gradient(at::Tensor grad, const at::Tensor& out, const OutputRectifier& post) {
   if (post.kind == OutputRectifier::Kind::None) return grad;
   return rectifier_gradient(std::move(grad), out, post.kind == OutputRectifier::Kind::Relu, post.lo, post.hi);
@@ -88,8 +95,6 @@ constexpr int64_t kMinTransposedPixels = 28 * 28;
 
 enum class InputGradient { Aten, FewChannels, TransposedForward, Winograd };
 
-// mt_set_winograd_input_gradients: whether 3x3 stride-1 layers take the Winograd kind (the default).
-std::atomic<bool> g_winograd_input_gradients{true};
 
 // The kind for 3x3 stride-1 layers when Winograd is off or refuses the shape.
 InputGradient direct_kind_of_3x3(int64_t input_pixels) {
@@ -103,7 +108,7 @@ InputGradient choose(const at::Tensor& x, const at::Tensor& w, int64_t stride_h,
   if (w.size(2) == 3 && w.size(3) == 3 && stride_h == 1 && stride_w == 1 &&
       x.is_contiguous(at::MemoryFormat::ChannelsLast)) {
 #if MIPIN_WITH_ONEDNN
-    if (g_winograd_input_gradients.load(std::memory_order_relaxed)) return InputGradient::Winograd;
+    if (mipin::winograd_input_gradients()) return InputGradient::Winograd;
 #endif
     return direct_kind_of_3x3(x.size(2) * x.size(3));
   }
@@ -453,7 +458,7 @@ int mt_conv2d_frozen_accumulate(mt_tensor input, mt_tensor weight, mt_tensor bia
 }
 
 int mt_set_winograd_input_gradients(int32_t on) {
-  return mipin::guarded([&] { g_winograd_input_gradients.store(on != 0); });
+  return mipin::guarded([&] { mipin::g_winograd_input_gradients.store(on != 0); });
 }
 
 int mt_frozen_cache_contents(int64_t* live_weight_bytes, int64_t* freed_weight_bytes, int64_t* primitives) {

@@ -88,7 +88,9 @@ at::Tensor cached_blocked_forward(const at::Tensor& x, const at::Tensor& w, cons
 
 // The input gradient of cached_blocked_forward's convolution (blocked input of `input_sizes`, N x C x H x W) from the
 // gradient of its blocked output, through oneDNN's backward-data kernel for the blocked layout (jit, about 1.25x the
-// channels-last kernel on MobileNetV2's 1x1 and depthwise layers), cached the same way. The result is blocked.
+// channels-last kernel on MobileNetV2's 1x1 and depthwise layers), cached the same way; 3x3 stride-1 layers take the
+// Winograd backward-data kernel instead while winograd_input_gradients() (same layout, no reorder; rounding as
+// cached_winograd_backward_data's). The result is blocked.
 at::Tensor cached_blocked_backward_data(const at::Tensor& grad, const at::Tensor& w, at::IntArrayRef input_sizes,
                                         at::IntArrayRef stride, at::IntArrayRef padding, int64_t groups);
 
@@ -100,6 +102,11 @@ at::Tensor cached_blocked_backward_data(const at::Tensor& grad, const at::Tensor
 // about 1e-6 of the largest value. Undefined when oneDNN has no Winograd kernel for it (no AVX-512; some shapes).
 at::Tensor cached_winograd_backward_data(const at::Tensor& grad, const at::Tensor& w, at::IntArrayRef input_sizes,
                                          at::IntArrayRef padding);
+
+// Whether input gradients of 3x3 stride-1 layers take the Winograd kernels (mt_set_winograd_input_gradients; on by
+// default): cached_winograd_backward_data on channels-last data, cached_blocked_backward_data's Winograd kernel on
+// blocked data.
+bool winograd_input_gradients();
 
 // What these kernels keep now: the bytes of reordered weights of weights still alive, and of freed weights (their copies
 // wait for the next new entry to drop them), and the number of prepared primitives.

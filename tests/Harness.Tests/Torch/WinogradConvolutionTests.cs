@@ -241,6 +241,40 @@ public sealed class WinogradConvolutionTests : IDisposable
     }
 
     [SkippableFact]
+    public void RecordedBlockedPassesTakeTheWinogradInputGradientInTheirOwnLayout()
+    {
+        // MIPIN_BLOCKED_ACTIVATIONS=all: a recorded 3×3 stride-1 convolution on blocked activations takes the Winograd
+        // backward-data kernel under the default (no reorder: it reads that layout), the direct one under Direct. Both
+        // within the stated tolerance of float64 autograd, with the gate from the forward pass; not the same numbers.
+        RequireWinograd();
+        BlockedActivationTests.SkipUnlessAvailable();
+        var x = Random(3, 64, 23, 17).contiguous(MemoryFormat.ChannelsLast);
+        var w = Random(64, 64, 3, 3) * 0.05;
+        var upstream = Random(3, 64, 23, 17);
+        (Tensor Gradient, Tensor Gate) Recorded(ConvolutionKind kind) => ConvolutionAlgorithm.With(kind, () =>
+        {
+            var leaf = x.detach().requires_grad_();
+            using var input = BlockedActivation.From(leaf);
+            using var output = input.Conv2d(w, null, 1, 1, 1, OutputRectifier.ReLU, null);
+            var y = output.ToChannelsLast();
+            return (torch.autograd.grad(new[] { y }, new[] { leaf }, new Tensor?[] { upstream })[0]!, y.detach().gt(0));
+        });
+        var winograd = Recorded(ConvolutionKind.WinogradGradients);
+        var direct = Recorded(ConvolutionKind.Direct);
+        TensorAssert.Equal(direct.Gate, winograd.Gate, "the forward pass (the gate)");
+        var x64 = x.to(ScalarType.Float64).requires_grad_();
+        var y64 = F.conv2d(x64, w.to(ScalarType.Float64), null, padding: 1) * winograd.Gate.to(ScalarType.Float64);
+        var exact = torch.autograd.grad(new[] { y64 }, new[] { x64 }, new Tensor?[] { upstream.to(ScalarType.Float64) })[0]!;
+        var scale = exact.abs().max().item<double>();
+        foreach (var (gradient, what) in new[] { (winograd.Gradient, "Winograd"), (direct.Gradient, "direct") })
+        {
+            var error = (gradient.to(ScalarType.Float64) - exact).abs().max().item<double>() / scale;
+            Assert.True(error <= 1e-5, $"{what} input gradient differs from float64 autograd's by {error:E2} of its largest value");
+        }
+        Assert.False(winograd.Gradient.equal(direct.Gradient), "the default's blocked input gradient is the direct kernel's: Winograd did not run");
+    }
+
+    [SkippableFact]
     public void ResNet18UnderTheDefaultHasTorchvisionsLogitsExactlyAndItsInputGradientWithinTheDirectCriteria()
     {
         // The whole-model view of the default: forward values are torchvision's direct ones (the golden criteria), and
