@@ -12,8 +12,8 @@ set -euo pipefail
 # libopenblas0-openmp: libtorch's matrix products (every Linear layer) go through libblas.so.3, which is the reference
 # BLAS unless an optimised one is installed (about 40x slower; docs/bench.md "BLAS"); the OpenMP build shares
 # libtorch's thread count. Installing it switches Debian's libblas.so.3 alternative for every program.
-# libdnnl-dev: oneDNN's headers, for the shim's Winograd convolutions (MIPIN_CONVOLUTION=winograd; libtorch-dev already
-# pulls in the library itself).
+# libdnnl-dev: oneDNN's headers, for the shim's own oneDNN kernels: cached convolutions, Winograd input gradients (the
+# default) and convolutions (MIPIN_CONVOLUTION); libtorch-dev already pulls in the library itself.
 packages=(cmake g++ make libtorch-dev libdnnl-dev libturbojpeg0-dev libfontconfig1 libfreetype6 libopenblas0-openmp)
 if [[ "${1:-}" == "--tests" ]]; then
   packages+=(chromium slurm-wlm munge redis-server time)

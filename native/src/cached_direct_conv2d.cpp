@@ -467,7 +467,8 @@ dnnl::convolution_backward_data::primitive_desc winograd_backward_data_primitive
   return dnnl::convolution_backward_data::primitive_desc(desc, user_scratchpad(), cpu_engine(), hint);
 }
 
-// Shapes whose Winograd primitive oneDNN refused (keys as the cache's): asked once, not at every call.
+// Shapes whose Winograd primitive oneDNN refused (by shape_key_of: the refusal depends on shapes, not on the weight's
+// values, and a freed weight's address may come back for another layer): asked once, not at every call.
 bool winograd_refused(const std::string& key, bool remember = false) {
   static std::mutex mutex;
   static std::unordered_set<std::string> refused;
@@ -483,13 +484,17 @@ bool winograd_refused(const std::string& key, bool remember = false) {
 std::optional<Prepared> prepared_winograd_backward_data(const std::string& key, const at::Tensor& w, Family family,
                                                          const memory::desc& src, const memory::desc& dst,
                                                          at::IntArrayRef padding) {
-  if (winograd_refused(key)) return std::nullopt;
+  std::ostringstream shape;
+  const auto src_dims = src.dims(), dst_dims = dst.dims();
+  shape << static_cast<int>(family) << at::IntArrayRef(src_dims) << w.sizes() << at::IntArrayRef(dst_dims) << padding;
+  const auto shape_key = shape.str();
+  if (winograd_refused(shape_key)) return std::nullopt;
   try {
     return prepared<dnnl::convolution_backward_data::primitive_desc>(
         key, w, 0, 1, family, [&] { return w; },
         [&] { return winograd_backward_data_primitive(src, w.sizes(), dst, padding); });
   } catch (const dnnl::error&) {
-    winograd_refused(key, true);
+    winograd_refused(shape_key, true);
     return std::nullopt;
   }
 }
@@ -515,9 +520,9 @@ at::Tensor cached_winograd_backward_data(const at::Tensor& grad, const at::Tenso
   const auto bytes = [&](const memory::desc& d) {
     return at::empty({static_cast<int64_t>(d.get_size() / sizeof(float))}, g.options());
   };
-  auto out = at::empty(input_sizes, g.options(), at::MemoryFormat::ChannelsLast);
+  at::Tensor out;
   {
-    // The blocked copies live only for this call; the output gradient's copy goes before the input's is read back.
+    // The blocked copies live only for this call; the output gradient's copy goes before the result is allocated.
     auto in_kernel_layout = bytes(entry->reads);
     memory diff_dst(entry->reads, cpu_engine(), in_kernel_layout.data_ptr());
     run_reorder(memory(channels_last(dims_of(out_sizes)), cpu_engine(), g.data_ptr()), diff_dst);
@@ -526,6 +531,7 @@ at::Tensor cached_winograd_backward_data(const at::Tensor& grad, const at::Tenso
     execute(*entry, {{DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_WEIGHTS, entry->weights}, {DNNL_ARG_DIFF_SRC, diff_src}},
             g.options());
     in_kernel_layout.reset();
+    out = at::empty(input_sizes, g.options(), at::MemoryFormat::ChannelsLast);
     run_reorder(diff_src, memory(channels_last(dims_of(input_sizes)), cpu_engine(), out.data_ptr()));
   }
   return out;

@@ -5,12 +5,13 @@
 // Forward values are always aten::conv2d's to the last bit: on channels-last data the shim runs the same oneDNN
 // primitive, with the primitive and the reordered weight kept between calls (cached_direct_conv2d.cpp; libtorch
 // reorders every weight on every call), so ReLU gates are PyTorch's. The input gradient is oneDNN's backward-data
-// kernel, cached the same way, except in two cases where that kernel is slow and the shim sums the same products in
-// another order: the differences are float rounding (about 1e-7 of the largest value per layer), carried linearly
+// kernel, cached the same way, except in the cases below, where that kernel is slow and the shim sums the same products
+// in another order: the differences are float rounding (about 1e-7 of the largest value per layer), carried linearly
 // through the layers below, since the gates they pass are fixed by the forward pass.
 //
 // - An image's few channels (1-4): one matrix product and a scatter (few_channel_input_gradient.cpp), 2-3x faster.
-// - 3x3, stride-1 layers in channels-last layout, unless mt_set_winograd_input_gradients(0) (MIPIN_CONVOLUTION=direct):
+// - 3x3, stride-1 layers in channels-last layout, unless mt_set_winograd_input_gradients(0) (MIPIN_CONVOLUTION=direct, or
+//   winograd, whose own node runs those layers):
 //   oneDNN's Winograd backward-data kernel (cached_winograd_backward_data), 1.1-2.6x faster than the direct kernels
 //   with the reorders into and out of its blocked layout (ResNet-50's 64@56 to 512@7, VGG's 64@224 to 512@14, batch
 //   8, 2 threads). Its tile transforms round differently: about 1e-6 of the largest value per layer, still carried

@@ -13,7 +13,7 @@ public static class Program
         try
         {
             Harness.Torch.IntraOpThreads.Configure(); // every core, or MIPIN_THREADS (bench --threads overrides it)
-            Harness.Torch.ConvolutionAlgorithm.Configure(); // direct, or MIPIN_CONVOLUTION=winograd
+            Harness.Torch.ConvolutionAlgorithm.Configure(); // winograd-gradients (default), or MIPIN_CONVOLUTION=direct / winograd
             Harness.Torch.BlockedActivation.Configure(); // MIPIN_BLOCKED_ACTIVATIONS: 0, 1 (default) or all
         }
         catch (Exception e) when (e is ArgumentException or InvalidOperationException)

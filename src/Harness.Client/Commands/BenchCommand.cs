@@ -43,7 +43,7 @@ public static class BenchCommand
         var pipelineModel = new Option<string?>("--model") { Description = "With --pipeline: the model id or architecture of the config to score (default: its first model)." };
         var pipelineSet = RunCommand.SetOption();
         var randomWeights = new Option<bool>("--random-weights") { Description = "With --pipeline: score with seeded random weights (--seed) of the model's architecture instead of its checkpoint, written to OUTPUT/random-weights; trained state then goes under OUTPUT too. For architectures whose checkpoint is not at hand: the timings do not depend on the weights' values." };
-        var updateDoc = new Option<FileInfo?>("--update-doc") { Description = "Also write the results into this markdown file (docs/bench.md) between its '<!-- generated:NAME begin/end -->' markers, with date, commit and command: the table goes to 'headline' and, with the PyTorch child, its GFLOP/s against the CPU's peak to 'limit'; --pipeline goes to 'pipeline-ARCHITECTURE' (e.g. pipeline-mobilenet_v2). Under --convolution winograd each section name ends in '-winograd' (headline-winograd, ...), so the direct sections stay as measured." };
+        var updateDoc = new Option<FileInfo?>("--update-doc") { Description = "Also write the results into this markdown file (docs/bench.md) between its '<!-- generated:NAME begin/end -->' markers, with date, commit and command: the table goes to 'headline' and, with the PyTorch child, its GFLOP/s against the CPU's peak to 'limit'; --pipeline goes to 'pipeline-ARCHITECTURE' (e.g. pipeline-mobilenet_v2). These are the sections of the default algorithm (winograd-gradients); under --convolution direct or winograd each name ends in '-direct' or '-winograd' (headline-direct, pipeline-resnet50-winograd, ...), so the default's sections stay as measured." };
         var pipelineShard = new Option<int>("--shard") { Description = "With --pipeline: the shard to score.", DefaultValueFactory = _ => 0 };
 
         var command = new Command("bench", "Measure images/s and peak memory of the attribution workloads, side by side with PyTorch eager.")
@@ -154,7 +154,8 @@ public static class BenchCommand
     }
 
     // The headline section always; the limit section when the PyTorch child can count the models' FLOPs.
-    // Under --convolution winograd both go to their "-winograd" twins, so the direct headline stays as measured.
+    // Under --convolution direct or winograd both go to their "-direct" / "-winograd" twins (Section), so the default's
+    // headline stays as measured.
     private static void UpdateDoc(string doc, string? commit, IReadOnlyList<string> header, IReadOnlyList<BenchRow> rows, PyTorchBaseline? tuned,
         int imageSize, CpuPeak.Peak? peakBefore)
     {

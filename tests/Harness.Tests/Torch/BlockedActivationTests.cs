@@ -8,7 +8,9 @@ namespace Harness.Tests.Torch;
 /// zero), and each blocked convolution against the same convolution, rectifier and sum computed in float64 by aten
 /// (another code path: float64 never takes the shim's kernels): the float32 result must be within 2e-6 of its largest
 /// value, as close as PyTorch's own float32 kernel is (Torch/FrozenConvolutionTests). Recorded convolutions' input and
-/// accumulator gradients are held to the same bound against float64 autograd.
+/// accumulator gradients are held to the same bound against float64 autograd, except the input gradient of 3×3
+/// stride-1 layers, which under the default algorithm is the Winograd kernel's (ConvolutionKind.WinogradGradients):
+/// 1e-5, its stated tolerance (Torch/WinogradConvolutionTests checks that it runs).
 /// </summary>
 public sealed class BlockedActivationTests : IDisposable
 {
@@ -169,7 +171,8 @@ public sealed class BlockedActivationTests : IDisposable
             Assert.Equal(expected[i]!.shape, actual[i]!.shape);
             var scale = expected[i]!.abs().max().item<double>();
             var error = (actual[i]!.to(ScalarType.Float64) - expected[i]!).abs().max().item<double>() / scale;
-            Assert.True(error <= 2e-6, $"{what} differs from float64 autograd's by {error:E2} of its largest value");
+            var winograd = i == 0 && kernel == 3 && stride == 1 && groups == 1 && ConvolutionAlgorithm.Current != ConvolutionKind.Direct;
+            Assert.True(error <= (winograd ? 1e-5 : 2e-6), $"{what} differs from float64 autograd's by {error:E2} of its largest value");
         }
     }
 
