@@ -96,7 +96,6 @@ constexpr int64_t kMinTransposedPixels = 28 * 28;
 
 enum class InputGradient { Aten, FewChannels, TransposedForward, Winograd };
 
-
 // The kind for 3x3 stride-1 layers when Winograd is off or refuses the shape.
 InputGradient direct_kind_of_3x3(int64_t input_pixels) {
   return input_pixels >= kMinTransposedPixels ? InputGradient::TransposedForward : InputGradient::Aten;

@@ -113,14 +113,13 @@ public static class ConvolutionAlgorithm
     /// Parses <c>direct</c>, <c>winograd-gradients</c> or <c>winograd</c> (any case); throws ArgumentException naming
     /// <paramref name="source"/> otherwise.
     /// </summary>
-    public static ConvolutionKind Parse(string value, string source) =>
-        value.Trim().ToLowerInvariant() switch
-        {
-            "direct" => ConvolutionKind.Direct,
-            "winograd-gradients" => ConvolutionKind.WinogradGradients,
-            "winograd" => ConvolutionKind.Winograd,
-            _ => throw new ArgumentException($"{source} must be 'direct', 'winograd-gradients' or 'winograd', got '{value}'. Fix: use 'winograd-gradients' (the default: forward passes as PyTorch's, Winograd input gradients of 3×3 layers, rounding differs by about 1e-6), 'direct' (PyTorch's kernels everywhere) or 'winograd' (forward passes too)."),
-        };
+    public static ConvolutionKind Parse(string value, string source)
+    {
+        var name = value.Trim().ToLowerInvariant();
+        foreach (var kind in Enum.GetValues<ConvolutionKind>())
+            if (NameOf(kind) == name) return kind;
+        throw new ArgumentException($"{source} must be 'direct', 'winograd-gradients' or 'winograd', got '{value}'. Fix: use 'winograd-gradients' (the default: forward passes as PyTorch's, Winograd input gradients of 3×3 layers, rounding differs by about 1e-6), 'direct' (PyTorch's kernels everywhere) or 'winograd' (forward passes too).");
+    }
 
     /// <summary>
     /// Applies <see cref="EnvironmentVariable"/> when set. Like <see cref="IntraOpThreads.Configure"/>, it leaves the
