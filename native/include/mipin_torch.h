@@ -156,6 +156,11 @@ MT_API int mt_from_blocked(mt_tensor input, int64_t channels, mt_tensor* out);
 MT_API int mt_conv2d_blocked(mt_tensor input, mt_tensor weight, mt_tensor bias, int64_t stride_h, int64_t stride_w,
                              int64_t pad_h, int64_t pad_w, int64_t groups, int32_t rectifier, double lo, double hi,
                              mt_tensor accumulator, mt_tensor* out);
+/* 1 when oneDNN runs channels-last convolutions on this CPU with its brgemm kernels (AVX-512), 0 with its older jit
+ * kernels (AVX2 and others), -1 in a build without oneDNN's headers. Where 1, mt_conv2d_frozen's large 3x3 input
+ * gradients run as forward convolutions over the transposed weight, and residual sums run inside the kernel (to the
+ * last bit of conv2d + add); where 0, oneDNN's backward-data kernel (the faster there) and a separate add. */
+MT_API int mt_brgemm_kernels(int32_t* out);
 /* What mt_conv2d_frozen's cache keeps: the bytes of weights in oneDNN's layout, of weights still alive and of freed
  * weights (their copies go when the cache next adds an entry), and the number of prepared primitives. All -1 in a build
  * without oneDNN, which keeps none. */

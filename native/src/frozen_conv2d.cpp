@@ -17,12 +17,14 @@
 //   8, 2 threads). Its tile transforms round differently: about 1e-6 of the largest value per layer, still carried
 //   linearly, since the forward pass, and so every gate, is the direct one. Shapes oneDNN's Winograd kernels refuse
 //   (and CPUs without them) take the kinds below.
-// - 3x3, stride-1 layers over at least 28x28 pixels in channels-last layout: oneDNN 2.6's backward-data kernel runs
-//   up to 2x slower there than the forward kernel over the same arithmetic (batch 8, 2 threads: 512 -> 512 channels
-//   at 28x28, 253 ms against 128 ms; 256 -> 512, 127 against 65; 5-10% slower at 56-224 pixels), in PyTorch too. The
-//   input gradient of a stride-1 convolution is itself a forward convolution: of the output gradient, with the kernel
-//   rotated by 180 degrees and its two channel axes swapped, padded by k-1-p. Below 28x28 the backward kernel is as
-//   fast or faster (measured down to 7x7), so those layers keep it.
+// - 3x3, stride-1 layers over at least 28x28 pixels in channels-last layout, on AVX-512: oneDNN 2.6's backward-data
+//   kernel runs up to 2x slower there than the forward kernel over the same arithmetic (batch 8, 2 threads: 512 -> 512
+//   channels at 28x28, 253 ms against 128 ms; 256 -> 512, 127 against 65; 5-10% slower at 56-224 pixels), in PyTorch
+//   too. The input gradient of a stride-1 convolution is itself a forward convolution: of the output gradient, with the
+//   kernel rotated by 180 degrees and its two channel axes swapped, padded by k-1-p. Below 28x28 the backward kernel is
+//   as fast or faster (measured down to 7x7), so those layers keep it. So does every layer where the forward kernel is
+//   not oneDNN's brgemm one (brgemm_forward_kernels): on AVX2 both are its jit kernels, and the backward-data kernel
+//   took 0.48-0.97x the transposed forward's time (VGG's and ResNet-50's 3x3 layers, batch 8, 2 threads).
 // - 1x1 stride-1 layers whose input gradient has a residual shortcut's gradient to add (frozen_conv2d_passing_input):
 //   the forward kernel over the transposed weight, with the sum inside it. On this CPU (AVX-512, oneDNN 2.6) it sums
 //   the same products in the backward kernel's order, so these gradients are bit-identical (FrozenConvolutionTests
@@ -96,9 +98,13 @@ constexpr int64_t kMinTransposedPixels = 28 * 28;
 
 enum class InputGradient { Aten, FewChannels, TransposedForward, Winograd };
 
-// The kind for 3x3 stride-1 layers when Winograd is off or refuses the shape.
+// The kind for 3x3 stride-1 layers when Winograd is off or refuses the shape (or this CPU has none).
 InputGradient direct_kind_of_3x3(int64_t input_pixels) {
-  return input_pixels >= kMinTransposedPixels ? InputGradient::TransposedForward : InputGradient::Aten;
+#if MIPIN_WITH_ONEDNN
+  if (input_pixels >= kMinTransposedPixels && mipin::brgemm_forward_kernels())
+    return InputGradient::TransposedForward;
+#endif
+  return InputGradient::Aten;
 }
 
 InputGradient choose(const at::Tensor& x, const at::Tensor& w, int64_t stride_h, int64_t stride_w) {
@@ -459,6 +465,16 @@ int mt_conv2d_frozen_accumulate(mt_tensor input, mt_tensor weight, mt_tensor bia
 
 int mt_set_winograd_input_gradients(int32_t on) {
   return mipin::guarded([&] { mipin::g_winograd_input_gradients.store(on != 0); });
+}
+
+int mt_brgemm_kernels(int32_t* out) {
+  return mipin::guarded([&] {
+#if MIPIN_WITH_ONEDNN
+    *out = mipin::brgemm_forward_kernels() ? 1 : 0;
+#else
+    *out = -1;
+#endif
+  });
 }
 
 int mt_frozen_cache_contents(int64_t* live_weight_bytes, int64_t* freed_weight_bytes, int64_t* primitives) {

@@ -103,6 +103,12 @@ at::Tensor cached_blocked_backward_data(const at::Tensor& grad, const at::Tensor
 at::Tensor cached_winograd_backward_data(const at::Tensor& grad, const at::Tensor& w, at::IntArrayRef input_sizes,
                                          at::IntArrayRef padding);
 
+// Whether oneDNN runs channels-last convolutions on this CPU with its brgemm kernels (AVX-512), not its older jit ones
+// (AVX2). Where it does, a forward convolution over the rotated, transposed weight computes a large 3x3 layer's input
+// gradient faster than oneDNN's backward-data kernel, and a residual sum can run inside the kernel to the last bit of
+// conv2d + add_; elsewhere neither holds. Probed once.
+bool brgemm_forward_kernels();
+
 // Whether input gradients of 3x3 stride-1 layers take the Winograd kernels (mt_set_winograd_input_gradients; on by
 // default): cached_winograd_backward_data on channels-last data, cached_blocked_backward_data's Winograd kernel on
 // blocked data.
