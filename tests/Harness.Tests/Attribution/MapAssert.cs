@@ -20,6 +20,19 @@ public static class MapAssert
         return scale > 0 ? diff / scale : diff;
     }
 
+    /// <summary>
+    /// The fraction of elements within <paramref name="tolerance"/> × max |expected| of the reference: where a few
+    /// elements may differ for a known reason (a gate flipped by rounding), how many do not.
+    /// </summary>
+    public static double AgreeingFraction(Tensor expected, Tensor actual, double tolerance)
+    {
+        Assert.Equal(expected.shape, actual.shape);
+        using var scope = torch.NewDisposeScope();
+        var e = expected.to(ScalarType.Float64);
+        var bound = tolerance * e.abs().max().item<double>();
+        return ((actual.to(ScalarType.Float64) - e).abs() <= bound).to(ScalarType.Float64).mean().item<double>();
+    }
+
     /// <summary>Asserts <see cref="RelativeMaxDifference"/> ≤ <paramref name="tolerance"/> and returns it.</summary>
     public static double Close(Tensor expected, Tensor actual, double tolerance, string what)
     {

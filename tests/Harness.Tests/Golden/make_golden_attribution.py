@@ -2,7 +2,8 @@
 """Reference saliency maps for tests/Harness.Tests/Attribution/AttributionGoldenTests.cs, computed with Debian's
 PyTorch 1.13 / torchvision 0.14 the way pytorch-grad-cam and the usual hook-based implementations do.
 
-Run with Debian's interpreter:  /usr/bin/python3 make_golden_attribution.py   (writes attribution.safetensors here)
+Run with Debian's interpreter:  /usr/bin/python3 make_golden_attribution.py   (writes attribution.safetensors here on
+an AVX-512 CPU, attribution-avx2.safetensors elsewhere: oneDNN's kernels for the two sum in different orders, see below)
 with the BLAS scripts/bootstrap.sh installs (OpenBLAS, libopenblas0-openmp). The BLAS matters: some of MobileNetV2's
 convolutions run as matrix products, and a rounding difference there moves a few pre-activations across a ReLU6
 kink, which changes the input gradient's maximum by 0.7% (the reference BLAS against OpenBLAS, both in PyTorch). The
@@ -155,7 +156,19 @@ for k in ("gradient", "gradcam", "gradient_x_input", "guided_backprop"):
 
 
 
-path = os.path.join(HERE, "attribution.safetensors")
+def cpu_has_avx512():
+    """Whether this CPU has AVX-512, on which oneDNN 2.6 runs its brgemm convolution kernels (elsewhere its jit ones)."""
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("flags"):
+            return "avx512f" in line.split()
+    return False
+
+
+# The kernel family sums a convolution's products in its own order, and a rounding difference moves a few of
+# MobileNetV2's pre-activations across a ReLU6 kink (1.2% of the gradient's maximum, AVX2 against AVX-512, both in
+# PyTorch): so each family has its reference, and the test reads the one of the CPU it runs on.
+AVX512 = cpu_has_avx512()
+path = os.path.join(HERE, "attribution.safetensors" if AVX512 else "attribution-avx2.safetensors")
 
 
 def blas_library():
@@ -169,5 +182,5 @@ def blas_library():
 
 
 write_safetensors(path, out, {"generator": "make_golden_attribution.py", "torch": torch.__version__, "torchvision": torchvision.__version__,
-                              "blas": blas_library()})
+                              "blas": blas_library(), "cpu": "avx512" if AVX512 else "avx2"})
 print(f"wrote {len(out)} tensors, {os.path.getsize(path)} bytes")
