@@ -43,7 +43,7 @@ public static class BenchCommand
         var pipelineModel = new Option<string?>("--model") { Description = "With --pipeline: the model id or architecture of the config to score (default: its first model)." };
         var pipelineSet = RunCommand.SetOption();
         var randomWeights = new Option<bool>("--random-weights") { Description = "With --pipeline: score with seeded random weights (--seed) of the model's architecture instead of its checkpoint, written to OUTPUT/random-weights; trained state then goes under OUTPUT too. For architectures whose checkpoint is not at hand: the timings do not depend on the weights' values." };
-        var updateDoc = new Option<FileInfo?>("--update-doc") { Description = "Also write the results into this markdown file (docs/bench.md) between its '<!-- generated:NAME begin/end -->' markers, with date, commit and command: the table goes to 'headline' and, with the PyTorch child, its GFLOP/s against the CPU's peak to 'limit'; --pipeline goes to 'pipeline-ARCHITECTURE' (e.g. pipeline-mobilenet_v2). These are the sections of the default algorithm (winograd-gradients); under --convolution direct or winograd each name ends in '-direct' or '-winograd' (headline-direct, pipeline-resnet50-winograd, ...), so the default's sections stay as measured." };
+        var updateDoc = new Option<FileInfo?>("--update-doc") { Description = "Also write the results into this markdown file (docs/bench.md) between its '<!-- generated:NAME begin/end -->' markers, with date, commit and command: the table goes to 'headline' and, with the PyTorch child, its GFLOP/s against the CPU's peak to 'limit'; --pipeline goes to 'pipeline-ARCHITECTURE' (e.g. pipeline-mobilenet_v2). These are the sections of the default algorithm (winograd-gradients); under --convolution direct or winograd each name ends in '-direct' or '-winograd' (headline-direct, pipeline-resnet50-winograd, ...), so the default's sections stay as measured. On a CPU without AVX-512 (oneDNN's AVX2 kernels; mipin info) every name then ends in '-avx2' (headline-avx2, limit-avx2, pipeline-resnet50-avx2): those figures never replace the AVX-512 machine's." };
         var pipelineShard = new Option<int>("--shard") { Description = "With --pipeline: the shard to score.", DefaultValueFactory = _ => 0 };
 
         var command = new Command("bench", "Measure images/s and peak memory of the attribution workloads, side by side with PyTorch eager.")
@@ -193,8 +193,13 @@ public static class BenchCommand
     }
 
     // The default algorithm writes the plain sections; the others their own (headline-direct, headline-winograd, ...).
-    private static string Section(string name) =>
-        ConvolutionAlgorithm.Current == ConvolutionKind.WinogradGradients ? name : name + "-" + ConvolutionAlgorithm.NameOf(ConvolutionAlgorithm.Current);
+    // A CPU whose oneDNN kernels are not the AVX-512 ones writes sections ending in -avx2 (headline-avx2, ...): its
+    // figures come from other kernels and never replace the AVX-512 machine's.
+    private static string Section(string name)
+    {
+        var section = ConvolutionAlgorithm.Current == ConvolutionKind.WinogradGradients ? name : name + "-" + ConvolutionAlgorithm.NameOf(ConvolutionAlgorithm.Current);
+        return OneDnnKernels.Brgemm == false ? section + "-avx2" : section;
+    }
 
     private static PyTorchBaseline? WarnNull(string why)
     {

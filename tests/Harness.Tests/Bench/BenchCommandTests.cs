@@ -213,7 +213,8 @@ public sealed class BenchCommandTests : IDisposable
         File.WriteAllText(doc, "# bench\n");
         (code, _, stderr) = Bench(new[] { "--pipeline", "configs/quickstart.yaml", "--update-doc", doc, "--output", _dir });
         Assert.Equal(1, code);
-        Assert.Contains("has no '<!-- generated:pipeline-mobilenet_v2 begin -->' ... '<!-- generated:pipeline-mobilenet_v2 end -->' pair", stderr);
+        var section = Harness.Torch.OneDnnKernels.Brgemm == false ? "pipeline-mobilenet_v2-avx2" : "pipeline-mobilenet_v2";  // a CPU without AVX-512: its own sections
+        Assert.Contains($"has no '<!-- generated:{section} begin -->' ... '<!-- generated:{section} end -->' pair", stderr);
         Assert.False(File.Exists(Path.Combine(_dir, "pipeline.csv")));
     }
 
@@ -233,6 +234,24 @@ public sealed class BenchCommandTests : IDisposable
         Assert.StartsWith(direct, text); // the direct headline is left as measured
         Assert.Contains("| resnet18 | gradient | 1 | cpu |", text[direct.Length..]);
         Assert.Contains("bench: updated the headline-winograd section", stderr);
+    }
+
+    [SkippableFact]
+    public void RunsOnACpuWithoutAvx512GoToTheirOwnDocSections()
+    {
+        // oneDNN's AVX2 kernels give other figures than the AVX-512 ones the plain sections hold: headline-avx2.
+        Skip.IfNot(Harness.Torch.OneDnnKernels.Brgemm == false, "this CPU runs oneDNN's AVX-512 (brgemm) kernels: its runs write the plain sections, as WinogradRunsGoToTheirOwnDocSectionsAndSayWhichAlgorithmRan checks");
+        Directory.CreateDirectory(_dir);
+        var doc = Path.Combine(_dir, "bench.md");
+        const string avx512 = "<!-- generated:headline begin -->\nAVX-512\n<!-- generated:headline end -->\n";
+        File.WriteAllText(doc, avx512 + "<!-- generated:headline-avx2 begin -->\n<!-- generated:headline-avx2 end -->\n");
+        var (code, _, stderr) = Bench(Tiny.Concat(new[] { "--models", "resnet18", "--methods", "gradient", "--no-pytorch",
+            "--update-doc", doc, "--output", _dir }));
+        Assert.True(code == 0, stderr);
+        var text = File.ReadAllText(doc);
+        Assert.StartsWith(avx512, text); // the AVX-512 headline is left as measured
+        Assert.Contains("| resnet18 | gradient | 1 | cpu |", text[avx512.Length..]);
+        Assert.Contains("bench: updated the headline-avx2 section", stderr);
     }
 
     [Theory]
