@@ -9,8 +9,10 @@ namespace Harness.Torch;
 /// <list type="bullet">
 /// <item>over an image's 1–4 channels, one matrix product and a scatter (the kernel vectorises over the three input
 /// channels and runs 4–7× slower than the layer's forward pass);</item>
-/// <item>for 3×3 stride-1 layers over at least 28×28 pixels in channels-last layout, a forward convolution with the
-/// kernel rotated and its channel axes swapped (oneDNN 2.6's backward-data kernel runs up to 2× slower there).</item>
+/// <item>for 3×3 stride-1 layers over at least 28×28 pixels in channels-last layout, on CPUs where oneDNN's forward
+/// kernels are its brgemm ones (AVX-512, <see cref="OneDnnKernels.Brgemm"/>), a forward convolution with the kernel
+/// rotated and its channel axes swapped (oneDNN 2.6's backward-data kernel runs up to 2× slower there; on AVX2 it is
+/// the faster, and runs).</item>
 /// <item>for 1×1 stride-1 layers with a residual shortcut's gradient to add (<see cref="Conv2dRectifiedPassingInput"/>),
 /// the forward kernel over the transposed weight with the sum inside it (bit-identical on this CPU).</item>
 /// </list>
