@@ -358,6 +358,10 @@ std::string rectifier_key(const OutputRectifier& rectifier) {
          std::to_string(rectifier.hi);
 }
 
+// Whether an implementation name (primitive_desc::impl_info_str) is one of oneDNN's brgemm kernels (brgconv,
+// brgconv_1x1: AVX-512), not its older jit ones.
+bool is_brgemm(const std::string& implementation) { return implementation.rfind("brg", 0) == 0; }
+
 // Whether oneDNN runs this convolution with the sum post-op in the kernel aten::conv2d runs for it (same implementation
 // name as without post-ops), and that kernel is a brgemm one (brgconv, brgconv_1x1): those sum each output's products
 // over all input channels, add the bias, and only then apply post-ops, so the old destination value is added to the
@@ -378,7 +382,7 @@ bool accumulation_keeps_kernel(const dnnl::convolution_forward::desc& desc, cons
   const dnnl::convolution_forward::primitive_desc plain(desc, user_scratchpad(), cpu_engine());
   const dnnl::convolution_forward::primitive_desc summed(desc, attributes(rectifier, true), cpu_engine());
   const std::string kernel = plain.impl_info_str();
-  const bool same = kernel.rfind("brg", 0) == 0 && kernel == summed.impl_info_str();
+  const bool same = is_brgemm(kernel) && kernel == summed.impl_info_str();
   std::lock_guard<std::mutex> lock(mutex);
   if (decided.size() >= kMaxPrepared) decided.clear();
   decided.emplace(shape_key, same);
@@ -569,7 +573,7 @@ bool brgemm_forward_kernels() {
       const dnnl::convolution_forward::primitive_desc pd(
           forward_desc({8, 64, 56, 56}, {64, 64, 3, 3}, 1, false, {8, 64, 56, 56}, {1, 1}, {1, 1}), user_scratchpad(),
           cpu_engine());
-      return std::string(pd.impl_info_str()).rfind("brg", 0) == 0;
+      return is_brgemm(pd.impl_info_str());
     } catch (const dnnl::error&) {
       return false;
     }

@@ -19,18 +19,18 @@ public sealed class AttributionGoldenTests : IDisposable
 {
     private const double Tolerance = 1e-4;
     private readonly StateDict _golden = torch.load(GoldenFile);
-
-    /// <summary>
-    /// The reference maps made where oneDNN runs the kernel family this CPU gets: attribution.safetensors on AVX-512
-    /// (brgemm kernels), attribution-avx2.safetensors elsewhere (the script names the file after the CPU it ran on).
-    /// </summary>
-    internal static string GoldenFile =>
-        TestPaths.Fixture("Golden", OneDnnKernels.Brgemm == false ? "attribution-avx2.safetensors" : "attribution.safetensors");
     private readonly ITestOutputHelper _output;
 
     public AttributionGoldenTests(ITestOutputHelper output) => _output = output;
 
     public void Dispose() => _golden.Dispose();
+
+    /// <summary>
+    /// The reference maps made where oneDNN runs the kernel family this CPU gets: attribution.safetensors on AVX-512
+    /// (brgemm kernels), attribution-avx2.safetensors elsewhere (the script names the file after the CPU it ran on).
+    /// </summary>
+    private static string GoldenFile =>
+        TestPaths.Fixture("Golden", OneDnnKernels.Brgemm == false ? "attribution-avx2.safetensors" : "attribution.safetensors");
 
     [SkippableFact]
     public void MobileNetV2GradientAndGradCamMatchPyTorch()
