@@ -137,20 +137,21 @@ MT_API int mt_conv2d_frozen_rectified_passing_input(mt_tensor input, mt_tensor w
 MT_API int mt_conv2d_frozen_accumulate(mt_tensor input, mt_tensor weight, mt_tensor bias, int64_t stride_h,
                                        int64_t stride_w, int64_t pad_h, int64_t pad_w, mt_tensor accumulator,
                                        int32_t relu, mt_tensor* out);
-/* Activations in oneDNN's blocked nChw16c layout between frozen convolutions (src/blocked_activations.cpp): a blocked
- * tensor is N x ceil(C/16) x H x W x 16 (channels past C zero), which only these functions read. While autograd
- * records (an input that requires grad), each call records a node: the reorders' gradients go through the opposite
- * reorder, a convolution's through its rectifier's mask and oneDNN's blocked backward-data kernel (frozen weights
- * only, blocked input only, not differentiable twice), and an accumulator is then summed into a copy.
- * mt_blocked_available: 1 when this build has them (oneDNN's headers found) and oneDNN has optimised kernels for the
- * layout on this CPU (AVX-512), else 0 (the others still work where the build has them, on reference kernels).
+/* Activations in oneDNN's blocked layout between frozen convolutions (src/blocked_activations.cpp): a blocked tensor
+ * is N x ceil(C/B) x H x W x B (channels past C zero), which only these functions read; B is 16 (nChw16c) on AVX-512
+ * and 8 (nChw8c) on AVX2, the layouts oneDNN's kernels there are written for. While autograd records (an input that
+ * requires grad), each call records a node: the reorders' gradients go through the opposite reorder, a
+ * convolution's through its rectifier's mask and oneDNN's blocked backward-data kernel (frozen weights only, blocked
+ * input only, not differentiable twice), and an accumulator is then summed into a copy.
+ * mt_blocked_channels: B, or 0 when this build lacks them (oneDNN's headers not found) or oneDNN has no optimised
+ * kernels for either layout on this CPU (the functions below then fail).
  * mt_to_blocked: a 4-D float32 CPU tensor in that layout; mt_from_blocked: back to channels-last N x C x H x W.
  * mt_conv2d_blocked: a frozen convolution (dilation 1) from a blocked input (or a contiguous N x C x H x W image) to a
  * blocked output, primitive and reordered weight cached as mt_conv2d_frozen's; rectifier 0 none, 1 ReLU, 2 clamp to
  * [lo, hi], inside the kernel; with a non-null `accumulator` (blocked, of the output's sizes) the output is added to
  * it before the rectifier, inside the kernel, and it is returned. Values differ from mt_conv2d_frozen's by float
  * rounding (other oneDNN kernels, another order of the input-channel sum). */
-MT_API int mt_blocked_available(int32_t* out);
+MT_API int mt_blocked_channels(int32_t* out);
 MT_API int mt_to_blocked(mt_tensor input, mt_tensor* out);
 MT_API int mt_from_blocked(mt_tensor input, int64_t channels, mt_tensor* out);
 MT_API int mt_conv2d_blocked(mt_tensor input, mt_tensor weight, mt_tensor bias, int64_t stride_h, int64_t stride_w,

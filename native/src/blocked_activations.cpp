@@ -1,4 +1,4 @@
-// Activations in oneDNN's blocked nChw16c layout (mt_to_blocked, mt_from_blocked, mt_conv2d_blocked in mipin_torch.h),
+// Activations in oneDNN's blocked layout, nChw16c or nChw8c by CPU (mt_blocked_channels, mt_to_blocked, mt_from_blocked, mt_conv2d_blocked in mipin_torch.h),
 // in forward passes without autograd and while autograd records.
 //
 // Why record them: an input-gradient pass (gradient, fused, gradient x input, the metrics' gradients) spends most of
@@ -149,15 +149,15 @@ at::Tensor blocked_conv2d(const at::Tensor& x, const at::Tensor& w, const at::Te
 }
 
 #else
-constexpr const char* kNoBlockedActivations = "blocked activations need a shim built with oneDNN (mt_blocked_available)";
+constexpr const char* kNoBlockedActivations = "blocked activations need a shim built with oneDNN (mt_blocked_channels)";
 #endif
 
 }  // namespace
 
-int mt_blocked_available(int32_t* out) {
+int mt_blocked_channels(int32_t* out) {
   return mipin::guarded([&] {
 #if MIPIN_WITH_ONEDNN
-    *out = mipin::blocked_kernels_available() ? 1 : 0;
+    *out = static_cast<int32_t>(mipin::blocked_layout_channels());
 #else
     *out = 0;
 #endif

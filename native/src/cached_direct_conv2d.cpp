@@ -543,21 +543,65 @@ at::Tensor cached_winograd_backward_data(const at::Tensor& grad, const at::Tenso
 
 namespace {
 
-constexpr int64_t kBlock = 16;
+// N x C x H x W blocked by `block` channels (nChw16c or nChw8c): the tensor is N x ceil(C/block) x H x W x block,
+// channels past C zero.
+memory::desc blocked_desc_of(int64_t block, int64_t n, int64_t c, int64_t h, int64_t w) {
+  return memory::desc({n, c, h, w}, memory::data_type::f32, block == 16 ? tag::nChw16c : tag::nChw8c);
+}
 
-int64_t blocks_of(int64_t channels) { return (channels + kBlock - 1) / kBlock; }
+}  // namespace
 
-// N x C x H x W in nChw16c: the tensor is N x ceil(C/16) x H x W x 16, channels past C zero.
+int64_t blocked_layout_channels() {
+  // oneDNN 2.6 has optimised kernels for nChw16c on AVX-512 and for nChw8c on AVX2 (its jit:avx2 kernels are written
+  // for that layout: on AVX2 they run 3x3 layers up to 1.8x faster from nChw8c than from channels-last). Elsewhere it
+  // would run its reference kernels (correct, many times slower). Probed once, widest block first, with the three
+  // kinds of convolution a blocked run makes; no primitive is built or run.
+  static const int64_t channels = [] {
+    try {
+      const auto user = user_scratchpad();
+      const auto implemented = [&](const memory::desc& src, at::IntArrayRef w, int64_t groups, const memory::desc& dst,
+                                   int64_t stride, int64_t pad) {
+        const std::vector<int64_t> strides{stride, stride}, padding{pad, pad};
+        const dnnl::convolution_forward::primitive_desc pd(
+            forward_desc(src, w, groups, true, dst, strides, padding), user, cpu_engine());
+        return std::string(pd.impl_info_str()).rfind("ref", 0) != 0;
+      };
+      const auto image = memory::desc({2, 3, 16, 16}, memory::data_type::f32, tag::nchw);
+      for (const int64_t block : {16, 8}) {
+        const auto blocked = [&](int64_t c, int64_t hw) { return blocked_desc_of(block, 2, c, hw, hw); };
+        if (implemented(image, {32, 3, 3, 3}, 1, blocked(32, 8), 2, 1) &&  // an image layer
+            implemented(blocked(32, 8), {64, 32, 1, 1}, 1, blocked(64, 8), 1, 0) &&  // 1x1
+            implemented(blocked(64, 8), {64, 1, 3, 3}, 64, blocked(64, 8), 1, 1))    // depthwise
+          return block;
+      }
+    } catch (const dnnl::error&) {
+    }
+    return int64_t{0};
+  }();
+  return channels;
+}
+
+namespace {
+
+int64_t blocks_of(int64_t channels) {
+  const int64_t block = blocked_layout_channels();
+  TORCH_CHECK(block > 0, "blocked activations: oneDNN has no optimised kernels for a blocked layout on this CPU "
+              "(mt_blocked_channels is 0); run channels-last (MIPIN_BLOCKED_ACTIVATIONS=0)");
+  return (channels + block - 1) / block;
+}
+
+// N x C x H x W in this CPU's blocked layout (blocked_layout_channels).
 memory::desc blocked_desc(int64_t n, int64_t c, int64_t h, int64_t w) {
-  return memory::desc({n, c, h, w}, memory::data_type::f32, tag::nChw16c);
+  return blocked_desc_of(blocked_layout_channels(), n, c, h, w);
 }
 
 // The logical N x C x H x W sizes of a blocked tensor holding `channels` channels.
 std::vector<int64_t> blocked_sizes(const at::Tensor& xb, int64_t channels) {
-  TORCH_CHECK(xb.dim() == 5 && xb.size(4) == kBlock && xb.size(1) == blocks_of(channels) && xb.is_contiguous() &&
+  const int64_t block = blocked_layout_channels();
+  TORCH_CHECK(xb.dim() == 5 && xb.size(4) == block && xb.size(1) == blocks_of(channels) && xb.is_contiguous() &&
                   xb.scalar_type() == at::kFloat && xb.device().is_cpu(),
               "a blocked activation of ", channels, " channels must be a contiguous float32 CPU tensor of N x ",
-              blocks_of(channels), " x H x W x 16; got ", xb.sizes());
+              blocks_of(channels), " x H x W x ", block, "; got ", xb.sizes());
   return {xb.size(0), channels, xb.size(2), xb.size(3)};
 }
 
@@ -581,30 +625,6 @@ bool brgemm_forward_kernels() {
   return brgemm;
 }
 
-bool blocked_kernels_available() {
-  // oneDNN has optimised kernels for nChw16c on AVX-512 only; elsewhere it would run its reference kernels (correct,
-  // many times slower). Probed once with the three kinds of convolution a blocked run makes.
-  static const bool available = [] {
-    try {
-      const auto user = user_scratchpad();
-      const auto implemented = [&](const memory::desc& src, at::IntArrayRef w, int64_t groups, const memory::desc& dst,
-                                   int64_t stride, int64_t pad) {
-        const std::vector<int64_t> strides{stride, stride}, padding{pad, pad};
-        const dnnl::convolution_forward::primitive_desc pd(
-            forward_desc(src, w, groups, true, dst, strides, padding), user, cpu_engine());
-        return std::string(pd.impl_info_str()).rfind("ref", 0) != 0;
-      };
-      const auto image = memory::desc({2, 3, 16, 16}, memory::data_type::f32, tag::nchw);
-      return implemented(image, {32, 3, 3, 3}, 1, blocked_desc(2, 32, 8, 8), 2, 1) &&          // an image layer
-             implemented(blocked_desc(2, 32, 8, 8), {64, 32, 1, 1}, 1, blocked_desc(2, 64, 8, 8), 1, 0) &&  // 1x1
-             implemented(blocked_desc(2, 64, 8, 8), {64, 1, 3, 3}, 64, blocked_desc(2, 64, 8, 8), 1, 1);    // depthwise
-    } catch (const dnnl::error&) {
-      return false;
-    }
-  }();
-  return available;
-}
-
 at::Tensor to_blocked(const at::Tensor& x) {
   at::internal::lazy_init_num_threads();
   TORCH_CHECK(x.dim() == 4 && x.scalar_type() == at::kFloat && x.device().is_cpu() && x.layout() == at::kStrided,
@@ -612,7 +632,7 @@ at::Tensor to_blocked(const at::Tensor& x) {
   const bool channels_last_input = !x.is_contiguous() && x.is_contiguous(at::MemoryFormat::ChannelsLast);
   const auto dense = channels_last_input ? x : x.contiguous();
   const int64_t n = x.size(0), c = x.size(1), h = x.size(2), w = x.size(3);
-  auto out = at::empty({n, blocks_of(c), h, w, kBlock}, x.options());
+  auto out = at::empty({n, blocks_of(c), h, w, blocked_layout_channels()}, x.options());
   memory from(memory::desc(dims_of(x.sizes()), memory::data_type::f32, channels_last_input ? tag::nhwc : tag::nchw),
               cpu_engine(), dense.data_ptr());
   run_reorder(from, memory(blocked_desc(n, c, h, w), cpu_engine(), out.data_ptr()));  // zero-fills the padding
@@ -644,7 +664,8 @@ at::Tensor cached_blocked_forward(const at::Tensor& x, const at::Tensor& w, cons
   const memory::desc src_md = plain_input ? memory::desc(dims_of(x_sizes), memory::data_type::f32, tag::nchw)
                                           : blocked_desc(x_sizes[0], x_sizes[1], x_sizes[2], x_sizes[3]);
   const memory::desc dst_md = blocked_desc(out_sizes[0], out_sizes[1], out_sizes[2], out_sizes[3]);
-  const std::vector<int64_t> out_shape{out_sizes[0], blocks_of(out_sizes[1]), out_sizes[2], out_sizes[3], kBlock};
+  const std::vector<int64_t> out_shape{out_sizes[0], blocks_of(out_sizes[1]), out_sizes[2], out_sizes[3],
+                                       blocked_layout_channels()};
   const bool accumulate = accumulator.defined();
   if (accumulate) {
     blocked_sizes(accumulator, out_sizes[1]);
@@ -689,7 +710,9 @@ at::Tensor cached_blocked_backward_data(const at::Tensor& grad, const at::Tensor
       key_of('d', w, input_sizes, stride, padding, groups, 0, false), w, 0, groups, Family::Blocked, [&] { return w; },
       [&] { return backward_data_primitive(src_md, w.sizes(), groups, dst_md, stride, padding); });
   // oneDNN zero-fills the padding channels of a blocked output.
-  auto out = at::empty({input_sizes[0], blocks_of(input_sizes[1]), input_sizes[2], input_sizes[3], kBlock}, g.options());
+  auto out = at::empty(
+      {input_sizes[0], blocks_of(input_sizes[1]), input_sizes[2], input_sizes[3], blocked_layout_channels()},
+      g.options());
   execute(entry,
           {{DNNL_ARG_DIFF_DST, memory(dst_md, cpu_engine(), g.data_ptr())},
            {DNNL_ARG_WEIGHTS, entry.weights},

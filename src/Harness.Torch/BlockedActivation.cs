@@ -1,16 +1,19 @@
 namespace Harness.Torch;
 
 /// <summary>
-/// An activation held in oneDNN's blocked <c>nChw16c</c> layout between frozen convolutions (the shim's
-/// <c>cached_blocked_forward</c>). Why: on AVX-512, oneDNN's kernels for this layout run MobileNetV2's 1×1 and
-/// depthwise convolutions 1.0–2.3× faster than the channels-last kernels aten runs (a whole MobileNetV2 forward about
-/// 1.25×; ResNet-50's convolutions about 1.06×; VGG's dense 3×3 ones equally fast in either layout), and their input
-/// gradients about 1.25× (MobileNetV2) and 1.07× (ResNet-50). The values differ from the channels-last pass by float
+/// An activation held in oneDNN's blocked layout between frozen convolutions (the shim's
+/// <c>cached_blocked_forward</c>): <c>nChw16c</c> on AVX-512, <c>nChw8c</c> on AVX2 (<see cref="BlockChannels"/>). Why:
+/// on AVX-512, oneDNN's kernels for this layout run MobileNetV2's 1×1 and depthwise convolutions 1.0–2.3× faster than
+/// the channels-last kernels aten runs (a whole MobileNetV2 forward about 1.25×; ResNet-50's convolutions about 1.06×;
+/// VGG's dense 3×3 ones equally fast in either layout), and their input gradients about 1.25× (MobileNetV2) and 1.07×
+/// (ResNet-50). On AVX2, oneDNN's jit:avx2 kernels are written for <c>nChw8c</c>: at batch 32 on 2 cores, ResNet-50's
+/// convolutions run forward about 1.2× faster in it (its 3×3 layers up to 1.7×), MobileNetV2's 1.14×. The values differ from the channels-last pass by float
 /// rounding: other kernels add the input channels in another order. While autograd records, every operation here
 /// records its backward (the shim's <c>blocked_activations.cpp</c>): a gradient reaches the input through the blocked
 /// kernels; it cannot be differentiated again (<c>create_graph</c> fails and names the switch).
 /// <para>
-/// <see cref="Data"/> is N × ⌈C/16⌉ × H × W × 16 with the channels past <see cref="Channels"/> zero. Only this type and
+/// <see cref="Data"/> is N × ⌈C/B⌉ × H × W × B (B = <see cref="BlockChannels"/>) with the channels past
+/// <see cref="Channels"/> zero. Only this type and
 /// the shim read it: to aten it is a 5-D tensor, so an aten op expecting an N × C × H × W activation fails on it,
 /// while elementwise ops and reductions would silently include the padding. An image with fewer than 16 channels
 /// enters as its plain contiguous N × C × H × W tensor (the blocked kernels read it so), which only a convolution may
@@ -26,10 +29,10 @@ public sealed class BlockedActivation : IDisposable
     /// </summary>
     public const string EnvironmentVariable = "MIPIN_BLOCKED_ACTIVATIONS";
 
-    private static readonly Lazy<bool> s_available = new(() =>
+    private static readonly Lazy<int> s_blockChannels = new(() =>
     {
-        Native.NativeMethods.Check(Native.NativeMethods.mt_blocked_available(out var available));
-        return available != 0;
+        Native.NativeMethods.Check(Native.NativeMethods.mt_blocked_channels(out var channels));
+        return channels;
     });
 
     private static readonly Lazy<BlockedPasses> s_setting = new(() => Parse(Environment.GetEnvironmentVariable(EnvironmentVariable)));
@@ -54,10 +57,15 @@ public sealed class BlockedActivation : IDisposable
     };
 
     /// <summary>
-    /// Channels per block of the layout. An input with fewer (an image) is not reordered but read as plain data, and
-    /// only a convolution may take it.
+    /// Channels per block of the layout oneDNN has optimised kernels for on this CPU: 16 (<c>nChw16c</c>, AVX-512),
+    /// 8 (<c>nChw8c</c>, AVX2), or 0 where it has neither or the shim was built without oneDNN's headers (then
+    /// <see cref="Available"/> is false). An input with fewer channels (an image) is not reordered but read as plain
+    /// data, and only a convolution may take it.
     /// </summary>
-    public const int BlockChannels = 16;
+    public static int BlockChannels => s_blockChannels.Value;
+
+    /// <summary>oneDNN's name of the layout, <c>nChw16c</c> or <c>nChw8c</c> (empty where not <see cref="Available"/>).</summary>
+    public static string LayoutName => Available ? $"nChw{BlockChannels}c" : "";
 
     private BlockedActivation(Tensor data, long channels)
     {
@@ -75,10 +83,10 @@ public sealed class BlockedActivation : IDisposable
     public bool IsBlocked => Data.ndim == 5;
 
     /// <summary>
-    /// Whether this shim has blocked activations (built with oneDNN's headers) and oneDNN has optimised kernels for the
-    /// layout on this CPU (AVX-512; elsewhere it would run its reference kernels, many times slower).
+    /// Whether this shim has blocked activations (built with oneDNN's headers) and oneDNN has optimised kernels for a
+    /// blocked layout on this CPU (AVX-512 or AVX2; elsewhere it would run its reference kernels, many times slower).
     /// </summary>
-    public static bool Available => s_available.Value;
+    public static bool Available => BlockChannels > 0;
 
     /// <summary>
     /// Which passes use blocked runs: none unless they are <see cref="Available"/> and forward passes run direct (not
@@ -126,7 +134,7 @@ public sealed class BlockedActivation : IDisposable
 
     /// <summary>
     /// <paramref name="x"/> (4-D float32 on the CPU) as a blocked activation: reordered into the blocked layout, or, with
-    /// fewer than 16 channels, as its contiguous copy (see the class remarks). <paramref name="x"/> is left as it was.
+    /// fewer than <see cref="BlockChannels"/> channels, as its contiguous copy (see the class remarks). <paramref name="x"/> is left as it was.
     /// </summary>
     public static BlockedActivation From(Tensor x)
     {

@@ -3,7 +3,8 @@ namespace Harness.Torch;
 /// <summary>
 /// Which of oneDNN's CPU kernel families this machine gets. oneDNN 2.6 (Debian's, which libtorch links) runs
 /// channels-last convolutions with its brgemm kernels on AVX-512 and with its older jit kernels elsewhere (AVX2), and
-/// has Winograd and blocked-layout (<c>nChw16c</c>) kernels only on AVX-512. Several choices of the shim's frozen
+/// has Winograd kernels only on AVX-512 (blocked-layout kernels: <c>nChw16c</c> on AVX-512, <c>nChw8c</c> on AVX2,
+/// <see cref="BlockedActivation.BlockChannels"/>). Several choices of the shim's frozen
 /// convolutions follow from it (<see cref="Brgemm"/>); <c>mipin info</c> reports it.
 /// </summary>
 public static class OneDnnKernels
@@ -25,13 +26,22 @@ public static class OneDnnKernels
     }
 
     /// <summary>
-    /// Why oneDNN's AVX-512-only kernels (Winograd, the blocked layout) do not run here, with the fix where there is
-    /// one.
+    /// Why oneDNN's Winograd kernels (AVX-512 only) do not run here, with the fix where there is one.
     /// </summary>
-    public static string WhyNoAvx512Kernels() => Brgemm switch
+    public static string WhyNoWinogradKernels() => Brgemm switch
     {
-        null => "this native shim was built without oneDNN's headers: apt-get install libdnnl-dev (scripts/bootstrap.sh), then rebuild",
-        false => "this CPU lacks AVX-512, which oneDNN 2.6's Winograd and blocked-layout kernels need (its AVX2 kernels run instead)",
+        null => NoOneDnnHeaders,
+        false => "this CPU lacks AVX-512, which oneDNN 2.6's Winograd kernels need (its direct AVX2 kernels run instead)",
         true => "oneDNN turned them down on this CPU",
     };
+
+    /// <summary>
+    /// Why blocked activations (<see cref="BlockedActivation"/>) do not run here, with the fix where there is one.
+    /// </summary>
+    public static string WhyNoBlockedKernels() => Brgemm is null
+        ? NoOneDnnHeaders
+        : "oneDNN 2.6 has optimised kernels for its blocked layouts on AVX-512 (nChw16c) and AVX2 (nChw8c) only; this CPU has neither";
+
+    private const string NoOneDnnHeaders =
+        "this native shim was built without oneDNN's headers: apt-get install libdnnl-dev (scripts/bootstrap.sh), then rebuild";
 }

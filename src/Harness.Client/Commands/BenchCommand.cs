@@ -311,7 +311,7 @@ public static class BenchCommand
                      $", {ConvolutionAlgorithm.Describe()}";
         var layout = settings.MemoryFormat is { } f ? FormatName(f) : "channels-last on cpu, contiguous on cuda";
         if (BlockedActivation.Enabled && settings.MemoryFormat is null or MemoryFormat.ChannelsLast)
-            layout += $" (cpu {BlockedActivation.DescribePasses()}: residual blocks in oneDNN's blocked nChw16c layout)";
+            layout += $" (cpu {BlockedActivation.DescribePasses()}: residual blocks in oneDNN's blocked {BlockedActivation.LayoutName} layout)";
         yield return FormattableString.Invariant(
             $"settings     warmup {settings.Warmup}, iterations {settings.Iterations} (median), {RoundsText(settings.Rounds)}max {settings.MaxSeconds:0.#} s per cell and side, wait-idle {settings.WaitIdleSeconds:0.#} s, input {settings.ImageSize}×{settings.ImageSize}, seed {settings.Seed}");
         yield return $"layout       ours {layout}; pytorch tuned channels-last (channels-last + cudnn.benchmark on cuda), untuned contiguous (torchvision's default)";

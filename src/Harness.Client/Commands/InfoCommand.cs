@@ -20,8 +20,8 @@ public static class InfoCommand
         Console.WriteLine($"libtorch     {torch.version}");
         Console.WriteLine($"blas         {BlasLibrary.Describe()}");
         Console.WriteLine($"threads      {torch.get_num_threads()} (cores: {Environment.ProcessorCount}; set {IntraOpThreads.EnvironmentVariable} to change)");
-        Console.WriteLine($"convolution  {ConvolutionAlgorithm.Describe()}, on the CPU (winograd kernels {(ConvolutionAlgorithm.WinogradAvailable ? "available" : "not available: " + OneDnnKernels.WhyNoAvx512Kernels())}; set {ConvolutionAlgorithm.EnvironmentVariable}=winograd-gradients (the default), direct or winograd)");
-        Console.WriteLine($"blocked      {BlockedActivation.DescribePasses()} run residual blocks on the CPU in oneDNN's blocked nChw16c layout ({(BlockedActivation.Available ? $"set {BlockedActivation.EnvironmentVariable}=0 (none), 1 (passes without autograd, the default) or all (input gradients too: faster, not bit-identical to PyTorch)" : "not available: " + OneDnnKernels.WhyNoAvx512Kernels())})");
+        Console.WriteLine($"convolution  {ConvolutionAlgorithm.Describe()}, on the CPU (winograd kernels {(ConvolutionAlgorithm.WinogradAvailable ? "available" : "not available: " + OneDnnKernels.WhyNoWinogradKernels())}; set {ConvolutionAlgorithm.EnvironmentVariable}=winograd-gradients (the default), direct or winograd)");
+        Console.WriteLine($"blocked      {BlockedActivation.DescribePasses()} run residual blocks on the CPU in oneDNN's blocked layout{(BlockedActivation.Available ? " " + BlockedActivation.LayoutName : "")} ({(BlockedActivation.Available ? $"set {BlockedActivation.EnvironmentVariable}=0 (none), 1 (passes without autograd, the default) or all (input gradients too: faster, not bit-identical to PyTorch)" : "not available: " + OneDnnKernels.WhyNoBlockedKernels())})");
         var cuda = torch.cuda.is_available();
         Console.WriteLine($"cuda         {(cuda ? $"available, {torch.cuda.device_count()} device(s)" : "not available")}");
         var devices = new List<Device> { Device.CPU };

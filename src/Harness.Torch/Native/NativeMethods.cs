@@ -87,7 +87,7 @@ internal static unsafe partial class NativeMethods
     [LibraryImport(Library)]
     internal static partial int mt_conv2d_frozen_accumulate(nint input, nint weight, nint bias, long strideH, long strideW,
         long padH, long padW, nint accumulator, int relu, out nint result);
-    [LibraryImport(Library)] internal static partial int mt_blocked_available(out int available);
+    [LibraryImport(Library)] internal static partial int mt_blocked_channels(out int channels);
     [LibraryImport(Library)] internal static partial int mt_to_blocked(nint input, out nint result);
     [LibraryImport(Library)] internal static partial int mt_from_blocked(nint input, long channels, out nint result);
     [LibraryImport(Library)]

@@ -3,9 +3,9 @@ using Harness.Torch;
 namespace Harness.Tests.Torch;
 
 /// <summary>
-/// Activations in oneDNN's blocked nChw16c layout (<see cref="BlockedActivation"/>). The layout is checked against
-/// its definition built by hand with aten (channel c of pixel (h, w) at [n, c / 16, h, w, c % 16], padding channels
-/// zero), and each blocked convolution against the same convolution, rectifier and sum computed in float64 by aten
+/// Activations in oneDNN's blocked layout, nChw16c on AVX-512 and nChw8c on AVX2 (<see cref="BlockedActivation"/>).
+/// The layout is checked against its definition built by hand with aten (channel c of pixel (h, w) at
+/// [n, c / B, h, w, c % B] with B channels per block, padding channels zero), and each blocked convolution against the same convolution, rectifier and sum computed in float64 by aten
 /// (another code path: float64 never takes the shim's kernels): the float32 result must be within 2e-6 of its largest
 /// value, as close as PyTorch's own float32 kernel is (Torch/FrozenConvolutionTests). Recorded convolutions' input and
 /// accumulator gradients are held to the same bound against float64 autograd, except the input gradient of 3×3
@@ -20,11 +20,12 @@ public sealed class BlockedActivationTests : IDisposable
 
     /// <summary>Skips the calling test where this shim or CPU has no blocked activations.</summary>
     internal static void SkipUnlessAvailable() =>
-        Skip.IfNot(BlockedActivation.Available, "no blocked activations: a shim built without oneDNN's headers, or a CPU without AVX-512");
+        Skip.IfNot(BlockedActivation.Available, "no blocked activations: a shim built without oneDNN's headers, or a CPU without AVX-512 or AVX2");
 
     [SkippableTheory]
-    [InlineData(24, false)]  // two blocks, the second half padding; from contiguous data
+    [InlineData(24, false)]  // two blocks of 16, the second half padding (three of 8); from contiguous data
     [InlineData(24, true)]
+    [InlineData(20, true)]   // padding in either block size
     [InlineData(32, true)]
     [InlineData(3, true)]    // an image: plain contiguous data
     public void AnActivationGoesIntoTheBlockedLayoutAndBackUnchanged(long channels, bool channelsLast)
@@ -36,20 +37,21 @@ public sealed class BlockedActivationTests : IDisposable
         var before = x.clone();
         using var blocked = BlockedActivation.From(x);
         Assert.Equal(channels, blocked.Channels);
-        if (channels < 16)
+        var block = BlockedActivation.BlockChannels;
+        if (channels < block)
         {
             Assert.False(blocked.IsBlocked);
             Assert.True(blocked.Data.is_contiguous() && blocked.Data.equal(x));
         }
         else
         {
-            var blocks = (channels + 15) / 16;
-            var padded = torch.zeros(new long[] { 2, blocks * 16, 5, 7 });
+            var blocks = (channels + block - 1) / block;
+            var padded = torch.zeros(new long[] { 2, blocks * block, 5, 7 });
             padded.narrow(1, 0, channels).copy_(x);
-            var expected = padded.reshape(2, blocks, 16, 5, 7).permute(0, 1, 3, 4, 2).contiguous();
+            var expected = padded.reshape(2, blocks, block, 5, 7).permute(0, 1, 3, 4, 2).contiguous();
             Assert.True(blocked.IsBlocked);
-            Assert.Equal(new[] { 2L, blocks, 5, 7, 16 }, blocked.Data.shape);
-            Assert.True(blocked.Data.equal(expected), "nChw16c, with zeros past the last channel");
+            Assert.Equal(new[] { 2L, blocks, 5, 7, block }, blocked.Data.shape);
+            Assert.True(blocked.Data.equal(expected), $"{BlockedActivation.LayoutName}, with zeros past the last channel");
         }
         var back = blocked.ToChannelsLast();
         Assert.True(back.is_contiguous(MemoryFormat.ChannelsLast));
@@ -66,6 +68,7 @@ public sealed class BlockedActivationTests : IDisposable
         { 144, 24, 1, 1, 1, 0, true, true },    // a projection summed into the block's input (24 channels: padded)
         { 64, 64, 3, 1, 1, 1, false, true },    // a ResNet block's last convolution: sum, then ReLU
         { 32, 48, 3, 2, 1, 1, true, false },    // 3×3 stride 2
+        { 40, 20, 3, 1, 1, 1, true, true },     // padded input and output blocks in either block size (8 or 16)
     };
 
     // Seeded random data for one row of Convolutions: a 3 × C × 23 × 17 channels-last input, a weight scaled by 0.3,
@@ -109,8 +112,9 @@ public sealed class BlockedActivationTests : IDisposable
         var error = (ours.to(ScalarType.Float64) - exact).abs().max().item<double>() / scale;
         Assert.True(error <= 2e-6, $"differs from the float64 convolution by {error:E2} of its largest value");
         // The padding channels of a partly filled last block stay zero, so the next layer reads zeros there.
-        if (outChannels % 16 != 0)
-            Assert.Equal(0.0, output.Data.narrow(1, output.Data.shape[1] - 1, 1).narrow(4, outChannels % 16, 16 - outChannels % 16)
+        var block = BlockedActivation.BlockChannels;
+        if (outChannels % block != 0)
+            Assert.Equal(0.0, output.Data.narrow(1, output.Data.shape[1] - 1, 1).narrow(4, outChannels % block, block - outChannels % block)
                 .abs().max().item<float>());
     }
 

@@ -104,7 +104,12 @@ public sealed class FrozenConvolutionCacheTests
         }
         Assert.InRange(afterBlocked, convolutionBytes, convolutionBytes * 11 / 10);  // one copy of each weight
         Assert.Equal(recordedOnly, afterBoth);
-        Assert.Equal(afterBlocked, afterBlockedAgain);  // ResNet-18 at 64×64: no rotated copies, which are kept apart
+        // ResNet-18 at 64×64: no rotated copies, which are kept apart. Blocked again, the cache holds one family's
+        // copies. On AVX-512 the blocked kernels want other weight layouts than the channels-last ones, so the
+        // recorded pass's copies went. On AVX2 oneDNN's jit:avx2 kernels want the same layout for a forward pass from
+        // nChw8c as from channels-last: that copy serves both, and the backward-data copy stays with it, as after a
+        // recorded pass alone.
+        Assert.Equal(OneDnnKernels.Brgemm == true ? afterBlocked : afterBoth, afterBlockedAgain);
 
         static ClassifierModel Frozen(ulong seed)
         {
