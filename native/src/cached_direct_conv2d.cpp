@@ -503,6 +503,31 @@ std::optional<Prepared> prepared_winograd_backward_data(const std::string& key, 
   }
 }
 
+// Runs a prepared backward-data primitive whose kernel reads and writes its own (blocked) layouts, entry.reads and
+// entry.writes, on channels-last data: the output gradient is reordered in, the result out into a new channels-last
+// tensor of `input_sizes`.
+at::Tensor backward_data_in_kernel_layout(const Prepared& entry, const at::Tensor& grad, at::IntArrayRef input_sizes) {
+  const auto g = grad.contiguous(at::MemoryFormat::ChannelsLast);
+  const auto bytes = [&](const memory::desc& d) {
+    return at::empty({static_cast<int64_t>(d.get_size() / sizeof(float))}, g.options());
+  };
+  at::Tensor out;
+  {
+    // The blocked copies live only for this call; the output gradient's copy goes before the result is allocated.
+    auto in_kernel_layout = bytes(entry.reads);
+    memory diff_dst(entry.reads, cpu_engine(), in_kernel_layout.data_ptr());
+    run_reorder(memory(channels_last(dims_of(g.sizes())), cpu_engine(), g.data_ptr()), diff_dst);
+    auto result_storage = bytes(entry.writes);
+    memory diff_src(entry.writes, cpu_engine(), result_storage.data_ptr());
+    execute(entry, {{DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_WEIGHTS, entry.weights}, {DNNL_ARG_DIFF_SRC, diff_src}},
+            g.options());
+    in_kernel_layout.reset();
+    out = at::empty(input_sizes, g.options(), at::MemoryFormat::ChannelsLast);
+    run_reorder(diff_src, memory(channels_last(dims_of(input_sizes)), cpu_engine(), out.data_ptr()));
+  }
+  return out;
+}
+
 }  // namespace
 
 at::Tensor cached_winograd_backward_data(const at::Tensor& grad, const at::Tensor& w, at::IntArrayRef input_sizes,
@@ -520,25 +545,7 @@ at::Tensor cached_winograd_backward_data(const at::Tensor& grad, const at::Tenso
                                                      Family::ChannelsLast, any_layout(dims_of(input_sizes)),
                                                      any_layout(dims_of(out_sizes)), padding);
   if (!entry) return at::Tensor();
-  const auto g = grad.contiguous(at::MemoryFormat::ChannelsLast);
-  const auto bytes = [&](const memory::desc& d) {
-    return at::empty({static_cast<int64_t>(d.get_size() / sizeof(float))}, g.options());
-  };
-  at::Tensor out;
-  {
-    // The blocked copies live only for this call; the output gradient's copy goes before the result is allocated.
-    auto in_kernel_layout = bytes(entry->reads);
-    memory diff_dst(entry->reads, cpu_engine(), in_kernel_layout.data_ptr());
-    run_reorder(memory(channels_last(dims_of(out_sizes)), cpu_engine(), g.data_ptr()), diff_dst);
-    auto result_storage = bytes(entry->writes);
-    memory diff_src(entry->writes, cpu_engine(), result_storage.data_ptr());
-    execute(*entry, {{DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_WEIGHTS, entry->weights}, {DNNL_ARG_DIFF_SRC, diff_src}},
-            g.options());
-    in_kernel_layout.reset();
-    out = at::empty(input_sizes, g.options(), at::MemoryFormat::ChannelsLast);
-    run_reorder(diff_src, memory(channels_last(dims_of(input_sizes)), cpu_engine(), out.data_ptr()));
-  }
-  return out;
+  return backward_data_in_kernel_layout(*entry, grad, input_sizes);
 }
 
 namespace {
@@ -719,6 +726,26 @@ at::Tensor cached_blocked_backward_data(const at::Tensor& grad, const at::Tensor
            {DNNL_ARG_DIFF_SRC, memory(src_md, cpu_engine(), out.data_ptr())}},
           g.options());
   return out;
+}
+
+at::Tensor cached_blocked_layout_backward_data(const at::Tensor& grad, const at::Tensor& w, at::IntArrayRef input_sizes,
+                                               at::IntArrayRef stride, at::IntArrayRef padding) {
+  at::internal::lazy_init_num_threads();
+  TORCH_CHECK(w.dim() == 4 && input_sizes.size() == 4 && input_sizes[1] == w.size(1),
+              "cached_blocked_layout_backward_data: needs an ungrouped weight of ",
+              input_sizes.size() == 4 ? input_sizes[1] : -1, " input channels, got ", w.sizes());
+  const auto out_sizes = output_sizes(input_sizes, w.size(0), w.size(2), w.size(3), stride, padding);
+  TORCH_CHECK(grad.sizes() == at::IntArrayRef(out_sizes), "cached_blocked_layout_backward_data: the gradient has sizes ",
+              grad.sizes(), ", the convolution's output is ", at::IntArrayRef(out_sizes));
+  const auto entry = prepared<dnnl::convolution_backward_data::primitive_desc>(
+      key_of('L', w, input_sizes, stride, padding, 1, 0, false), w, 0, 1, Family::ChannelsLast, [&] { return w; },
+      [&] {
+        return backward_data_primitive(blocked_desc(input_sizes[0], input_sizes[1], input_sizes[2], input_sizes[3]),
+                                       w.sizes(), 1,
+                                       blocked_desc(out_sizes[0], out_sizes[1], out_sizes[2], out_sizes[3]), stride,
+                                       padding);
+      });
+  return backward_data_in_kernel_layout(entry, grad, input_sizes);
 }
 
 CacheContents cache_contents() {

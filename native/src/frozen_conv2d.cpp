@@ -25,6 +25,10 @@
 //   as fast or faster (measured down to 7x7), so those layers keep it. So does every layer where the forward kernel is
 //   not oneDNN's brgemm one (brgemm_forward_kernels): on AVX2 both are its jit kernels, and the backward-data kernel
 //   took 0.48-0.97x the transposed forward's time (VGG's and ResNet-50's 3x3 layers, batch 8, 2 threads).
+// - 3x3, stride-1 layers of 28x28 to 64x64 pixels in channels-last layout on AVX2: oneDNN's jit:avx2 backward-data
+//   kernel is written for its blocked nChw8c layout, and runs 1.2-1.7x faster there than on channels-last data, the
+//   reorders into and out of it included (VGG's 128@56 to 512@28, batch 8, 2 threads); from 112x112 pixels up the
+//   reorders cost what it gains (cached_blocked_layout_backward_data). Its sums run in another order: float rounding.
 // - 1x1 stride-1 layers whose input gradient has a residual shortcut's gradient to add (frozen_conv2d_passing_input):
 //   the forward kernel over the transposed weight, with the sum inside it. On this CPU (AVX-512, oneDNN 2.6) it sums
 //   the same products in the backward kernel's order, so these gradients are bit-identical (FrozenConvolutionTests
@@ -93,16 +97,24 @@ using mipin::ConvolutionGeometry;
 // Inputs with at most this many channels take the matrix-product gradient (grey, RGB, RGBA).
 constexpr int64_t kMaxImageChannels = 4;
 
-// 3x3 stride-1 layers over at least this many pixels take the forward-convolution gradient.
+// 3x3 stride-1 layers over at least this many pixels take the forward-convolution gradient (AVX-512) or the
+// blocked-layout one (AVX2).
 constexpr int64_t kMinTransposedPixels = 28 * 28;
+// On AVX2, 3x3 stride-1 layers over more pixels than this keep the channels-last backward-data kernel: from 112x112 up
+// the reorders into and out of the blocked layout cost what its kernel gains (0.90-1.01x at VGG's 112 and 224).
+constexpr int64_t kMaxBlockedLayoutPixels = 64 * 64;
 
-enum class InputGradient { Aten, FewChannels, TransposedForward, Winograd };
+enum class InputGradient { Aten, FewChannels, TransposedForward, BlockedLayout, Winograd };
 
 // The kind for 3x3 stride-1 layers when Winograd is off or refuses the shape (or this CPU has none).
 InputGradient direct_kind_of_3x3(int64_t input_pixels) {
 #if MIPIN_WITH_ONEDNN
-  if (input_pixels >= kMinTransposedPixels && mipin::brgemm_forward_kernels())
-    return InputGradient::TransposedForward;
+  if (input_pixels < kMinTransposedPixels) return InputGradient::Aten;
+  if (mipin::brgemm_forward_kernels()) return InputGradient::TransposedForward;
+  if (input_pixels <= kMaxBlockedLayoutPixels && mipin::blocked_layout_channels() > 0)
+    return InputGradient::BlockedLayout;
+#else
+  (void)input_pixels;
 #endif
   return InputGradient::Aten;
 }
@@ -199,6 +211,8 @@ struct InputGradientPlan {
         if (result.defined()) return result;
         return alone(grad, w, direct_kind_of_3x3(sizes[2] * sizes[3]));
       }
+      case InputGradient::BlockedLayout:
+        return mipin::cached_blocked_layout_backward_data(grad, w, sizes, stride, padding);
       case InputGradient::FewChannels: {
         const ConvolutionGeometry g{sizes[0],     sizes[1],     sizes[2],  sizes[3],  w.size(0),  w.size(2), w.size(3),
                                     grad.size(2), grad.size(3), stride[0], stride[1], padding[0], padding[1]};
