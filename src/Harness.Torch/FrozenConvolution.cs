@@ -75,7 +75,8 @@ internal static class FrozenConvolution
     /// <see cref="Tensor.relu6_"/>'s values and gradients; the shim runs the rectifier inside the cached convolution,
     /// also while autograd records (one backward node then masks the gradient in place and takes the input gradient).
     /// Grouped convolutions (MobileNetV2's depthwise layers) too; their input gradient is oneDNN's backward-data kernel,
-    /// the one aten runs for them, with its weight kept in oneDNN's layout.
+    /// the one aten runs for them, with its weight kept in oneDNN's layout. Without autograd on AVX2, dense 3×3
+    /// stride-1 layers of 14×14 to 64×64 pixels run in oneDNN's blocked layout (<see cref="BlockedLayoutConvolution"/>).
     /// </summary>
     public static Tensor Conv2dRectified(Tensor input, Tensor weight, Tensor? bias, long[] stride, long[] padding,
         long[] dilation, long groups, bool relu6)
@@ -85,6 +86,8 @@ internal static class FrozenConvolution
             var y = torch.nn.functional.conv2d(input, weight, bias, stride, padding, dilation, groups);
             return relu6 ? y.relu6_() : y.relu_();
         }
+        if (BlockedLayoutConvolution.Takes(input, weight, stride, padding, dilation, groups))
+            return BlockedLayoutConvolution.Forward(input, weight, bias, padding[0], relu6);
         Native.NativeMethods.Check(Native.NativeMethods.mt_conv2d_frozen_rectified(input.Handle, weight.Handle,
             bias?.Handle ?? 0, stride[0], stride[1], padding[0], padding[1], groups, relu6 ? 0 : 1, 0.0, 6.0, out var result));
         GC.KeepAlive(input);

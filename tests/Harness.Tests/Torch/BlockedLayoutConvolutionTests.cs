@@ -1,0 +1,75 @@
+using Harness.Torch;
+
+namespace Harness.Tests.Torch;
+
+/// <summary>
+/// Rectified 3×3 stride-1 convolutions of passes without autograd run in oneDNN's blocked layout on AVX2
+/// (<see cref="BlockedLayoutConvolution"/>). A convolution that takes the path is checked against the same convolution
+/// and rectifier computed in float64 by aten (float64 never takes the shim's kernels): within 2e-6 of its largest value,
+/// the bound Torch/BlockedActivationTests holds every blocked kernel to. Those that must not take it (recorded passes,
+/// other shapes, blocked passes turned off) are checked to stay aten's to the last bit.
+/// </summary>
+[Collection(SerialCollection.Name)]
+public sealed class BlockedLayoutConvolutionTests : IDisposable
+{
+    private readonly DisposeScope _scope = torch.NewDisposeScope();
+
+    public void Dispose() => _scope.Dispose();
+
+    private static (Tensor X, Tensor Weight, Tensor Bias) Problem(long channels, long height, long width, long kernel = 3)
+    {
+        torch.manual_seed(11);
+        var x = torch.randn(new long[] { 2, channels, height, width }).contiguous(MemoryFormat.ChannelsLast);
+        var weight = torch.randn(new long[] { 40, channels, kernel, kernel }).mul(0.2).contiguous(MemoryFormat.ChannelsLast);
+        return (x, weight, torch.randn(new long[] { 40 }));
+    }
+
+    private static Tensor Ours(Tensor x, Tensor weight, Tensor bias, bool relu6, long stride = 1) =>
+        FrozenConvolution.Conv2dRectified(x, weight, bias, new[] { stride, stride }, new[] { weight.shape[2] / 2, weight.shape[2] / 2 },
+            new[] { 1L, 1L }, 1, relu6);
+
+    [SkippableTheory]
+    [InlineData(32, 30, 30, false)]  // 900 pixels
+    [InlineData(24, 14, 14, true)]   // the fewest pixels taken, ReLU6, 24 channels: three blocks of 8
+    [InlineData(64, 64, 64, false)]  // the most
+    public void APassWithoutAutogradOnAvx2RunsTheLayerBlocked(long channels, long height, long width, bool relu6)
+    {
+        Skip.IfNot(OneDnnKernels.Brgemm == false && BlockedActivation.Available,
+            "only on a CPU whose oneDNN runs AVX2 kernels (no AVX-512) with blocked-layout kernels");
+        var (x, weight, bias) = Problem(channels, height, width);
+        using var noGrad = torch.no_grad();
+        var before = BlockedLayoutConvolution.RunOnThisThread;
+        var ours = Ours(x, weight, bias, relu6);
+        Assert.Equal(before + 1, BlockedLayoutConvolution.RunOnThisThread);
+        Assert.True(ours.is_contiguous(MemoryFormat.ChannelsLast), "a channels-last input gets a channels-last output");
+        var exact = torch.nn.functional.conv2d(x.to(ScalarType.Float64), weight.to(ScalarType.Float64), bias.to(ScalarType.Float64),
+            padding: 1);
+        exact = relu6 ? exact.clamp(0, 6) : exact.relu();
+        var scale = exact.abs().max().item<double>();
+        var error = (ours.to(ScalarType.Float64) - exact).abs().max().item<double>() / scale;
+        Assert.True(error <= 2e-6, $"differs from the float64 convolution by {error:E2} of its largest value");
+    }
+
+    public static TheoryData<string> Exclusions => new() { "recorded", "blocked passes off", "too few pixels", "too many pixels", "1×1", "stride 2" };
+
+    [Theory]
+    [MemberData(nameof(Exclusions))]
+    public void OtherConvolutionsStayAtensToTheLastBit(string which)
+    {
+        var (x, weight, bias) = which switch
+        {
+            "too few pixels" => Problem(32, 13, 15),  // 195 pixels
+            "too many pixels" => Problem(32, 65, 64),
+            "1×1" => Problem(32, 30, 30, kernel: 1),
+            _ => Problem(32, 30, 30),
+        };
+        var stride = which == "stride 2" ? 2L : 1L;
+        using var off = BlockedActivation.Override(which == "blocked passes off" ? BlockedPasses.None : BlockedPasses.WithoutAutograd);
+        using var grad = which == "recorded" ? torch.enable_grad() : torch.no_grad();
+        var before = BlockedLayoutConvolution.RunOnThisThread;
+        var ours = Ours(x, weight, bias, relu6: false, stride);
+        Assert.Equal(before, BlockedLayoutConvolution.RunOnThisThread);
+        var aten = torch.nn.functional.conv2d(x, weight, bias, stride, padding: weight.shape[2] / 2).relu_();
+        Assert.True(ours.equal(aten), "aten::conv2d's values, unchanged");
+    }
+}
