@@ -8,8 +8,9 @@ namespace Harness.Torch.Modules;
 /// layout (and a run never starts at the image, whose input gradient has a faster kernel channels-last). A run is made
 /// of residual blocks (<see cref="IForwardsBlocked"/>) and the conv + BN (+ ReLU/ReLU6) groups around them, and must hold at least <see cref="MinBlocks"/> blocks: the gain
 /// is in the 1×1 and depthwise convolutions of residual blocks (a MobileNetV2 forward pass about 1.25× faster), while
-/// dense 3×3 layers run at the kernel peak in either layout, so a run of plain convolutions (VGG) would only add the
-/// two reorders, and so would a run of one block between captured stages.
+/// on AVX-512 dense 3×3 layers run at the kernel peak in either layout, so a run of plain convolutions (VGG) would only
+/// add the two reorders, and so would a run of one block between captured stages. (On AVX2, where oneDNN's 3×3
+/// kernels are faster blocked, VGG's layers take the layout one at a time: <see cref="BlockedLayoutConvolution"/>.)
 /// </summary>
 public static class BlockedRun
 {
