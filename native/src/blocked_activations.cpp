@@ -1,5 +1,5 @@
-// Activations in oneDNN's blocked layout, nChw16c or nChw8c by CPU (mt_blocked_channels, mt_to_blocked, mt_from_blocked, mt_conv2d_blocked in mipin_torch.h),
-// in forward passes without autograd and while autograd records.
+// Activations in oneDNN's blocked layout, nChw16c or nChw8c by CPU (mt_blocked_channels, mt_to_blocked,
+// mt_from_blocked, mt_conv2d_blocked in mipin_torch.h), in forward passes without autograd and while autograd records.
 //
 // Why record them: an input-gradient pass (gradient, fused, gradient x input, the metrics' gradients) spends most of
 // its time in convolutions, forward and backward-data. On AVX-512, oneDNN 2.6's kernels for the blocked layout run

@@ -7,17 +7,17 @@ namespace Harness.Torch;
 /// the channels-last kernels aten runs (a whole MobileNetV2 forward about 1.25×; ResNet-50's convolutions about 1.06×;
 /// VGG's dense 3×3 ones equally fast in either layout), and their input gradients about 1.25× (MobileNetV2) and 1.07×
 /// (ResNet-50). On AVX2, oneDNN's jit:avx2 kernels are written for <c>nChw8c</c>: at batch 32 on 2 cores, ResNet-50's
-/// convolutions run forward about 1.2× faster in it (its 3×3 layers up to 1.7×), MobileNetV2's 1.14×. The values differ from the channels-last pass by float
-/// rounding: other kernels add the input channels in another order. While autograd records, every operation here
-/// records its backward (the shim's <c>blocked_activations.cpp</c>): a gradient reaches the input through the blocked
-/// kernels; it cannot be differentiated again (<c>create_graph</c> fails and names the switch).
+/// convolutions run forward about 1.2× faster in it (its 3×3 layers up to 1.7×), MobileNetV2's 1.14×. The values
+/// differ from the channels-last pass by float rounding: other kernels add the input channels in another order. While
+/// autograd records, every operation here records its backward (the shim's <c>blocked_activations.cpp</c>): a
+/// gradient reaches the input through the blocked kernels; it cannot be differentiated again (<c>create_graph</c>
+/// fails and names the switch).
 /// <para>
 /// <see cref="Data"/> is N × ⌈C/B⌉ × H × W × B (B = <see cref="BlockChannels"/>) with the channels past
-/// <see cref="Channels"/> zero. Only this type and
-/// the shim read it: to aten it is a 5-D tensor, so an aten op expecting an N × C × H × W activation fails on it,
-/// while elementwise ops and reductions would silently include the padding. An image with fewer than 16 channels
-/// enters as its plain contiguous N × C × H × W tensor (the blocked kernels read it so), which only a convolution may
-/// take. <see cref="ToChannelsLast"/> ends a blocked run.
+/// <see cref="Channels"/> zero. Only this type and the shim read it: to aten it is a 5-D tensor, so an aten op
+/// expecting an N × C × H × W activation fails on it, while elementwise ops and reductions would silently include the
+/// padding. An image with fewer than B channels enters as its plain contiguous N × C × H × W tensor (the blocked
+/// kernels read it so), which only a convolution may take. <see cref="ToChannelsLast"/> ends a blocked run.
 /// </para>
 /// </summary>
 public sealed class BlockedActivation : IDisposable
@@ -134,7 +134,8 @@ public sealed class BlockedActivation : IDisposable
 
     /// <summary>
     /// <paramref name="x"/> (4-D float32 on the CPU) as a blocked activation: reordered into the blocked layout, or, with
-    /// fewer than <see cref="BlockChannels"/> channels, as its contiguous copy (see the class remarks). <paramref name="x"/> is left as it was.
+    /// fewer than <see cref="BlockChannels"/> channels, as its contiguous copy (see the class remarks).
+    /// <paramref name="x"/> is left as it was.
     /// </summary>
     public static BlockedActivation From(Tensor x)
     {

@@ -14,16 +14,16 @@ public static class OneDnnKernels
     /// without oneDNN's headers. Where true, the input gradients of 3×3 stride-1 layers over at least 28×28 pixels run
     /// as forward convolutions over the transposed weight, and a residual sum runs inside the convolution's kernel
     /// (bit-identical to conv2d + add_). Elsewhere oneDNN's backward-data kernel, the faster there, and a separate add
-    /// run: the same values, in more passes over memory.
+    /// run: the same values, in more passes over memory. Probed once per process (asked per convolution by
+    /// <see cref="BlockedLayoutConvolution.Takes"/>).
     /// </summary>
-    public static bool? Brgemm
+    public static bool? Brgemm => s_brgemm.Value;
+
+    private static readonly Lazy<bool?> s_brgemm = new(() =>
     {
-        get
-        {
-            Native.NativeMethods.Check(Native.NativeMethods.mt_brgemm_kernels(out var brgemm));
-            return brgemm < 0 ? null : brgemm != 0;
-        }
-    }
+        Native.NativeMethods.Check(Native.NativeMethods.mt_brgemm_kernels(out var brgemm));
+        return brgemm < 0 ? null : brgemm != 0;
+    });
 
     /// <summary>
     /// Why oneDNN's Winograd kernels (AVX-512 only) do not run here, with the fix where there is one.
