@@ -297,6 +297,16 @@ public sealed class ClusterScheduler(IClusterClient client, Action<string> log)
     /// <summary>The pause before a failed membership query is asked again.</summary>
     public TimeSpan MembershipRetryDelay { get; init; } = RefreshInterval / 2;
 
+    /// <summary>
+    /// How long the answer to a membership query or to a silo's slot list is waited for; a question not answered in
+    /// time counts as one lost with a silo (<see cref="IsSiloLoss"/>: asked again, or the silo left out). Without it the
+    /// coordinator could wait for days: an Orleans client never learns that a call it sent through a gateway silo
+    /// that was then killed will not be answered, so the call waits for the grain-call timeout
+    /// (<see cref="OrleansSetup.GrainCallTimeout"/>, which a slot's grain needs); CI saw a run stop making progress
+    /// for five minutes after a silo kill this way.
+    /// </summary>
+    public TimeSpan ControlCallPatience { get; init; } = TimeSpan.FromSeconds(20);
+
     private async Task<HashSet<string>> ActiveSilosAsync()
     {
         MembershipEntry[] hosts;
@@ -305,13 +315,13 @@ public sealed class ClusterScheduler(IClusterClient client, Action<string> log)
         {
             try
             {
-                hosts = await client.GetGrain<IManagementGrain>(0).GetDetailedHosts(onlyActive: true).ConfigureAwait(false);
+                hosts = await client.GetGrain<IManagementGrain>(0).GetDetailedHosts(onlyActive: true).WaitAsync(ControlCallPatience).ConfigureAwait(false);
                 break;
             }
             catch (Exception e) when (e is not OperationCanceledException && (attempt < MembershipAttempts || IsSiloLoss(e) && clock.Elapsed < SiloLossPatience))
             {
-                // The query travels through one gateway silo: when that silo has just died the call fails although the
-                // membership store is fine. The client moves to another gateway; ask again before giving up.
+                // The query travels through one gateway silo: when that silo has just died the call fails, or is never
+                // answered, although the membership store is fine. The client moves to another gateway; ask again before giving up.
                 log($"membership query failed ({ClusterUnavailableException.RootCause(e).GetType().Name}); asking again");
                 await Task.Delay(MembershipRetryDelay).ConfigureAwait(false);
             }
@@ -339,7 +349,7 @@ public sealed class ClusterScheduler(IClusterClient client, Action<string> log)
             if (slots.Values.Any(s => s.Silo == name)) continue;
             try
             {
-                foreach (var slot in await client.GetGrain<ISiloSlotsGrain>(name).Slots().ConfigureAwait(false)) slots[slot.Key] = slot;
+                foreach (var slot in await client.GetGrain<ISiloSlotsGrain>(name).Slots().WaitAsync(ControlCallPatience).ConfigureAwait(false)) slots[slot.Key] = slot;
             }
             catch (Exception e) when (IsSiloLoss(e))
             {

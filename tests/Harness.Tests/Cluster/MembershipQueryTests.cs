@@ -25,6 +25,20 @@ public sealed class MembershipQueryTests
     }
 
     [Fact]
+    public async Task AQueryNeverAnsweredIsAskedAgainAfterItsPatience()
+    {
+        // A query sent through a gateway silo just before it was killed: the Orleans client neither gets an answer nor a
+        // rejection, so without a deadline the coordinator waited for the grain-call timeout (days) and the run stalled.
+        var management = Management([Unanswered, Unanswered, new[] { Active("node-1") }]);
+        var log = new List<string>();
+        var scheduler = new ClusterScheduler(LiveViewTests.ClientWith(management), log.Add)
+            { WaitForSilos = 1, MembershipRetryDelay = TimeSpan.FromMilliseconds(1), ControlCallPatience = TimeSpan.FromMilliseconds(50) };
+        Assert.Equal(1, await scheduler.WaitForSilosAsync(CancellationToken.None).WaitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Equal(3, ((ScriptedManagementGrain)(object)management).Calls);
+        Assert.Equal(2, log.Count(l => l.Contains("membership query failed (TimeoutException); asking again", StringComparison.Ordinal)));
+    }
+
+    [Fact]
     public async Task AQueryLostForLongerThanThePatienceEndsTheRunClearly()
     {
         var management = Management(Enumerable.Repeat<object>(LiveViewTests.CallThroughLostSilo(), 100_000));
@@ -45,6 +59,9 @@ public sealed class MembershipQueryTests
         Assert.Contains("membership table not found", e.Message);
         Assert.Equal(4, ((ScriptedManagementGrain)(object)management).Calls);
     }
+
+    /// <summary>An answer that never comes (the fake grain returns a task that never completes).</summary>
+    private static readonly object Unanswered = new();
 
     private static MembershipEntry Active(string name) => new() { SiloName = name, Status = SiloStatus.Active };
 
@@ -69,6 +86,7 @@ public sealed class MembershipQueryTests
             return Answers.Dequeue() switch
             {
                 Exception e => Task.FromException<MembershipEntry[]>(e),
+                var never when never == Unanswered => new TaskCompletionSource<MembershipEntry[]>().Task,
                 var hosts => Task.FromResult((MembershipEntry[])hosts),
             };
         }
