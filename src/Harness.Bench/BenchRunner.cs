@@ -42,8 +42,7 @@ public sealed class BenchRunner : IDisposable
         GC.WaitForPendingFinalizers();
         // Give back what earlier cells left in the C heap, so the peak below is this cell's own (the warm-up
         // iteration then grows the heap again before timing starts).
-        HostMemory.ReleaseFreedMemory();
-        var resettable = ProcessMemory.ResetPeak();
+        var resettable = ProcessMemory.BeginOwnPeak();
         using var workload = new BenchWorkload(model, cell.Method, cell.BatchSize, cell.Device, _settings.Seed, _settings.ImageSize);
         for (var i = 0; i < _settings.Warmup; i++) workload.RunOnce();
         var times = new List<double>();

@@ -31,7 +31,8 @@ public static class PipelineReport
         text.Append("bound".PadRight(width)).Append(Invariant($"{r.BoundSeconds,10:0.000}  {r.BoundImagesPerSecond:0.00} images/s\n\n"));
         text.Append(Invariant($"efficiency   {r.Efficiency * 100:0.0}% of the compute bound (bound seconds / end-to-end seconds)\n"));
         text.Append(r.PeakRssBytes is { } peak
-            ? Invariant($"peak RSS     {BenchCsv.Mb(peak)} MB ({(r.PeakIsSinceStart ? "since the process started" : "from the first scoring run on, model, trained state and runtime included")})\n")
+            ? Invariant($"peak RSS     {BenchCsv.Mb(peak)} MB ({(r.PeakIsSinceStart ? "since the process started" : "the highest run's own, model, trained state and runtime included: before each run the heap's freed memory is handed back and the peak reset, as a silo does before each grain")})\n")
+              + Invariant($"             per run {string.Join(" / ", r.RunPeakRssBytes.Select(b => BenchCsv.Mb(b)))} MB (warm-ups first)\n")
             : "peak RSS     unknown on this system\n");
         return text.ToString();
     }

@@ -17,8 +17,7 @@ public sealed class GrainRunner(string engine, string? statsDirectory)
     public GrainStats Execute(IWorkGrain grain, GrainContext context, string silo = "")
     {
         var loadsBefore = context.ModelLoads;
-        HostMemory.ReleaseFreedMemory();
-        ProcessMemory.ResetPeak();
+        ProcessMemory.BeginOwnPeak();
         var started = DateTime.UtcNow;
         var clock = Stopwatch.StartNew();
         grain.Execute(context);

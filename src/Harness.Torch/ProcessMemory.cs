@@ -18,6 +18,19 @@ public static class ProcessMemory
         return self.PeakWorkingSet64;
     }
 
+    /// <summary>
+    /// Starts a piece of work's own peak, as a silo does before every grain: hands the C heap's freed memory back to the
+    /// OS (<see cref="HostMemory.ReleaseFreedMemory"/>; the process keeps it otherwise, see
+    /// <see cref="HostMemory.KeepFreedMemory"/>), then resets the peak to what is left. Without the first step the peak
+    /// would start from whatever earlier work left in the heap. False when the peak cannot be reset (it then counts from
+    /// the process start).
+    /// </summary>
+    public static bool BeginOwnPeak()
+    {
+        HostMemory.ReleaseFreedMemory();
+        return ResetPeak();
+    }
+
     /// <summary>Resets the peak to the current RSS; false when the kernel does not allow it (the peak then keeps counting).</summary>
     public static bool ResetPeak()
     {
