@@ -728,6 +728,45 @@ at::Tensor cached_blocked_backward_data(const at::Tensor& grad, const at::Tensor
   return out;
 }
 
+at::Tensor cached_blocked_layout_forward(const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias,
+                                         at::IntArrayRef stride, at::IntArrayRef padding,
+                                         const OutputRectifier& rectifier) {
+  at::internal::lazy_init_num_threads();
+  TORCH_CHECK(x.dim() == 4 && w.dim() == 4 && x.size(1) == w.size(1),
+              "cached_blocked_layout_forward: needs an ungrouped weight of ", x.dim() == 4 ? x.size(1) : -1,
+              " input channels, got ", w.sizes());
+  const auto xs = x.contiguous(at::MemoryFormat::ChannelsLast);
+  const auto out_sizes = output_sizes(xs.sizes(), w.size(0), w.size(2), w.size(3), stride, padding);
+  const memory::desc src_md = blocked_desc(xs.size(0), xs.size(1), xs.size(2), xs.size(3));
+  const memory::desc dst_md = blocked_desc(out_sizes[0], out_sizes[1], out_sizes[2], out_sizes[3]);
+  // The channels-last family: this kernel serves channels-last passes, as cached_blocked_layout_backward_data does,
+  // so a layer's weight is not dropped and reordered again between its forward and backward-data kernels.
+  const auto entry = prepared<dnnl::convolution_forward::primitive_desc>(
+      key_of('l', w, xs.sizes(), stride, padding, 1, 0, bias.defined()) + rectifier_key(rectifier), w, 0, 1,
+      Family::ChannelsLast, [&] { return w; }, [&] {
+        return dnnl::convolution_forward::primitive_desc(
+            forward_desc(src_md, w.sizes(), 1, bias.defined(), dst_md, stride, padding), attributes(rectifier),
+            cpu_engine());
+      });
+  const auto bytes = [&](const memory::desc& d) {
+    return at::empty({static_cast<int64_t>(d.get_size() / sizeof(float))}, xs.options());
+  };
+  at::Tensor out;
+  {
+    // The blocked copies live only for this call; the input's copy goes before the result is allocated.
+    auto in_kernel_layout = bytes(src_md);
+    memory src(src_md, cpu_engine(), in_kernel_layout.data_ptr());
+    run_reorder(memory(channels_last(dims_of(xs.sizes())), cpu_engine(), xs.data_ptr()), src);
+    auto result_storage = bytes(dst_md);
+    memory dst(dst_md, cpu_engine(), result_storage.data_ptr());
+    execute_forward(entry, src, dst, bias, w.size(0), xs.options());
+    in_kernel_layout.reset();
+    out = at::empty(out_sizes, xs.options(), at::MemoryFormat::ChannelsLast);
+    run_reorder(dst, memory(channels_last(dims_of(out_sizes)), cpu_engine(), out.data_ptr()));
+  }
+  return out;
+}
+
 at::Tensor cached_blocked_layout_backward_data(const at::Tensor& grad, const at::Tensor& w, at::IntArrayRef input_sizes,
                                                at::IntArrayRef stride, at::IntArrayRef padding) {
   at::internal::lazy_init_num_threads();

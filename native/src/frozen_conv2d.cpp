@@ -4,7 +4,9 @@
 //
 // Forward values are always aten::conv2d's to the last bit: on channels-last data the shim runs the same oneDNN
 // primitive, with the primitive and the reordered weight kept between calls (cached_direct_conv2d.cpp; libtorch
-// reorders every weight on every call), so ReLU gates are PyTorch's. The input gradient is oneDNN's backward-data
+// reorders every weight on every call), so ReLU gates are PyTorch's. On AVX2, a recorded pass runs the 3x3 stride-1
+// layers of 14x14 to 64x64 pixels through that kernel on nChw8c copies of its input, 1.2-1.4x faster there, with the
+// same sums (blocked_layout_forward). The input gradient is oneDNN's backward-data
 // kernel, cached the same way, except in the cases below, where that kernel is slow and the shim sums the same products
 // in another order: the differences are float rounding (about 1e-7 of the largest value per layer), carried linearly
 // through the layers below, since the gates they pass are fixed by the forward pass.
@@ -105,6 +107,29 @@ constexpr int64_t kMinTransposedPixels = 28 * 28;
 constexpr int64_t kMaxBlockedLayoutPixels = 64 * 64;
 
 enum class InputGradient { Aten, FewChannels, TransposedForward, BlockedLayout, Winograd };
+
+// On AVX2, a recorded pass's 3x3 stride-1 layers over this many pixels or more run their forward kernel in the blocked
+// layout (blocked_layout_forward), up to kMaxBlockedLayoutPixels; below, the channels-last kernel is as fast.
+constexpr int64_t kMinBlockedForwardPixels = 14 * 14;
+
+// Whether a recorded convolution's forward runs in the blocked layout (cached_blocked_layout_forward): on CPUs whose
+// oneDNN runs channels-last convolutions with its jit:avx2 kernels (no brgemm), for dense 3x3 stride-1 layers of 14x14
+// to 64x64 pixels whose channel counts are whole blocks. Its kernel there is the channels-last one reading nChw8c
+// data, 1.2-1.4x faster (VGG's 256@56 to 512@14, ResNet-50's 64@56 to 256@14, batch 8, 2 threads), with the same sums
+// in the same order: the values are aten::conv2d's to the last bit, so the ReLU gates and the saved output the
+// backward masks with are PyTorch's. (Its 1x1 kernels are not: they split the input channels differently.)
+bool blocked_layout_forward(const at::Tensor& x, const at::Tensor& w, at::IntArrayRef stride, int64_t groups) {
+#if MIPIN_WITH_ONEDNN
+  const int64_t block = mipin::blocked_layout_channels();
+  if (block == 0 || groups != 1 || w.size(2) != 3 || w.size(3) != 3 || stride[0] != 1 || stride[1] != 1) return false;
+  const int64_t pixels = x.size(2) * x.size(3);
+  return pixels >= kMinBlockedForwardPixels && pixels <= kMaxBlockedLayoutPixels && x.size(1) % block == 0 &&
+         w.size(0) % block == 0 && x.is_contiguous(at::MemoryFormat::ChannelsLast) && !mipin::brgemm_forward_kernels();
+#else
+  (void)x, (void)w, (void)stride, (void)groups;
+  return false;
+#endif
+}
 
 // The kind for 3x3 stride-1 layers when Winograd is off or refuses the shape (or this CPU has none).
 InputGradient direct_kind_of_3x3(int64_t input_pixels) {
@@ -325,6 +350,8 @@ at::Tensor recorded_frozen_conv2d(const at::Tensor& x, const at::Tensor& w, cons
     if (acc.defined() && use_cache && fits())
       out = mipin::cached_direct_forward(x, w, b, stride, padding, 1, mipin::CachedWeight::AsIs, post,
                                          acc.clone(at::MemoryFormat::ChannelsLast));
+    else if (!acc.defined() && use_cache && blocked_layout_forward(x, w, stride, groups))
+      out = mipin::cached_blocked_layout_forward(x, w, b, stride, padding, post);  // the rectifier inside
 #endif
     if (!out.defined()) {
       const bool fuse_rectifier = use_cache && !acc.defined();

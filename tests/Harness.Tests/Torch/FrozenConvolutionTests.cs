@@ -84,6 +84,39 @@ public sealed class FrozenConvolutionTests : IDisposable
         Assert.True(ours.equal(aten));
     }
 
+    public static TheoryData<long, long, long> RecordedLayerShapes => new()
+    {
+        // channels, out channels, pixels per side: 3×3 stride-1 layers of 14×14 to 64×64 pixels, whose forward kernel a
+        // recorded pass runs on oneDNN's blocked layout on AVX2 (frozen_conv2d.cpp, blocked_layout_forward)
+        { 64, 64, 56 },    // ResNet-50's layer1
+        { 128, 128, 28 },  // ResNet-50's layer2
+        { 256, 256, 14 },  // ResNet-50's layer3
+        { 256, 256, 56 },  // VGG's
+        { 512, 512, 28 },  // VGG's
+        { 512, 512, 14 },  // VGG's
+        { 16, 24, 33 },    // an odd size: partial bands and windows at every edge
+    };
+
+    [Theory]
+    [MemberData(nameof(RecordedLayerShapes))]
+    public void ARecordedForwardPassIsAtensExactly(long channels, long outChannels, long size)
+    {
+        // The blocked-layout forward is oneDNN's channels-last kernel reading nChw8c copies: the same sums in the same
+        // order, so the values, and with them every ReLU gate and the output the backward masks with, must be aten's,
+        // with the rectifier inside the kernel and without. (Elsewhere these layers run aten's channels-last kernel.)
+        torch.manual_seed(23);
+        var x = torch.randn(new long[] { 2, channels, size, size }).contiguous(MemoryFormat.ChannelsLast);
+        var weight = torch.randn(new long[] { outChannels, channels, 3, 3 }).mul(0.05).contiguous(MemoryFormat.ChannelsLast);
+        var bias = torch.randn(new long[] { outChannels });
+        var input = x.detach().requires_grad_();
+        long[] one = { 1, 1 };
+        var aten = torch.nn.functional.conv2d(x, weight.detach().requires_grad_(), bias, 1, 1);
+        var rectified = FrozenConvolution.Conv2dRectified(input, weight, bias, one, one, one, 1, relu6: false);
+        Assert.True(rectified.equal(aten.relu()), "forward with the rectifier inside the kernel");
+        Assert.True(rectified.is_contiguous(MemoryFormat.ChannelsLast));
+        Assert.True(torch.nn.functional.conv2d(input, weight, bias, 1, 1).equal(aten), "forward without a rectifier");
+    }
+
     [Fact]
     public void WithoutAutogradTheForwardPassIsAtensExactly()
     {
