@@ -30,7 +30,8 @@
 // - 3x3, stride-1 layers of 28x28 to 64x64 pixels in channels-last layout on AVX2: oneDNN's jit:avx2 backward-data
 //   kernel is written for its blocked nChw8c layout, and runs 1.2-1.7x faster there than on channels-last data, the
 //   reorders into and out of it included (VGG's 128@56 to 512@28, batch 8, 2 threads); from 112x112 pixels up the
-//   reorders cost what it gains (cached_blocked_layout_backward_data). Its sums run in another order: float rounding.
+//   reorders cost what it gains (cached_blocked_layout_backward_data). It is the channels-last kernel reading nChw8c
+//   data, with the same sums: these gradients are aten's to the last bit (FrozenConvolutionTests).
 // - 1x1 stride-1 layers whose input gradient has a residual shortcut's gradient to add (frozen_conv2d_passing_input):
 //   the forward kernel over the transposed weight, with the sum inside it. On this CPU (AVX-512, oneDNN 2.6) it sums
 //   the same products in the backward kernel's order, so these gradients are bit-identical (FrozenConvolutionTests

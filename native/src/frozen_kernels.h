@@ -109,9 +109,9 @@ at::Tensor cached_winograd_backward_data(const at::Tensor& grad, const at::Tenso
 // direct backward-data kernel for the blocked layout (blocked_layout_channels), primitive and reordered weight cached as
 // cached_direct_backward_data's: the gradient is reordered into that layout and the result back to channels-last. For
 // 3x3 stride-1 layers of 28x28 to 64x64 pixels on AVX2, where it runs 1.2-1.7x faster than the channels-last kernel,
-// reorders included (VGG's 128@56 to 512@28, batch 8, 2 threads); larger layers lose the gain to the reorders. The
-// kernels add in another order: values differ from cached_direct_backward_data's by float rounding. Needs
-// blocked_layout_channels() > 0.
+// reorders included (VGG's 128@56 to 512@28, batch 8, 2 threads); larger layers lose the gain to the reorders. There
+// it is the channels-last kernel reading nChw8c data, with the same sums: the values are cached_direct_backward_data's
+// to the last bit. Needs blocked_layout_channels() > 0.
 at::Tensor cached_blocked_layout_backward_data(const at::Tensor& grad, const at::Tensor& w, at::IntArrayRef input_sizes,
                                                at::IntArrayRef stride, at::IntArrayRef padding);
 

@@ -10,8 +10,10 @@ namespace Harness.Torch;
 /// channels-last (brgemm) kernels are as fast as its blocked ones for such layers, so they stay channels-last.
 /// <para>
 /// Taken only where <see cref="BlockedActivation.Passes"/> lets passes without autograd run blocked (the default;
-/// <c>MIPIN_BLOCKED_ACTIVATIONS=0</c> turns it off): the values differ from the channels-last kernel's by float
-/// rounding, as a blocked run's do. Recorded passes keep PyTorch's forward values, and so its ReLU gates.
+/// <c>MIPIN_BLOCKED_ACTIVATIONS=0</c> turns it off). Unlike a blocked run's, these values are aten's channels-last ones
+/// to the last bit: oneDNN's jit:avx2 3×3 kernel sums the same products in the same order from either layout
+/// (BlockedLayoutConvolutionTests). Recorded passes get the same kernel from the shim (frozen_conv2d.cpp,
+/// blocked_layout_forward), inside their one autograd node per convolution.
 /// </para>
 /// </summary>
 public static class BlockedLayoutConvolution

@@ -6,8 +6,9 @@ namespace Harness.Tests.Torch;
 /// Rectified 3×3 stride-1 convolutions of passes without autograd run in oneDNN's blocked layout on AVX2
 /// (<see cref="BlockedLayoutConvolution"/>). A convolution that takes the path is checked against the same convolution
 /// and rectifier computed in float64 by aten (float64 never takes the shim's kernels): within 2e-6 of its largest value,
-/// the bound Torch/BlockedActivationTests holds every blocked kernel to. Those that must not take it (recorded passes,
-/// other shapes, blocked passes turned off) are checked to stay aten's to the last bit.
+/// the bound Torch/BlockedActivationTests holds every blocked kernel to; and against aten's float32 channels-last
+/// convolution, which it must equal to the last bit (the same jit:avx2 kernel reading the other layout). Those that must
+/// not take it (recorded passes, other shapes, blocked passes turned off) are checked to stay aten's to the last bit.
 /// </summary>
 [Collection(SerialCollection.Name)]
 public sealed class BlockedLayoutConvolutionTests : IDisposable
@@ -48,6 +49,9 @@ public sealed class BlockedLayoutConvolutionTests : IDisposable
         var scale = exact.abs().max().item<double>();
         var error = (ours.to(ScalarType.Float64) - exact).abs().max().item<double>() / scale;
         Assert.True(error <= 2e-6, $"differs from the float64 convolution by {error:E2} of its largest value");
+        var aten = torch.nn.functional.conv2d(x, weight.detach().requires_grad_(), bias, padding: 1);
+        // oneDNN's jit:avx2 3×3 kernel reads nChw8c data with the same sums in the same order as channels-last data.
+        Assert.True(ours.equal(relu6 ? aten.clamp(0, 6) : aten.relu()), "aten::conv2d's channels-last values to the last bit");
     }
 
     public static TheoryData<string> Exclusions => new() { "recorded", "blocked passes off", "too few pixels", "too many pixels", "1×1", "stride 2" };

@@ -115,6 +115,15 @@ public sealed class FrozenConvolutionTests : IDisposable
         Assert.True(rectified.equal(aten.relu()), "forward with the rectifier inside the kernel");
         Assert.True(rectified.is_contiguous(MemoryFormat.ChannelsLast));
         Assert.True(torch.nn.functional.conv2d(input, weight, bias, 1, 1).equal(aten), "forward without a rectifier");
+        // On AVX2 the input gradient too: oneDNN's jit:avx2 backward-data kernel, which the shim runs on nChw8c copies
+        // from 28×28 to 64×64 pixels, sums as it does on channels-last data. (On AVX-512 the large layers take the
+        // transposed forward convolution: float rounding, InputGradientMatchesPyTorchsKernel's bounds.)
+        if (OneDnnKernels.Brgemm == false)
+        {
+            var ours = ForwardAndInputGradient(x, weight, bias, 1, 1).Gradient;
+            var theirs = ForwardAndInputGradient(x, weight.detach().requires_grad_(), bias, 1, 1).Gradient;
+            Assert.True(ours.equal(theirs), $"on AVX2 the input gradient must be aten's exactly; differs by {(ours - theirs).abs().max().item<float>():E2}");
+        }
     }
 
     [Fact]
