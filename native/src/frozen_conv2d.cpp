@@ -7,8 +7,8 @@
 // reorders every weight on every call), so ReLU gates are PyTorch's. On AVX2, a recorded pass runs the 3x3 stride-1
 // layers of 14x14 to 64x64 pixels through that kernel on nChw8c copies of its input, 1.2-1.4x faster there, with the
 // same sums (blocked_layout_forward). The input gradient is oneDNN's backward-data
-// kernel, cached the same way, except in the cases below, where that kernel is slow and the shim sums the same products
-// in another order: the differences are float rounding (about 1e-7 of the largest value per layer), carried linearly
+// kernel, cached the same way, except in the cases below, where that kernel is slow and the shim (but for the nChw8c
+// case, which is that kernel on other strides) sums the same products in another order: the differences are float rounding (about 1e-7 of the largest value per layer), carried linearly
 // through the layers below, since the gates they pass are fixed by the forward pass.
 //
 // - An image's few channels (1-4): one matrix product and a scatter (few_channel_input_gradient.cpp), 2-3x faster.
@@ -118,19 +118,27 @@ constexpr int64_t kMinBlockedForwardPixels = 14 * 14;
 // to 64x64 pixels whose channel counts are whole blocks. Its kernel there is the channels-last one reading nChw8c
 // data, 1.2-1.4x faster (VGG's 256@56 to 512@14, ResNet-50's 64@56 to 256@14, batch 8, 2 threads), with the same sums
 // in the same order: the values are aten::conv2d's to the last bit, so the ReLU gates and the saved output the
-// backward masks with are PyTorch's. (Its 1x1 kernels are not: they split the input channels differently.)
-bool blocked_layout_forward(const at::Tensor& x, const at::Tensor& w, at::IntArrayRef stride, int64_t groups) {
+// backward masks with are PyTorch's. (Its 1x1 kernels are not: they split the input channels differently.) Only
+// where that was checked: nChw8c, padding 0 or 1 (FrozenConvolutionTests).
+[[maybe_unused]] bool blocked_layout_forward(const at::Tensor& x, const at::Tensor& w, at::IntArrayRef stride,
+                                             at::IntArrayRef padding, int64_t groups) {
 #if MIPIN_WITH_ONEDNN
-  const int64_t block = mipin::blocked_layout_channels();
-  if (block == 0 || groups != 1 || w.size(2) != 3 || w.size(3) != 3 || stride[0] != 1 || stride[1] != 1) return false;
+  constexpr int64_t block = 8;
+  if (mipin::blocked_layout_channels() != block || groups != 1 || w.size(2) != 3 || w.size(3) != 3 || stride[0] != 1 ||
+      stride[1] != 1 || padding[0] != padding[1] || padding[0] > 1)
+    return false;
   const int64_t pixels = x.size(2) * x.size(3);
   return pixels >= kMinBlockedForwardPixels && pixels <= kMaxBlockedLayoutPixels && x.size(1) % block == 0 &&
          w.size(0) % block == 0 && x.is_contiguous(at::MemoryFormat::ChannelsLast) && !mipin::brgemm_forward_kernels();
 #else
-  (void)x, (void)w, (void)stride, (void)groups;
+  (void)x, (void)w, (void)stride, (void)padding, (void)groups;
   return false;
 #endif
 }
+
+// How many recorded convolutions this thread ran through cached_blocked_layout_forward (mt_blocked_layout_forwards:
+// tests check which layers take it).
+thread_local int64_t t_blocked_layout_forwards = 0;
 
 // The kind for 3x3 stride-1 layers when Winograd is off or refuses the shape (or this CPU has none).
 InputGradient direct_kind_of_3x3(int64_t input_pixels) {
@@ -351,8 +359,10 @@ at::Tensor recorded_frozen_conv2d(const at::Tensor& x, const at::Tensor& w, cons
     if (acc.defined() && use_cache && fits())
       out = mipin::cached_direct_forward(x, w, b, stride, padding, 1, mipin::CachedWeight::AsIs, post,
                                          acc.clone(at::MemoryFormat::ChannelsLast));
-    else if (!acc.defined() && use_cache && blocked_layout_forward(x, w, stride, groups))
+    else if (!acc.defined() && use_cache && blocked_layout_forward(x, w, stride, padding, groups)) {
       out = mipin::cached_blocked_layout_forward(x, w, b, stride, padding, post);  // the rectifier inside
+      ++t_blocked_layout_forwards;
+    }
 #endif
     if (!out.defined()) {
       const bool fuse_rectifier = use_cache && !acc.defined();
@@ -517,6 +527,10 @@ int mt_brgemm_kernels(int32_t* out) {
     *out = -1;
 #endif
   });
+}
+
+int mt_blocked_layout_forwards(int64_t* out) {
+  return mipin::guarded([&] { *out = t_blocked_layout_forwards; });
 }
 
 int mt_frozen_cache_contents(int64_t* live_weight_bytes, int64_t* freed_weight_bytes, int64_t* primitives) {

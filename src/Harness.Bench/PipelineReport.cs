@@ -32,7 +32,7 @@ public static class PipelineReport
         text.Append(Invariant($"efficiency   {r.Efficiency * 100:0.0}% of the compute bound (bound seconds / end-to-end seconds)\n"));
         text.Append(r.PeakRssBytes is { } peak
             ? Invariant($"peak RSS     {BenchCsv.Mb(peak)} MB ({(r.PeakIsSinceStart ? "since the process started" : "the highest run's own, model, trained state and runtime included: before each run the heap's freed memory is handed back and the peak reset, as a silo does before each grain")})\n")
-              + Invariant($"             per run {string.Join(" / ", r.RunPeakRssBytes.Select(b => BenchCsv.Mb(b)))} MB (warm-ups first)\n")
+              + Invariant($"             {(r.PeakIsSinceStart ? "after each run" : "per run")} {string.Join(" / ", r.RunPeakRssBytes.Select(b => BenchCsv.Mb(b)))} MB (warm-ups first)\n")
             : "peak RSS     unknown on this system\n");
         return text.ToString();
     }

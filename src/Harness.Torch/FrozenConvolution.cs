@@ -19,8 +19,11 @@ namespace Harness.Torch;
 /// <item>for 1×1 stride-1 layers with a residual shortcut's gradient to add (<see cref="Conv2dRectifiedPassingInput"/>),
 /// the forward kernel over the transposed weight with the sum inside it (bit-identical on this CPU).</item>
 /// </list>
-/// The first three sum the same products in another order, so they equal PyTorch's gradient up to float rounding (about
-/// 1e-7 of its largest value per layer; ReLU gates come from the unchanged forward pass, so nothing amplifies it).
+/// The first two sum the same products in another order, so they equal PyTorch's gradient up to float rounding (about
+/// 1e-7 of its largest value per layer; ReLU gates come from the unchanged forward pass, so nothing amplifies it). The
+/// third is the channels-last kernel reading the other layout: PyTorch's gradient to the last bit. On AVX2 a recorded
+/// pass also runs those layers' forward kernel, from 14×14 pixels, on nChw8c copies of the input, with the same values
+/// (<see cref="BlockedLayoutForwardsOnThisThread"/>).
 /// <see cref="torch.nn.functional.conv2d(Tensor, Tensor, Tensor?, long[], long[], long[], long)"/> takes this path by
 /// itself for one group; grouped (depthwise) convolutions take it through <see cref="Conv2dRectified"/> without
 /// autograd only. The shim runs aten::conv2d and its backward for anything it does not cover (a GPU, contiguous data, a
@@ -28,6 +31,19 @@ namespace Harness.Torch;
 /// </summary>
 internal static class FrozenConvolution
 {
+    /// <summary>
+    /// How many recorded convolutions have run their forward kernel on nChw8c copies of their input on the calling
+    /// thread (AVX2; tests check which layers take it).
+    /// </summary>
+    internal static long BlockedLayoutForwardsOnThisThread
+    {
+        get
+        {
+            Native.NativeMethods.Check(Native.NativeMethods.mt_blocked_layout_forwards(out var count));
+            return count;
+        }
+    }
+
     /// <summary>The most input channels the matrix-product gradient takes (grey, RGB, RGBA); the shim's limit too.</summary>
     public const long MaxImageChannels = 4;
 
@@ -79,7 +95,8 @@ internal static class FrozenConvolution
     /// also while autograd records (one backward node then masks the gradient in place and takes the input gradient).
     /// Grouped convolutions (MobileNetV2's depthwise layers) too; their input gradient is oneDNN's backward-data kernel,
     /// the one aten runs for them, with its weight kept in oneDNN's layout. Without autograd on AVX2, dense 3×3
-    /// stride-1 layers of 14×14 to 64×64 pixels run in oneDNN's blocked layout (<see cref="BlockedLayoutConvolution"/>).
+    /// stride-1 layers of 14×14 to 64×64 pixels run in oneDNN's blocked layout (<see cref="BlockedLayoutConvolution"/>);
+    /// while autograd records, the shim runs their forward kernel there itself. Either way the values are aten's.
     /// </summary>
     public static Tensor Conv2dRectified(Tensor input, Tensor weight, Tensor? bias, long[] stride, long[] padding,
         long[] dilation, long groups, bool relu6)

@@ -94,6 +94,7 @@ internal static unsafe partial class NativeMethods
     internal static partial int mt_conv2d_blocked(nint input, nint weight, nint bias, long strideH, long strideW,
         long padH, long padW, long groups, int rectifier, double lo, double hi, nint accumulator, out nint result);
     [LibraryImport(Library)] internal static partial int mt_brgemm_kernels(out int brgemm);
+    [LibraryImport(Library)] internal static partial int mt_blocked_layout_forwards(out long count);
     [LibraryImport(Library)]
     internal static partial int mt_frozen_cache_contents(out long liveWeightBytes, out long freedWeightBytes, out long primitives);
     [LibraryImport(Library)] internal static partial int mt_grad_enabled(out int enabled);

@@ -111,10 +111,14 @@ public sealed class FrozenConvolutionTests : IDisposable
         var input = x.detach().requires_grad_();
         long[] one = { 1, 1 };
         var aten = torch.nn.functional.conv2d(x, weight.detach().requires_grad_(), bias, 1, 1);
+        var before = FrozenConvolution.BlockedLayoutForwardsOnThisThread;
         var rectified = FrozenConvolution.Conv2dRectified(input, weight, bias, one, one, one, 1, relu6: false);
         Assert.True(rectified.equal(aten.relu()), "forward with the rectifier inside the kernel");
         Assert.True(rectified.is_contiguous(MemoryFormat.ChannelsLast));
         Assert.True(torch.nn.functional.conv2d(input, weight, bias, 1, 1).equal(aten), "forward without a rectifier");
+        // Both took the blocked-layout kernel where it exists (AVX2), and only there.
+        var blockedHere = OneDnnKernels.Brgemm == false && BlockedActivation.BlockChannels == 8;
+        Assert.Equal(before + (blockedHere ? 2 : 0), FrozenConvolution.BlockedLayoutForwardsOnThisThread);
         // On AVX2 the input gradient too: oneDNN's jit:avx2 backward-data kernel, which the shim runs on nChw8c copies
         // from 28×28 to 64×64 pixels, sums as it does on channels-last data. (On AVX-512 the large layers take the
         // transposed forward convolution: float rounding, InputGradientMatchesPyTorchsKernel's bounds.)
