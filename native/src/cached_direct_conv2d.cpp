@@ -503,29 +503,38 @@ std::optional<Prepared> prepared_winograd_backward_data(const std::string& key, 
   }
 }
 
-// Runs a prepared backward-data primitive whose kernel reads and writes its own (blocked) layouts, entry.reads and
-// entry.writes, on channels-last data: the output gradient is reordered in, the result out into a new channels-last
-// tensor of `input_sizes`.
-at::Tensor backward_data_in_kernel_layout(const Prepared& entry, const at::Tensor& grad, at::IntArrayRef input_sizes) {
-  const auto g = grad.contiguous(at::MemoryFormat::ChannelsLast);
+// Runs a prepared primitive whose kernel reads and writes its own (blocked) layouts, entry.reads and entry.writes, on
+// channels-last data: `in` is reordered into the layout read, `run(read, written)` executes the primitive, and what it
+// wrote is reordered into a new channels-last tensor of `out_sizes`. The kernel-layout copies live only for this call;
+// the input's goes before the result is allocated.
+template <class Run>
+at::Tensor run_in_kernel_layout(const Prepared& entry, const at::Tensor& in, at::IntArrayRef out_sizes, Run run) {
   const auto bytes = [&](const memory::desc& d) {
-    return at::empty({static_cast<int64_t>(d.get_size() / sizeof(float))}, g.options());
+    return at::empty({static_cast<int64_t>(d.get_size() / sizeof(float))}, in.options());
   };
   at::Tensor out;
   {
-    // The blocked copies live only for this call; the output gradient's copy goes before the result is allocated.
     auto in_kernel_layout = bytes(entry.reads);
-    memory diff_dst(entry.reads, cpu_engine(), in_kernel_layout.data_ptr());
-    run_reorder(memory(channels_last(dims_of(g.sizes())), cpu_engine(), g.data_ptr()), diff_dst);
+    memory read(entry.reads, cpu_engine(), in_kernel_layout.data_ptr());
+    run_reorder(memory(channels_last(dims_of(in.sizes())), cpu_engine(), in.data_ptr()), read);
     auto result_storage = bytes(entry.writes);
-    memory diff_src(entry.writes, cpu_engine(), result_storage.data_ptr());
-    execute(entry, {{DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_WEIGHTS, entry.weights}, {DNNL_ARG_DIFF_SRC, diff_src}},
-            g.options());
+    memory written(entry.writes, cpu_engine(), result_storage.data_ptr());
+    run(read, written);
     in_kernel_layout.reset();
-    out = at::empty(input_sizes, g.options(), at::MemoryFormat::ChannelsLast);
-    run_reorder(diff_src, memory(channels_last(dims_of(input_sizes)), cpu_engine(), out.data_ptr()));
+    out = at::empty(out_sizes, in.options(), at::MemoryFormat::ChannelsLast);
+    run_reorder(written, memory(channels_last(dims_of(out_sizes)), cpu_engine(), out.data_ptr()));
   }
   return out;
+}
+
+// A prepared backward-data primitive run so (run_in_kernel_layout): the output gradient in, the input gradient of
+// `input_sizes` out.
+at::Tensor backward_data_in_kernel_layout(const Prepared& entry, const at::Tensor& grad, at::IntArrayRef input_sizes) {
+  const auto g = grad.contiguous(at::MemoryFormat::ChannelsLast);
+  return run_in_kernel_layout(entry, g, input_sizes, [&](const memory& diff_dst, const memory& diff_src) {
+    execute(entry, {{DNNL_ARG_DIFF_DST, diff_dst}, {DNNL_ARG_WEIGHTS, entry.weights}, {DNNL_ARG_DIFF_SRC, diff_src}},
+            g.options());
+  });
 }
 
 }  // namespace
@@ -748,23 +757,9 @@ at::Tensor cached_blocked_layout_forward(const at::Tensor& x, const at::Tensor& 
             forward_desc(src_md, w.sizes(), 1, bias.defined(), dst_md, stride, padding), attributes(rectifier),
             cpu_engine());
       });
-  const auto bytes = [&](const memory::desc& d) {
-    return at::empty({static_cast<int64_t>(d.get_size() / sizeof(float))}, xs.options());
-  };
-  at::Tensor out;
-  {
-    // The blocked copies live only for this call; the input's copy goes before the result is allocated.
-    auto in_kernel_layout = bytes(src_md);
-    memory src(src_md, cpu_engine(), in_kernel_layout.data_ptr());
-    run_reorder(memory(channels_last(dims_of(xs.sizes())), cpu_engine(), xs.data_ptr()), src);
-    auto result_storage = bytes(dst_md);
-    memory dst(dst_md, cpu_engine(), result_storage.data_ptr());
+  return run_in_kernel_layout(entry, xs, out_sizes, [&](const memory& src, const memory& dst) {
     execute_forward(entry, src, dst, bias, w.size(0), xs.options());
-    in_kernel_layout.reset();
-    out = at::empty(out_sizes, xs.options(), at::MemoryFormat::ChannelsLast);
-    run_reorder(dst, memory(channels_last(dims_of(out_sizes)), cpu_engine(), out.data_ptr()));
-  }
-  return out;
+  });
 }
 
 at::Tensor cached_blocked_layout_backward_data(const at::Tensor& grad, const at::Tensor& w, at::IntArrayRef input_sizes,
