@@ -4,9 +4,9 @@
 //
 // Forward values are always aten::conv2d's to the last bit: on channels-last data the shim runs the same oneDNN
 // primitive, with the primitive and the reordered weight kept between calls (cached_direct_conv2d.cpp; libtorch
-// reorders every weight on every call), so ReLU gates are PyTorch's. On AVX2, a recorded pass runs the 3x3 stride-1
-// layers of 14x14 to 64x64 pixels through that kernel on nChw8c copies of its input, 1.2-1.4x faster there, with the
-// same sums (blocked_layout_forward). The input gradient is oneDNN's backward-data kernel, cached the same way, except
+// reorders every weight on every call), so ReLU gates are PyTorch's. On AVX2, the 3x3 stride-1 layers of 14x14 to
+// 64x64 pixels run through that kernel on nChw8c copies of their input, with autograd recording or not, 1.2-1.4x
+// faster there, with the same sums (blocked_layout_forward). The input gradient is oneDNN's backward-data kernel, cached the same way, except
 // in the cases below, where that kernel is slow and the shim (but for the nChw8c case, which is that kernel on other
 // strides) sums the same products in another order: the differences are float rounding (about 1e-7 of the largest
 // value per layer), carried linearly through the layers below, since the gates they pass are fixed by the forward pass.
@@ -109,17 +109,18 @@ constexpr int64_t kMaxBlockedLayoutPixels = 64 * 64;
 
 enum class InputGradient { Aten, FewChannels, TransposedForward, BlockedLayout, Winograd };
 
-// On AVX2, a recorded pass's 3x3 stride-1 layers over this many pixels or more run their forward kernel in the blocked
+// On AVX2, 3x3 stride-1 layers over this many pixels or more run their forward kernel in the blocked
 // layout (blocked_layout_forward), up to kMaxBlockedLayoutPixels; below, the channels-last kernel is as fast.
 constexpr int64_t kMinBlockedForwardPixels = 14 * 14;
 
-// Whether a recorded convolution's forward runs in the blocked layout (cached_blocked_layout_forward): on CPUs whose
+// Whether a convolution's forward runs in the blocked layout (cached_blocked_layout_forward): on CPUs whose
 // oneDNN runs channels-last convolutions with its jit:avx2 kernels (no brgemm), for dense 3x3 stride-1 layers of 14x14
 // to 64x64 pixels whose channel counts are whole blocks. Its kernel there is the channels-last one reading nChw8c
 // data, 1.2-1.4x faster (VGG's 256@56 to 512@14, ResNet-50's 64@56 to 256@14, batch 8, 2 threads), with the same sums
 // in the same order: the values are aten::conv2d's to the last bit, so the ReLU gates and the saved output the
 // backward masks with are PyTorch's. (Its 1x1 kernels are not: they split the input channels differently.) Only
-// where that was checked: nChw8c, padding 0 or 1 (FrozenConvolutionTests).
+// where that was checked: nChw8c, padding 0 or 1 (FrozenConvolutionTests, BlockedLayoutForwardTests). The one decision
+// for passes with and without autograd; no switch turns it off, since nothing it computes differs.
 [[maybe_unused]] bool blocked_layout_forward(const at::Tensor& x, const at::Tensor& w, at::IntArrayRef stride,
                                              at::IntArrayRef padding, int64_t groups) {
 #if MIPIN_WITH_ONEDNN
@@ -136,7 +137,7 @@ constexpr int64_t kMinBlockedForwardPixels = 14 * 14;
 #endif
 }
 
-// How many recorded convolutions this thread ran through cached_blocked_layout_forward (mt_blocked_layout_forwards:
+// How many convolutions this thread ran through cached_blocked_layout_forward (mt_blocked_layout_forwards:
 // tests check which layers take it).
 thread_local int64_t t_blocked_layout_forwards = 0;
 
@@ -189,11 +190,16 @@ void rectify_after(at::Tensor& out, const mipin::OutputRectifier& post) {
     mipin::rectify_in_place(out, post.kind == mipin::OutputRectifier::Kind::Relu, post.lo, post.hi);
 }
 
-// The forward pass: the cached primitive (with `post` inside it) when `use_cache`, else aten::conv2d then `post` as a
-// separate in-place op (which, where autograd records it, masks the gradient in place in its backward).
+// The forward pass: the cached primitive (with `post` inside it) when `use_cache`, on nChw8c copies of the input where
+// blocked_layout_forward takes the layer, else aten::conv2d then `post` as a separate in-place op (which, where
+// autograd records it, masks the gradient in place in its backward). Values are aten::conv2d's either way.
 at::Tensor forward_pass(const at::Tensor& x, const at::Tensor& w, const at::Tensor& b, at::IntArrayRef stride,
                         at::IntArrayRef padding, int64_t groups, bool use_cache, const mipin::OutputRectifier& post = {}) {
 #if MIPIN_WITH_ONEDNN
+  if (use_cache && blocked_layout_forward(x, w, stride, padding, groups)) {
+    ++t_blocked_layout_forwards;
+    return mipin::cached_blocked_layout_forward(x, w, b, stride, padding, post);
+  }
   if (use_cache) return mipin::cached_direct_forward(x, w, b, stride, padding, groups, mipin::CachedWeight::AsIs, post);
 #else
   (void)use_cache;
@@ -359,10 +365,6 @@ at::Tensor recorded_frozen_conv2d(const at::Tensor& x, const at::Tensor& w, cons
     if (acc.defined() && use_cache && fits())
       out = mipin::cached_direct_forward(x, w, b, stride, padding, 1, mipin::CachedWeight::AsIs, post,
                                          acc.clone(at::MemoryFormat::ChannelsLast));
-    else if (!acc.defined() && use_cache && blocked_layout_forward(x, w, stride, padding, groups)) {
-      out = mipin::cached_blocked_layout_forward(x, w, b, stride, padding, post);  // the rectifier inside
-      ++t_blocked_layout_forwards;
-    }
 #endif
     if (!out.defined()) {
       const bool fuse_rectifier = use_cache && !acc.defined();

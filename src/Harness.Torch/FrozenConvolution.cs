@@ -21,9 +21,10 @@ namespace Harness.Torch;
 /// </list>
 /// The first two sum the same products in another order, so they equal PyTorch's gradient up to float rounding (about
 /// 1e-7 of its largest value per layer; ReLU gates come from the unchanged forward pass, so nothing amplifies it). The
-/// third is the channels-last kernel reading the other layout: PyTorch's gradient to the last bit. On AVX2 a recorded
-/// pass also runs those layers' forward kernel, from 14×14 pixels, on nChw8c copies of the input, with the same values
-/// (<see cref="BlockedLayoutForwardsOnThisThread"/>).
+/// third is the channels-last kernel reading the other layout: PyTorch's gradient to the last bit. On AVX2 those layers'
+/// forward kernel also runs, from 14×14 pixels, on nChw8c copies of the input, with autograd recording or not, with the
+/// same values (<see cref="BlockedLayoutForwardsOnThisThread"/>; the shim decides, frozen_conv2d.cpp's
+/// blocked_layout_forward).
 /// <see cref="torch.nn.functional.conv2d(Tensor, Tensor, Tensor?, long[], long[], long[], long)"/> takes this path by
 /// itself for one group; grouped (depthwise) convolutions take it through <see cref="Conv2dRectified"/> without
 /// autograd only. The shim runs aten::conv2d and its backward for anything it does not cover (a GPU, contiguous data, a
@@ -32,8 +33,8 @@ namespace Harness.Torch;
 internal static class FrozenConvolution
 {
     /// <summary>
-    /// How many recorded convolutions have run their forward kernel on nChw8c copies of their input on the calling
-    /// thread (AVX2; tests check which layers take it).
+    /// How many convolutions, recorded or not, have run their forward kernel on nChw8c copies of their input on the
+    /// calling thread (AVX2; tests check which layers take it).
     /// </summary>
     internal static long BlockedLayoutForwardsOnThisThread
     {
@@ -94,9 +95,8 @@ internal static class FrozenConvolution
     /// <see cref="Tensor.relu6_"/>'s values and gradients; the shim runs the rectifier inside the cached convolution,
     /// also while autograd records (one backward node then masks the gradient in place and takes the input gradient).
     /// Grouped convolutions (MobileNetV2's depthwise layers) too; their input gradient is oneDNN's backward-data kernel,
-    /// the one aten runs for them, with its weight kept in oneDNN's layout. Without autograd on AVX2, dense 3×3
-    /// stride-1 layers of 14×14 to 64×64 pixels run in oneDNN's blocked layout (<see cref="BlockedLayoutConvolution"/>);
-    /// while autograd records, the shim runs their forward kernel there itself. Either way the values are aten's.
+    /// the one aten runs for them, with its weight kept in oneDNN's layout. On AVX2 the shim runs dense 3×3 stride-1
+    /// layers of 14×14 to 64×64 pixels in oneDNN's blocked layout, with aten's values (the class summary).
     /// </summary>
     public static Tensor Conv2dRectified(Tensor input, Tensor weight, Tensor? bias, long[] stride, long[] padding,
         long[] dilation, long groups, bool relu6)
@@ -106,8 +106,6 @@ internal static class FrozenConvolution
             var y = torch.nn.functional.conv2d(input, weight, bias, stride, padding, dilation, groups);
             return relu6 ? y.relu6_() : y.relu_();
         }
-        if (BlockedLayoutConvolution.Takes(input, weight, stride, padding, dilation, groups))
-            return BlockedLayoutConvolution.Forward(input, weight, bias, padding[0], relu6);
         Native.NativeMethods.Check(Native.NativeMethods.mt_conv2d_frozen_rectified(input.Handle, weight.Handle,
             bias?.Handle ?? 0, stride[0], stride[1], padding[0], padding[1], groups, relu6 ? 0 : 1, 0.0, 6.0, out var result));
         GC.KeepAlive(input);

@@ -14,8 +14,7 @@ public static class OneDnnKernels
     /// without oneDNN's headers. Where true, the input gradients of 3×3 stride-1 layers over at least 28×28 pixels run
     /// as forward convolutions over the transposed weight, and a residual sum runs inside the convolution's kernel
     /// (bit-identical to conv2d + add_). Elsewhere oneDNN's backward-data kernel, the faster there, and a separate add
-    /// run: the same values, in more passes over memory. Probed once per process (asked per convolution by
-    /// <see cref="BlockedLayoutConvolution.Takes"/>).
+    /// run: the same values, in more passes over memory. Probed once per process.
     /// </summary>
     public static bool? Brgemm => s_brgemm.Value;
 

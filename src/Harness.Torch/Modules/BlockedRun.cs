@@ -10,7 +10,7 @@ namespace Harness.Torch.Modules;
 /// is in the 1×1 and depthwise convolutions of residual blocks (a MobileNetV2 forward pass about 1.25× faster), while
 /// on AVX-512 dense 3×3 layers run at the kernel peak in either layout, so a run of plain convolutions (VGG) would only
 /// add the two reorders, and so would a run of one block between captured stages. (On AVX2, where oneDNN's 3×3
-/// kernels are faster blocked, VGG's layers take the layout one at a time: <see cref="BlockedLayoutConvolution"/>.)
+/// kernels are faster blocked, the shim runs VGG's layers in it one at a time: FrozenConvolution.)
 /// </summary>
 public static class BlockedRun
 {

@@ -3,15 +3,17 @@ using Harness.Torch;
 namespace Harness.Tests.Torch;
 
 /// <summary>
-/// Rectified 3×3 stride-1 convolutions of passes without autograd run in oneDNN's blocked layout on AVX2
-/// (<see cref="BlockedLayoutConvolution"/>). A convolution that takes the path is checked against the same convolution
-/// and rectifier computed in float64 by aten (float64 never takes the shim's kernels): within 2e-6 of its largest value,
-/// the bound Torch/BlockedActivationTests holds every blocked kernel to; and against aten's float32 channels-last
-/// convolution, which it must equal to the last bit (the same jit:avx2 kernel reading the other layout). Those that must
-/// not take it (recorded passes, other shapes, blocked passes turned off) are checked to stay aten's to the last bit.
+/// Dense 3×3 stride-1 convolutions of 14×14 to 64×64 pixels run their forward kernel in oneDNN's blocked layout on AVX2
+/// (the shim's blocked_layout_forward, counted by <see cref="FrozenConvolution.BlockedLayoutForwardsOnThisThread"/>);
+/// here, passes without autograd (recorded ones: FrozenConvolutionTests.ARecordedForwardPassIsAtensExactly). A
+/// convolution that takes the path is checked against the same convolution and rectifier computed in float64 by aten
+/// (float64 never takes the shim's kernels): within 2e-6 of its largest value, the bound Torch/BlockedActivationTests
+/// holds every blocked kernel to; and against aten's float32 channels-last convolution, which it must equal to the last
+/// bit (the same jit:avx2 kernel reading the other layout). Those that must not take it (other shapes) are checked to
+/// stay aten's to the last bit.
 /// </summary>
 [Collection(SerialCollection.Name)]
-public sealed class BlockedLayoutConvolutionTests : IDisposable
+public sealed class BlockedLayoutForwardTests : IDisposable
 {
     private readonly DisposeScope _scope = torch.NewDisposeScope();
 
@@ -25,9 +27,12 @@ public sealed class BlockedLayoutConvolutionTests : IDisposable
         return (x, weight, torch.randn(new long[] { 40 }));
     }
 
-    private static Tensor Ours(Tensor x, Tensor weight, Tensor bias, bool relu6, long stride = 1) =>
-        FrozenConvolution.Conv2dRectified(x, weight, bias, new[] { stride, stride }, new[] { weight.shape[2] / 2, weight.shape[2] / 2 },
+    private static Tensor Ours(Tensor x, Tensor weight, Tensor bias, bool relu6, long stride = 1, long padding = -1)
+    {
+        if (padding < 0) padding = weight.shape[2] / 2;
+        return FrozenConvolution.Conv2dRectified(x, weight, bias, new[] { stride, stride }, new[] { padding, padding },
             new[] { 1L, 1L }, 1, relu6);
+    }
 
     [SkippableTheory]
     [InlineData(32, 30, 30, false)]  // 900 pixels
@@ -35,13 +40,13 @@ public sealed class BlockedLayoutConvolutionTests : IDisposable
     [InlineData(64, 64, 64, false)]  // the most
     public void APassWithoutAutogradOnAvx2RunsTheLayerBlocked(long channels, long height, long width, bool relu6)
     {
-        Skip.IfNot(OneDnnKernels.Brgemm == false && BlockedActivation.Available,
+        Skip.IfNot(OneDnnKernels.Brgemm == false && BlockedActivation.BlockChannels == 8,
             "only on a CPU whose oneDNN runs AVX2 kernels (no AVX-512) with blocked-layout kernels");
         var (x, weight, bias) = Problem(channels, height, width);
         using var noGrad = torch.no_grad();
-        var before = BlockedLayoutConvolution.RunOnThisThread;
+        var before = FrozenConvolution.BlockedLayoutForwardsOnThisThread;
         var ours = Ours(x, weight, bias, relu6);
-        Assert.Equal(before + 1, BlockedLayoutConvolution.RunOnThisThread);
+        Assert.Equal(before + 1, FrozenConvolution.BlockedLayoutForwardsOnThisThread);
         Assert.True(ours.is_contiguous(MemoryFormat.ChannelsLast), "a channels-last input gets a channels-last output");
         var exact = torch.nn.functional.conv2d(x.to(ScalarType.Float64), weight.to(ScalarType.Float64), bias.to(ScalarType.Float64),
             padding: 1);
@@ -54,7 +59,10 @@ public sealed class BlockedLayoutConvolutionTests : IDisposable
         Assert.True(ours.equal(relu6 ? aten.clamp(0, 6) : aten.relu()), "aten::conv2d's channels-last values to the last bit");
     }
 
-    public static TheoryData<string> Exclusions => new() { "recorded", "blocked passes off", "too few pixels", "too many pixels", "1×1", "stride 2" };
+    public static TheoryData<string> Exclusions => new()
+    {
+        "too few pixels", "too many pixels", "1×1", "stride 2", "padding 2", "channels not in whole blocks",
+    };
 
     [Theory]
     [MemberData(nameof(Exclusions))]
@@ -65,15 +73,17 @@ public sealed class BlockedLayoutConvolutionTests : IDisposable
             "too few pixels" => Problem(32, 13, 15),  // 195 pixels
             "too many pixels" => Problem(32, 65, 64),
             "1×1" => Problem(32, 30, 30, kernel: 1),
+            "channels not in whole blocks" => Problem(20, 30, 30),
             _ => Problem(32, 30, 30),
         };
         var stride = which == "stride 2" ? 2L : 1L;
-        using var off = BlockedActivation.Override(which == "blocked passes off" ? BlockedPasses.None : BlockedPasses.WithoutAutograd);
-        using var grad = which == "recorded" ? torch.enable_grad() : torch.no_grad();
-        var before = BlockedLayoutConvolution.RunOnThisThread;
-        var ours = Ours(x, weight, bias, relu6: false, stride);
-        Assert.Equal(before, BlockedLayoutConvolution.RunOnThisThread);
-        var aten = torch.nn.functional.conv2d(x, weight, bias, stride, padding: weight.shape[2] / 2).relu_();
+        var padding = which == "padding 2" ? 2L : weight.shape[2] / 2;
+        using var noGrad = torch.no_grad();
+        var before = FrozenConvolution.BlockedLayoutForwardsOnThisThread;
+        var ours = Ours(x, weight, bias, relu6: false, stride, padding);
+        Assert.Equal(before, FrozenConvolution.BlockedLayoutForwardsOnThisThread);
+        // A weight that requires a gradient keeps aten's own kernel (the shim takes frozen weights only).
+        var aten = torch.nn.functional.conv2d(x, weight.detach().requires_grad_(), bias, stride, padding).relu_();
         Assert.True(ours.equal(aten), "aten::conv2d's values, unchanged");
     }
 }
