@@ -396,6 +396,17 @@ std::vector<int64_t> output_sizes(at::IntArrayRef x, int64_t out_channels, int64
   return {x[0], out_channels, (x[2] + 2 * padding[0] - kh) / stride[0] + 1, (x[3] + 2 * padding[1] - kw) / stride[1] + 1};
 }
 
+bool cached_forward_sums_in_kernel(at::IntArrayRef x, at::IntArrayRef w_sizes, bool has_bias, at::IntArrayRef stride,
+                                   at::IntArrayRef padding, int64_t groups, const OutputRectifier& rectifier) {
+  if (!brgemm_forward_kernels()) return false;  // accumulation_keeps_kernel's answer for every shape, without asking
+  std::ostringstream shape_key;
+  shape_key << at::get_num_threads() << ':' << has_bias << x << w_sizes << stride << padding << 'g' << groups
+            << rectifier_key(rectifier);
+  const auto out_sizes = output_sizes(x, w_sizes[0], w_sizes[2], w_sizes[3], stride, padding);
+  return accumulation_keeps_kernel(forward_desc(x, w_sizes, groups, has_bias, out_sizes, stride, padding), rectifier,
+                                   shape_key.str());
+}
+
 at::Tensor cached_direct_forward(const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias,
                                  at::IntArrayRef stride, at::IntArrayRef padding, int64_t groups, CachedWeight which,
                                  const OutputRectifier& rectifier, const at::Tensor& accumulator) {
@@ -413,11 +424,8 @@ at::Tensor cached_direct_forward(const at::Tensor& x, const at::Tensor& w, const
                       accumulator.scalar_type() == at::kFloat && accumulator.sizes() == at::IntArrayRef(out_sizes) &&
                       accumulator.is_contiguous(at::MemoryFormat::ChannelsLast) &&
                       !accumulator.storage().is_alias_of(x.storage());
-    if (!fits) return at::Tensor();
-    std::ostringstream shape_key;
-    shape_key << at::get_num_threads() << ':' << bias.defined() << x.sizes() << at::IntArrayRef(w_sizes) << stride
-              << padding << 'g' << groups << rectifier_key(rectifier);
-    if (!accumulation_keeps_kernel(desc(), rectifier, shape_key.str())) return at::Tensor();
+    if (!fits || !cached_forward_sums_in_kernel(x.sizes(), w_sizes, bias.defined(), stride, padding, groups, rectifier))
+      return at::Tensor();
   }
   const auto key = key_of('F', w, x.sizes(), stride, padding, groups, static_cast<int>(which), bias.defined()) +
                    rectifier_key(rectifier) + (accumulate ? ":sum" : "");

@@ -357,10 +357,12 @@ at::Tensor recorded_frozen_conv2d(const at::Tensor& x, const at::Tensor& w, cons
     at::AutoDispatchBelowADInplaceOrView below_autograd;
 #if MIPIN_WITH_ONEDNN
     // The copy is float32 CPU data in the kernel's layout; an accumulator of other sizes (broadcast) or type is added
-    // separately below, without copying it first.
+    // separately below, without copying it first, and so is any where the kernel would not take the sum (AVX2: its jit
+    // kernels round it differently), which would waste the copy.
     const auto fits = [&] {
       return acc.scalar_type() == x.scalar_type() && acc.device() == x.device() && acc.layout() == at::kStrided &&
-             acc.sizes() == at::IntArrayRef(mipin::output_sizes(x.sizes(), w.size(0), w.size(2), w.size(3), stride, padding));
+             acc.sizes() == at::IntArrayRef(mipin::output_sizes(x.sizes(), w.size(0), w.size(2), w.size(3), stride, padding)) &&
+             mipin::cached_forward_sums_in_kernel(x.sizes(), w.sizes(), b.defined(), stride, padding, 1, post);
     };
     if (acc.defined() && use_cache && fits())
       out = mipin::cached_direct_forward(x, w, b, stride, padding, 1, mipin::CachedWeight::AsIs, post,

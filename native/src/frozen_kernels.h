@@ -59,6 +59,13 @@ at::Tensor cached_direct_forward(const at::Tensor& x, const at::Tensor& w, const
                                  at::IntArrayRef stride, at::IntArrayRef padding, int64_t groups, CachedWeight which,
                                  const OutputRectifier& rectifier = {}, const at::Tensor& accumulator = {});
 
+// Whether cached_direct_forward adds an accumulator inside its kernel for this convolution (x's sizes; w_sizes as the
+// kernel multiplies by, O x I/groups x kh x kw), rather than returning an undefined result: only oneDNN's brgemm
+// kernels (AVX-512) sum so that the result is conv2d + add_ to the last bit. Lets a caller that must copy the
+// accumulator first (recorded passes) skip the copy where it would be wasted. Decided once per shape.
+bool cached_forward_sums_in_kernel(at::IntArrayRef x, at::IntArrayRef w_sizes, bool has_bias, at::IntArrayRef stride,
+                                   at::IntArrayRef padding, int64_t groups, const OutputRectifier& rectifier);
+
 // The input gradient of that convolution through oneDNN's direct backward-data primitive, cached the same way;
 // grad: N x O x OH x OW. The result is channels-last.
 at::Tensor cached_direct_backward_data(const at::Tensor& grad, const at::Tensor& w, at::IntArrayRef input_sizes,
@@ -87,6 +94,13 @@ at::Tensor from_blocked(const at::Tensor& xb, int64_t channels);
 at::Tensor cached_blocked_forward(const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias,
                                   at::IntArrayRef stride, at::IntArrayRef padding, int64_t groups,
                                   const OutputRectifier& rectifier = {}, const at::Tensor& accumulator = {});
+
+// Whether cached_direct_forward adds an accumulator inside its kernel for this convolution (x's sizes; w_sizes as the
+// kernel multiplies by, O x I/groups x kh x kw), rather than returning an undefined result: only oneDNN's brgemm
+// kernels (AVX-512) sum so that the result is conv2d + add_ to the last bit. Lets a caller that must copy the
+// accumulator first (recorded passes) skip the copy where it would be wasted. Decided once per shape.
+bool cached_forward_sums_in_kernel(at::IntArrayRef x, at::IntArrayRef w_sizes, bool has_bias, at::IntArrayRef stride,
+                                   at::IntArrayRef padding, int64_t groups, const OutputRectifier& rectifier);
 
 // The input gradient of cached_blocked_forward's convolution (blocked input of `input_sizes`, N x C x H x W) from the
 // gradient of its blocked output, through oneDNN's backward-data kernel for the blocked layout (jit, about 1.25x the
