@@ -6,10 +6,11 @@
 // primitive, with the primitive and the reordered weight kept between calls (cached_direct_conv2d.cpp; libtorch
 // reorders every weight on every call), so ReLU gates are PyTorch's. On AVX2, the 3x3 stride-1 layers of 14x14 to
 // 64x64 pixels run through that kernel on nChw8c copies of their input, with autograd recording or not, 1.2-1.4x
-// faster there, with the same sums (blocked_layout_forward). The input gradient is oneDNN's backward-data kernel, cached the same way, except
-// in the cases below, where that kernel is slow and the shim (but for the nChw8c case, which is that kernel on other
-// strides) sums the same products in another order: the differences are float rounding (about 1e-7 of the largest
-// value per layer), carried linearly through the layers below, since the gates they pass are fixed by the forward pass.
+// faster there, with the same sums (blocked_layout_forward). The input gradient is oneDNN's backward-data kernel,
+// cached the same way, except in the cases below, where that kernel is slow and the shim (but for the nChw8c case,
+// which is that kernel on other strides) sums the same products in another order: the differences are float rounding
+// (about 1e-7 of the largest value per layer), carried linearly through the layers below, since the gates they pass
+// are fixed by the forward pass.
 //
 // - An image's few channels (1-4): one matrix product and a scatter (few_channel_input_gradient.cpp), 2-3x faster.
 // - 3x3, stride-1 layers in channels-last layout, unless mt_set_winograd_input_gradients(0) (MIPIN_CONVOLUTION=direct, or
@@ -361,7 +362,8 @@ at::Tensor recorded_frozen_conv2d(const at::Tensor& x, const at::Tensor& w, cons
     // kernels round it differently), which would waste the copy.
     const auto fits = [&] {
       return acc.scalar_type() == x.scalar_type() && acc.device() == x.device() && acc.layout() == at::kStrided &&
-             acc.sizes() == at::IntArrayRef(mipin::output_sizes(x.sizes(), w.size(0), w.size(2), w.size(3), stride, padding)) &&
+             acc.sizes() ==
+                 at::IntArrayRef(mipin::output_sizes(x.sizes(), w.size(0), w.size(2), w.size(3), stride, padding)) &&
              mipin::cached_forward_sums_in_kernel(x.sizes(), w.sizes(), b.defined(), stride, padding, 1, post);
     };
     if (acc.defined() && use_cache && fits())
