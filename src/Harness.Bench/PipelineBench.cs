@@ -12,12 +12,13 @@ namespace Harness.Bench;
 /// <c>mipin bench --pipeline CONFIG</c>: scores one shard of an experiment exactly as a score grain does
 /// (<see cref="ShardScorer"/>, then the shard CSV) and times it stage by stage, beside the <b>compute bound</b>: the
 /// model passes the shard's methods and metrics need, each timed alone in the same process on the shard's own
-/// preprocessed images. Efficiency = bound / end-to-end: 100% would mean decoding, resizing, copying maps, the CPU
-/// side of the metrics and the CSV cost nothing and no model pass is repeated.
+/// preprocessed images, right after each timed run (so a drift of the machine's speed moves both alike). Efficiency =
+/// bound / end-to-end: 100% would mean decoding, resizing, copying maps, the CPU side of the metrics and the CSV cost
+/// nothing and no model pass is repeated.
 /// </summary>
 public static class PipelineBench
 {
-    /// <summary>One model pass of the bound: how many the shard needs and the median seconds of one (whole shard).</summary>
+    /// <summary>One model pass of the bound: how many the shard needs and the median seconds of one (whole shard) over the timed runs.</summary>
     public sealed record Pass(string Name, int Count, double Seconds)
     {
         public double TotalSeconds => Count * Seconds;
@@ -25,12 +26,13 @@ public static class PipelineBench
 
     /// <summary>
     /// What one pipeline measurement found: the stage seconds and end-to-end time of the median timed run (per shard),
-    /// and each run's own peak RSS (warm-ups included), in run order.
+    /// each run's own peak RSS (warm-ups included), in run order, and each timed run's efficiency against the bound
+    /// timed right after it.
     /// </summary>
     public sealed record Result(
         string Experiment, string Model, int Shard, int Images, int Batches, Device Device, int Threads, int Runs,
         IReadOnlyList<(string Stage, double Seconds, int Calls)> Stages, double EndToEndSeconds, IReadOnlyList<Pass> Bound,
-        IReadOnlyList<long> RunPeakRssBytes, bool PeakIsSinceStart, int Unscored)
+        IReadOnlyList<long> RunPeakRssBytes, bool PeakIsSinceStart, int Unscored, IReadOnlyList<double> RunEfficiencies)
     {
         /// <summary>The highest of the runs' peaks: a shard's peak RSS as a silo's grain has it. Null when unknown.</summary>
         public long? PeakRssBytes => RunPeakRssBytes.Count > 0 ? RunPeakRssBytes.Max() : null;
@@ -69,6 +71,7 @@ public static class PipelineBench
         var resettable = true;
         var peaks = new List<long>();
         var runs = new List<(double Seconds, IReadOnlyList<(string Stage, double Seconds, int Calls)> Stages)>();
+        var boundRuns = new List<IReadOnlyList<Pass>>();
         var unscored = 0;
         for (var i = 0; i < Math.Max(1, settings.Warmup) + settings.Iterations; i++)
         {
@@ -83,27 +86,34 @@ public static class PipelineBench
             unscored = ImageRow.UnreadableImages(rows);
             peaks.Add(ProcessMemory.PeakResidentBytes());
             progress($"pipeline: {(timed ? "timed" : "warm-up")} run {i + 1}: {records.Count} images in {seconds:0.00} s");
-            if (timed) runs.Add((seconds, scorer.Stages.Totals));
+            if (!timed) continue;
+            runs.Add((seconds, scorer.Stages.Totals));
+            // The bound right after the run it is set against: timed apart (one after the other, minutes apart), the
+            // two met different stretches of a shared VM's speed, and the efficiency of one shard swung from 59% to 96%.
+            boundRuns.Add(TimeBoundOnce(spec, modelSpec, model, training, records, device));
+            progress($"pipeline: bound after run {i + 1}: {boundRuns[^1].Sum(p => p.TotalSeconds):0.00} s");
         }
 
-        var bound = MeasureBound(spec, modelSpec, model, training, records, device, settings, progress);
+        var bound = boundRuns[0].Select((p, k) => p with { Seconds = Median(boundRuns.Select(r => r[k].Seconds)) }).ToList();
+        var efficiencies = runs.Select((r, k) => boundRuns[k].Sum(p => p.TotalSeconds) / r.Seconds).ToList();
         // The stages of one run, the median one (the lower of the two middle runs for an even count): medians taken
         // stage by stage need not add up to the median end to end, and "between stages" went negative.
         var median = runs.OrderBy(r => r.Seconds).ElementAt((runs.Count - 1) / 2);
         var stages = median.Stages.Select(s => (s.Stage, s.Seconds, s.Calls)).ToList();
         var batches = (records.Count + spec.BatchSize - 1) / spec.BatchSize;
         return new Result(spec.Name, modelSpec.Id, shard, records.Count, batches, device, torch.get_num_threads(), runs.Count, stages,
-            median.Seconds, bound, peaks, !resettable, unscored);
+            median.Seconds, bound, peaks, !resettable, unscored, efficiencies);
     }
 
     /// <summary>
-    /// The model passes the shard needs, each timed alone on the shard's preprocessed batches: one explanation of
-    /// every method for the true classes (the shared forward+backward and each method's own passes), two more for
-    /// class_sensitivity's two drawn classes, and for completeness/minimality two forwards from the signal layer per
-    /// source-signal method (source and distractor; the source itself comes with the explanation).
+    /// The model passes the shard needs, each timed once alone on the shard's preprocessed batches (the pipeline run
+    /// before has warmed every kernel): one explanation of every method for the true classes (the shared
+    /// forward+backward and each method's own passes), two more for class_sensitivity's two drawn classes, and for
+    /// completeness/minimality two forwards from the signal layer per source-signal method (source and distractor; the
+    /// source itself comes with the explanation). Loading the batches is not timed.
     /// </summary>
-    private static List<Pass> MeasureBound(ExperimentSpec spec, ModelSpec modelSpec, ClassifierModel model, MethodTraining training,
-        IReadOnlyList<ImageRecord> records, Device device, BenchSettings settings, Action<string> progress)
+    private static List<Pass> TimeBoundOnce(ExperimentSpec spec, ModelSpec modelSpec, ClassifierModel model, MethodTraining training,
+        IReadOnlyList<ImageRecord> records, Device device)
     {
         var methods = spec.Methods.Select(m => AttributionMethods.Create(m.Name, model, m.Options, training)).ToList();
         var batches = new List<(Tensor Images, long[] Labels)>();
@@ -162,16 +172,10 @@ public static class PipelineBench
 
         double Time(Action pass)
         {
-            var times = new List<double>();
-            for (var i = 0; i < settings.Warmup + settings.Iterations; i++)
-            {
-                var watch = Stopwatch.StartNew();
-                pass();
-                if (device.IsCuda) torch.cuda.synchronize(device.Index < 0 ? 0 : device.Index);
-                if (i >= settings.Warmup) times.Add(watch.Elapsed.TotalSeconds);
-            }
-            progress($"pipeline: bound pass timed, median {Median(times):0.000} s");
-            return Median(times);
+            var watch = Stopwatch.StartNew();
+            pass();
+            if (device.IsCuda) torch.cuda.synchronize(device.Index < 0 ? 0 : device.Index);
+            return watch.Elapsed.TotalSeconds;
         }
     }
 

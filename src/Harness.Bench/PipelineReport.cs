@@ -25,11 +25,13 @@ public static class PipelineReport
         var unaccounted = r.EndToEndSeconds - r.Stages.Where(s => s.Stage != Experiments.ShardScorer.StageNames.Decode).Sum(s => s.Seconds);
         text.Append("(between stages)".PadRight(width)).Append(Invariant($"{unaccounted,10:0.000}{unaccounted / r.EndToEndSeconds * 100,7:0.0}%\n"));
         text.Append("end to end".PadRight(width)).Append(Invariant($"{r.EndToEndSeconds,10:0.000}  {r.ImagesPerSecond:0.00} images/s\n\n"));
-        text.Append("compute bound (each pass timed alone)".PadRight(width)).Append("   seconds\n");
+        text.Append("compute bound (each pass timed alone)".PadRight(width)).Append("   seconds   (median over the timed runs, each timed right after one)\n");
         foreach (var p in r.Bound)
             text.Append($"{p.Count} × {p.Name}".PadRight(width)).Append(Invariant($"{p.TotalSeconds,10:0.000}   ({p.Seconds:0.000} s each)\n"));
         text.Append("bound".PadRight(width)).Append(Invariant($"{r.BoundSeconds,10:0.000}  {r.BoundImagesPerSecond:0.00} images/s\n\n"));
         text.Append(Invariant($"efficiency   {r.Efficiency * 100:0.0}% of the compute bound (bound seconds / end-to-end seconds)\n"));
+        if (r.RunEfficiencies.Count > 1)
+            text.Append(Invariant($"             per run {string.Join(" / ", r.RunEfficiencies.Select(e => (e * 100).ToString("0.0", CultureInfo.InvariantCulture)))}% (each timed run against the bound timed right after it)\n"));
         text.Append(r.PeakRssBytes is { } peak
             ? Invariant($"peak RSS     {BenchCsv.Mb(peak)} MB ({(r.PeakIsSinceStart ? "since the process started" : "the highest run's own, model, trained state and runtime included: before each run the heap's freed memory is handed back and the peak reset, as a silo does before each grain")})\n")
               + Invariant($"             {(r.PeakIsSinceStart ? "after each run" : "per run")} {string.Join(" / ", r.RunPeakRssBytes.Select(b => BenchCsv.Mb(b)))} MB (warm-ups first)\n")

@@ -167,7 +167,7 @@ public sealed class BenchCommandTests : IDisposable
         {
             "--pipeline", "configs/quickstart.yaml", "--set", "methods=[gradient,gradcam,center]",
             "--set", "method_options={gradcam: {layer: features.18}}", "--set", "metrics=[bbox_accuracy,class_sensitivity]",
-            "--set", "shard_size=5", "--set", "batch_size=2", "--warmup", "0", "--iterations", "1", "--threads", "1", "--devices", "cpu",
+            "--set", "shard_size=5", "--set", "batch_size=2", "--warmup", "0", "--iterations", "2", "--threads", "1", "--devices", "cpu",
             "--output", _dir,
         });
         Assert.True(code == 0, stderr);
@@ -192,11 +192,17 @@ public sealed class BenchCommandTests : IDisposable
         Assert.Equal(bound / seconds, AssertPositive(Row("total", "compute_bound")[4]), 3);
         var peak = AssertPositive(Row("total", "peak_rss_mb")[2]);
         // Each run's own peak (the heap's freed memory handed back before each run, as before a grain): the warm-up
-        // (--warmup 0 still runs one) and the timed run; the reported peak is the higher.
-        var perRun = System.Text.RegularExpressions.Regex.Match(stdout, @"per run ([0-9.]+) / ([0-9.]+) MB \(warm-ups first\)");
+        // (--warmup 0 still runs one) and the two timed runs; the reported peak is the highest.
+        var perRun = System.Text.RegularExpressions.Regex.Match(stdout, @"per run ([0-9.]+) / ([0-9.]+) / ([0-9.]+) MB \(warm-ups first\)");
         Assert.True(perRun.Success, stdout);
-        Assert.Equal(peak, Math.Max(double.Parse(perRun.Groups[1].Value, CultureInfo.InvariantCulture), double.Parse(perRun.Groups[2].Value, CultureInfo.InvariantCulture)));
+        Assert.Equal(peak, Enumerable.Range(1, 3).Max(g => double.Parse(perRun.Groups[g].Value, CultureInfo.InvariantCulture)));
         Assert.Contains("efficiency", stdout);
+        // The bound is timed right after each timed run (runs 2 and 3), not once after all of them, and each timed run's
+        // efficiency is reported against its own.
+        Assert.Contains("bound after run 2", stderr);
+        Assert.Contains("bound after run 3", stderr);
+        Assert.DoesNotContain("bound after run 1", stderr);
+        Assert.Matches(@"per run [0-9.]+ / [0-9.]+% \(each timed run against the bound timed right after it\)", stdout);
         // The shard as a score grain writes it: 3 methods × 5 images.
         var (shardHeader, shardRows) = CsvTable.Read(Path.Combine(_dir, "pipeline-shard.csv"));
         Assert.Equal(ImageRow.Header(new[] { "bbox_accuracy", "class_sensitivity" }), shardHeader);
