@@ -26,16 +26,21 @@ public static class PipelineBench
 
     /// <summary>
     /// What one pipeline measurement found: the stage seconds and end-to-end time of the median timed run (per shard),
-    /// each run's own peak RSS (warm-ups included), in run order, and each timed run's efficiency against the bound
-    /// timed right after it.
+    /// each run's own peak RSS (warm-ups included), in run order, of which the first <paramref name="GrainLikeRuns"/>
+    /// ran as grains do, one after another (the later ones each followed a bound measurement), and each timed run's
+    /// efficiency against the bound timed right after it.
     /// </summary>
     public sealed record Result(
         string Experiment, string Model, int Shard, int Images, int Batches, Device Device, int Threads, int Runs,
         IReadOnlyList<(string Stage, double Seconds, int Calls)> Stages, double EndToEndSeconds, IReadOnlyList<Pass> Bound,
-        IReadOnlyList<long> RunPeakRssBytes, bool PeakIsSinceStart, int Unscored, IReadOnlyList<double> RunEfficiencies)
+        IReadOnlyList<long> RunPeakRssBytes, int GrainLikeRuns, bool PeakIsSinceStart, int Unscored, IReadOnlyList<double> RunEfficiencies)
     {
-        /// <summary>The highest of the runs' peaks: a shard's peak RSS as a silo's grain has it. Null when unknown.</summary>
-        public long? PeakRssBytes => RunPeakRssBytes.Count > 0 ? RunPeakRssBytes.Max() : null;
+        /// <summary>
+        /// The highest peak of the runs no bound measurement preceded (the warm-ups and the first timed run): a shard's
+        /// peak RSS as a silo's grain has it. A bound measurement between runs leaves the heap as no grain does (its
+        /// passes over whole batches; ResNet-50's runs after one peaked up to 200 MB higher). Null when unknown.
+        /// </summary>
+        public long? PeakRssBytes => RunPeakRssBytes.Count > 0 ? RunPeakRssBytes.Take(GrainLikeRuns).Max() : null;
 
         public double ImagesPerSecond => Images / EndToEndSeconds;
         public double BoundSeconds => Bound.Sum(p => p.TotalSeconds);
@@ -92,8 +97,8 @@ public static class PipelineBench
             // two met different stretches of a shared VM's speed, and the efficiency of one shard swung from 59% to 96%.
             boundRuns.Add(TimeBoundOnce(spec, modelSpec, model, training, records, device));
             progress($"pipeline: bound after run {i + 1}: {boundRuns[^1].Sum(p => p.TotalSeconds):0.00} s");
-            // The bound's garbage (its maps: managed arrays) is not the next run's: without this, the runs after a bound
-            // peaked up to 250 MB higher (ResNet-50: 1590 MB against 1289-1416 MB).
+            // The bound's garbage (its maps: managed arrays) is not the next run's (its peak is listed, not counted:
+            // Result.PeakRssBytes).
             GC.Collect();
             GC.WaitForPendingFinalizers();
             GC.Collect();
@@ -107,7 +112,7 @@ public static class PipelineBench
         var stages = median.Stages.Select(s => (s.Stage, s.Seconds, s.Calls)).ToList();
         var batches = (records.Count + spec.BatchSize - 1) / spec.BatchSize;
         return new Result(spec.Name, modelSpec.Id, shard, records.Count, batches, device, torch.get_num_threads(), runs.Count, stages,
-            median.Seconds, bound, peaks, !resettable, unscored, efficiencies);
+            median.Seconds, bound, peaks, Math.Max(1, settings.Warmup) + 1, !resettable, unscored, efficiencies);
     }
 
     /// <summary>

@@ -33,8 +33,11 @@ public static class PipelineReport
         if (r.RunEfficiencies.Count > 1)
             text.Append(Invariant($"             per run {string.Join(" / ", r.RunEfficiencies.Select(e => (e * 100).ToString("0.0", CultureInfo.InvariantCulture)))}% (each timed run against the bound timed right after it)\n"));
         text.Append(r.PeakRssBytes is { } peak
-            ? Invariant($"peak RSS     {BenchCsv.Mb(peak)} MB ({(r.PeakIsSinceStart ? "since the process started" : "the highest run's own, model, trained state and runtime included: before each run the heap's freed memory is handed back and the peak reset, as a silo does before each grain")})\n")
-              + Invariant($"             {(r.PeakIsSinceStart ? "after each run" : "per run")} {string.Join(" / ", r.RunPeakRssBytes.Select(b => BenchCsv.Mb(b)))} MB (warm-ups first)\n")
+            ? Invariant($"peak RSS     {BenchCsv.Mb(peak)} MB ({(r.PeakIsSinceStart ? "since the process started, up to the first bound measurement" : "the highest run's own, model, trained state and runtime included: before each run the heap's freed memory is handed back and the peak reset, as a silo does before each grain; the runs before the first bound measurement")})\n")
+              + Invariant($"             {(r.PeakIsSinceStart ? "after each run" : "per run")} {string.Join(" / ", r.RunPeakRssBytes.Take(r.GrainLikeRuns).Select(b => BenchCsv.Mb(b)))} MB (warm-ups first)")
+              + (r.RunPeakRssBytes.Count > r.GrainLikeRuns
+                  ? Invariant($"; after a bound measurement, not counted: {string.Join(" / ", r.RunPeakRssBytes.Skip(r.GrainLikeRuns).Select(b => BenchCsv.Mb(b)))} MB")
+                  : "") + "\n"
             : "peak RSS     unknown on this system\n");
         return text.ToString();
     }
