@@ -38,7 +38,7 @@ public static class PipelineBench
         /// <summary>
         /// The highest peak of the runs no bound measurement preceded (the warm-ups and the first timed run): a shard's
         /// peak RSS as a silo's grain has it. A bound measurement between runs leaves the heap as no grain does (its
-        /// passes over whole batches; ResNet-50's runs after one peaked up to 200 MB higher). Null when unknown.
+        /// passes over whole batches; ResNet-50's runs after one peaked up to 250 MB higher). Null when unknown.
         /// </summary>
         public long? PeakRssBytes => RunPeakRssBytes.Count > 0 ? RunPeakRssBytes.Take(GrainLikeRuns).Max() : null;
 
