@@ -95,13 +95,6 @@ at::Tensor cached_blocked_forward(const at::Tensor& x, const at::Tensor& w, cons
                                   at::IntArrayRef stride, at::IntArrayRef padding, int64_t groups,
                                   const OutputRectifier& rectifier = {}, const at::Tensor& accumulator = {});
 
-// Whether cached_direct_forward adds an accumulator inside its kernel for this convolution (x's sizes; w_sizes as the
-// kernel multiplies by, O x I/groups x kh x kw), rather than returning an undefined result: only oneDNN's brgemm
-// kernels (AVX-512) sum so that the result is conv2d + add_ to the last bit. Lets a caller that must copy the
-// accumulator first (recorded passes) skip the copy where it would be wasted. Decided once per shape.
-bool cached_forward_sums_in_kernel(at::IntArrayRef x, at::IntArrayRef w_sizes, bool has_bias, at::IntArrayRef stride,
-                                   at::IntArrayRef padding, int64_t groups, const OutputRectifier& rectifier);
-
 // The input gradient of cached_blocked_forward's convolution (blocked input of `input_sizes`, N x C x H x W) from the
 // gradient of its blocked output, through oneDNN's backward-data kernel for the blocked layout (jit, about 1.25x the
 // channels-last kernel on MobileNetV2's 1x1 and depthwise layers), cached the same way; 3x3 stride-1 layers take the
@@ -132,8 +125,8 @@ at::Tensor cached_blocked_layout_backward_data(const at::Tensor& grad, const at:
 // cached_direct_forward's convolution (ungrouped, `rectifier` inside the kernel) on channels-last data through oneDNN's
 // forward kernel for the blocked layout (blocked_layout_channels): x is reordered into that layout and the output back
 // to channels-last; primitive and reordered weight cached with the channels-last kernels' (on AVX2 both kernels take
-// the weight in one layout, so it is one copy). For the 3x3 stride-1 layers of 14x14 to 64x64 pixels of a recorded
-// pass on AVX2, where its jit:avx2 kernel runs 1.2-1.4x faster from nChw8c than from channels-last data. There it is
+// the weight in one layout, so it is one copy). For the 3x3 stride-1 layers of 14x14 to 64x64 pixels on AVX2, with
+// autograd recording or not, where its jit:avx2 kernel runs 1.2-1.4x faster from nChw8c than from channels-last data. There it is
 // the channels-last kernel itself, reading the same data with other strides: the values are cached_direct_forward's,
 // and aten::conv2d's, to the last bit (FrozenConvolutionTests). Needs blocked_layout_channels() > 0.
 at::Tensor cached_blocked_layout_forward(const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias,

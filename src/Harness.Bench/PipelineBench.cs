@@ -46,8 +46,12 @@ public static class PipelineBench
         public double BoundSeconds => Bound.Sum(p => p.TotalSeconds);
         public double BoundImagesPerSecond => Images / BoundSeconds;
 
-        /// <summary>Bound seconds / end-to-end seconds (the share of the compute bound the pipeline reaches).</summary>
-        public double Efficiency => BoundSeconds / EndToEndSeconds;
+        /// <summary>
+        /// The share of the compute bound the pipeline reaches: the median over the timed runs of each run's bound
+        /// seconds / end-to-end seconds, the bound timed right after the run (<see cref="RunEfficiencies"/>). Not
+        /// <see cref="BoundSeconds"/> / <see cref="EndToEndSeconds"/>: those are medians of different runs.
+        /// </summary>
+        public double Efficiency => RunEfficiencies.Count > 0 ? Median(RunEfficiencies) : BoundSeconds / EndToEndSeconds;
     }
 
     /// <summary>
@@ -77,6 +81,7 @@ public static class PipelineBench
         var peaks = new List<long>();
         var runs = new List<(double Seconds, IReadOnlyList<(string Stage, double Seconds, int Calls)> Stages)>();
         var boundRuns = new List<IReadOnlyList<Pass>>();
+        var grainLikeRuns = 0;
         var unscored = 0;
         for (var i = 0; i < Math.Max(1, settings.Warmup) + settings.Iterations; i++)
         {
@@ -93,6 +98,7 @@ public static class PipelineBench
             progress($"pipeline: {(timed ? "timed" : "warm-up")} run {i + 1}: {records.Count} images in {seconds:0.00} s");
             if (!timed) continue;
             runs.Add((seconds, scorer.Stages.Totals));
+            if (boundRuns.Count == 0) grainLikeRuns = peaks.Count;  // the runs before the first bound measurement
             // The bound right after the run it is set against: timed apart (one after the other, minutes apart), the
             // two met different stretches of a shared VM's speed, and the efficiency of one shard swung from 59% to 96%.
             boundRuns.Add(TimeBoundOnce(spec, modelSpec, model, training, records, device));
@@ -112,7 +118,7 @@ public static class PipelineBench
         var stages = median.Stages.Select(s => (s.Stage, s.Seconds, s.Calls)).ToList();
         var batches = (records.Count + spec.BatchSize - 1) / spec.BatchSize;
         return new Result(spec.Name, modelSpec.Id, shard, records.Count, batches, device, torch.get_num_threads(), runs.Count, stages,
-            median.Seconds, bound, peaks, Math.Max(1, settings.Warmup) + 1, !resettable, unscored, efficiencies);
+            median.Seconds, bound, peaks, grainLikeRuns, !resettable, unscored, efficiencies);
     }
 
     /// <summary>
@@ -182,6 +188,8 @@ public static class PipelineBench
 
         double Time(Action pass)
         {
+            // Each pass is timed once: the batches' uploads still queued on a GPU are not its time.
+            if (device.IsCuda) torch.cuda.synchronize(device.Index < 0 ? 0 : device.Index);
             var watch = Stopwatch.StartNew();
             pass();
             if (device.IsCuda) torch.cuda.synchronize(device.Index < 0 ? 0 : device.Index);

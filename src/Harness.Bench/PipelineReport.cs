@@ -29,9 +29,9 @@ public static class PipelineReport
         foreach (var p in r.Bound)
             text.Append($"{p.Count} × {p.Name}".PadRight(width)).Append(Invariant($"{p.TotalSeconds,10:0.000}   ({p.Seconds:0.000} s each)\n"));
         text.Append("bound".PadRight(width)).Append(Invariant($"{r.BoundSeconds,10:0.000}  {r.BoundImagesPerSecond:0.00} images/s\n\n"));
-        text.Append(Invariant($"efficiency   {r.Efficiency * 100:0.0}% of the compute bound (bound seconds / end-to-end seconds)\n"));
+        text.Append(Invariant($"efficiency   {r.Efficiency * 100:0.0}% of the compute bound (bound seconds / end-to-end seconds, the median of the runs'; each run against the bound timed right after it)\n"));
         if (r.RunEfficiencies.Count > 1)
-            text.Append(Invariant($"             per run {string.Join(" / ", r.RunEfficiencies.Select(e => (e * 100).ToString("0.0", CultureInfo.InvariantCulture)))}% (each timed run against the bound timed right after it)\n"));
+            text.Append(Invariant($"             per run {string.Join(" / ", r.RunEfficiencies.Select(e => (e * 100).ToString("0.0", CultureInfo.InvariantCulture)))}%\n"));
         text.Append(r.PeakRssBytes is { } peak
             ? Invariant($"peak RSS     {BenchCsv.Mb(peak)} MB ({(r.PeakIsSinceStart ? "since the process started, up to the first bound measurement" : "the highest run's own, model, trained state and runtime included: before each run the heap's freed memory is handed back and the peak reset, as a silo does before each grain; the runs before the first bound measurement")})\n")
               + Invariant($"             {(r.PeakIsSinceStart ? "after each run" : "per run")} {string.Join(" / ", r.RunPeakRssBytes.Take(r.GrainLikeRuns).Select(b => BenchCsv.Mb(b)))} MB (warm-ups first)")

@@ -19,12 +19,13 @@ public sealed class BlockedLayoutForwardTests : IDisposable
 
     public void Dispose() => _scope.Dispose();
 
-    private static (Tensor X, Tensor Weight, Tensor Bias) Problem(long channels, long height, long width, long kernel = 3)
+    private static (Tensor X, Tensor Weight, Tensor Bias) Problem(long channels, long height, long width, long kernel = 3,
+        long outChannels = 40)
     {
         torch.manual_seed(11);
         var x = torch.randn(new long[] { 2, channels, height, width }).contiguous(MemoryFormat.ChannelsLast);
-        var weight = torch.randn(new long[] { 40, channels, kernel, kernel }).mul(0.2).contiguous(MemoryFormat.ChannelsLast);
-        return (x, weight, torch.randn(new long[] { 40 }));
+        var weight = torch.randn(new long[] { outChannels, channels, kernel, kernel }).mul(0.2).contiguous(MemoryFormat.ChannelsLast);
+        return (x, weight, torch.randn(new long[] { outChannels }));
     }
 
     private static Tensor Ours(Tensor x, Tensor weight, Tensor bias, bool relu6, long stride = 1, long padding = -1)
@@ -62,6 +63,7 @@ public sealed class BlockedLayoutForwardTests : IDisposable
     public static TheoryData<string> Exclusions => new()
     {
         "too few pixels", "too many pixels", "1×1", "stride 2", "padding 2", "channels not in whole blocks",
+        "output channels not in whole blocks",
     };
 
     [Theory]
@@ -74,6 +76,7 @@ public sealed class BlockedLayoutForwardTests : IDisposable
             "too many pixels" => Problem(32, 65, 64),
             "1×1" => Problem(32, 30, 30, kernel: 1),
             "channels not in whole blocks" => Problem(20, 30, 30),
+            "output channels not in whole blocks" => Problem(32, 30, 30, outChannels: 36),
             _ => Problem(32, 30, 30),
         };
         var stride = which == "stride 2" ? 2L : 1L;

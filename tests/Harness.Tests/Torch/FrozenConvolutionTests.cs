@@ -285,6 +285,7 @@ public sealed class FrozenConvolutionTests : IDisposable
         // in channels, out channels, kernel, size, bias, ReLU after the sum
         { 16, 64, 1, 12, true, true },      // a Bottleneck's last 1×1 convolution (oneDNN's brgconv_1x1)
         { 16, 16, 3, 12, true, true },      // a BasicBlock's last 3×3 convolution (brgconv)
+        { 16, 16, 3, 28, true, true },      // one of 28×29 pixels: on AVX2 its forward runs in nChw8c, the sum after it
         { 16, 64, 1, 12, false, false },    // no bias, no ReLU
         // ResNet-50's four last-convolution shapes at 224×224 input (the reduction over input channels in blocks)
         { 64, 256, 1, 56, true, true },
@@ -319,8 +320,14 @@ public sealed class FrozenConvolutionTests : IDisposable
         using (torch.no_grad())
         {
             var reference = Reference(x);
+            var blockedBefore = FrozenConvolution.BlockedLayoutForwardsOnThisThread;
             var fused = Fused(x, accumulator);
             Assert.True(fused.equal(reference), "forward without autograd");
+            // On AVX2 (no brgemm kernels, nChw8c) a 3×3 layer of 14×14 to 64×64 pixels takes the blocked-layout forward,
+            // whose sums are the channels-last kernel's, with the residual sum added after it.
+            var blockedHere = OneDnnKernels.Brgemm == false && BlockedActivation.BlockChannels == 8 && kernel == 3 &&
+                              size * (size + 1) >= 14 * 14 && size * (size + 1) <= 64 * 64;
+            Assert.Equal(blockedBefore + (blockedHere ? 1 : 0), FrozenConvolution.BlockedLayoutForwardsOnThisThread);
             // One kernel where oneDNN's brgemm kernels run (AVX-512); elsewhere a separate add, into a new tensor.
             if (OneDnnKernels.Brgemm == true)
                 Assert.True(accumulator.equal(reference), "without autograd the sum is written into the accumulator (one kernel)");
