@@ -162,9 +162,9 @@ MT_API int mt_conv2d_blocked(mt_tensor input, mt_tensor weight, mt_tensor bias, 
  * gradients run as forward convolutions over the transposed weight, and residual sums run inside the kernel (to the
  * last bit of conv2d + add); where 0, oneDNN's backward-data kernel (the faster there) and a separate add. */
 MT_API int mt_brgemm_kernels(int32_t* out);
-/* How many frozen convolutions (recorded or not) the calling thread has run with their forward kernel on blocked copies of
- * their input (AVX2: 3x3 stride-1 layers of 14x14 to 64x64 pixels; the values are those of the channels-last kernel).
- * For tests. */
+/* How many frozen convolutions (recorded or not) the calling thread has run with their forward kernel on blocked copies
+ * of their input (AVX2: 3x3 stride-1 layers of 14x14 to 64x64 pixels; the values are those of the channels-last
+ * kernel). For tests. */
 MT_API int mt_blocked_layout_forwards(int64_t* out);
 /* What mt_conv2d_frozen's cache keeps: the bytes of weights in oneDNN's layout, of weights still alive and of freed
  * weights (their copies go when the cache next adds an entry), and the number of prepared primitives. All -1 in a build

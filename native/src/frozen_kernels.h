@@ -126,9 +126,10 @@ at::Tensor cached_blocked_layout_backward_data(const at::Tensor& grad, const at:
 // forward kernel for the blocked layout (blocked_layout_channels): x is reordered into that layout and the output back
 // to channels-last; primitive and reordered weight cached with the channels-last kernels' (on AVX2 both kernels take
 // the weight in one layout, so it is one copy). For the 3x3 stride-1 layers of 14x14 to 64x64 pixels on AVX2, with
-// autograd recording or not, where its jit:avx2 kernel runs 1.2-1.4x faster from nChw8c than from channels-last data. There it is
-// the channels-last kernel itself, reading the same data with other strides: the values are cached_direct_forward's,
-// and aten::conv2d's, to the last bit (FrozenConvolutionTests). Needs blocked_layout_channels() > 0.
+// autograd recording or not, where its jit:avx2 kernel runs 1.2-1.4x faster from nChw8c than from channels-last data.
+// There it is the channels-last kernel itself, reading the same data with other strides: the values are
+// cached_direct_forward's, and aten::conv2d's, to the last bit (FrozenConvolutionTests). Needs
+// blocked_layout_channels() > 0.
 at::Tensor cached_blocked_layout_forward(const at::Tensor& x, const at::Tensor& w, const at::Tensor& bias,
                                          at::IntArrayRef stride, at::IntArrayRef padding,
                                          const OutputRectifier& rectifier);

@@ -17,6 +17,12 @@ public sealed class BlockedLayoutForwardTests : IDisposable
 {
     private readonly DisposeScope _scope = torch.NewDisposeScope();
 
+    /// <summary>
+    /// Whether this CPU takes the blocked-layout forward at all: oneDNN's AVX2 kernels (no brgemm) with nChw8c blocks.
+    /// Which layers then take it is the shim's decision, which the tests here and in FrozenConvolutionTests check.
+    /// </summary>
+    internal static bool TakenOnThisCpu => OneDnnKernels.Brgemm == false && BlockedActivation.BlockChannels == 8;
+
     public void Dispose() => _scope.Dispose();
 
     private static (Tensor X, Tensor Weight, Tensor Bias) Problem(long channels, long height, long width, long kernel = 3,
@@ -41,7 +47,7 @@ public sealed class BlockedLayoutForwardTests : IDisposable
     [InlineData(64, 64, 64, false)]  // the most
     public void APassWithoutAutogradOnAvx2RunsTheLayerBlocked(long channels, long height, long width, bool relu6)
     {
-        Skip.IfNot(OneDnnKernels.Brgemm == false && BlockedActivation.BlockChannels == 8,
+        Skip.IfNot(TakenOnThisCpu,
             "only on a CPU whose oneDNN runs AVX2 kernels (no AVX-512) with blocked-layout kernels");
         var (x, weight, bias) = Problem(channels, height, width);
         using var noGrad = torch.no_grad();

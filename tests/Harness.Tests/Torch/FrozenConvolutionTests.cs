@@ -117,7 +117,7 @@ public sealed class FrozenConvolutionTests : IDisposable
         Assert.True(rectified.is_contiguous(MemoryFormat.ChannelsLast));
         Assert.True(torch.nn.functional.conv2d(input, weight, bias, 1, 1).equal(aten), "forward without a rectifier");
         // Both took the blocked-layout kernel where it exists (AVX2), and only there.
-        var blockedHere = OneDnnKernels.Brgemm == false && BlockedActivation.BlockChannels == 8;
+        var blockedHere = BlockedLayoutForwardTests.TakenOnThisCpu;
         Assert.Equal(before + (blockedHere ? 2 : 0), FrozenConvolution.BlockedLayoutForwardsOnThisThread);
         // On AVX2 the input gradient too: oneDNN's jit:avx2 backward-data kernel, which the shim runs on nChw8c copies
         // from 28×28 to 64×64 pixels, sums as it does on channels-last data. (On AVX-512 the large layers take the
@@ -325,7 +325,7 @@ public sealed class FrozenConvolutionTests : IDisposable
             Assert.True(fused.equal(reference), "forward without autograd");
             // On AVX2 (no brgemm kernels, nChw8c) a 3×3 layer of 14×14 to 64×64 pixels takes the blocked-layout forward,
             // whose sums are the channels-last kernel's, with the residual sum added after it.
-            var blockedHere = OneDnnKernels.Brgemm == false && BlockedActivation.BlockChannels == 8 && kernel == 3 &&
+            var blockedHere = BlockedLayoutForwardTests.TakenOnThisCpu && kernel == 3 &&
                               size * (size + 1) >= 14 * 14 && size * (size + 1) <= 64 * 64;
             Assert.Equal(blockedBefore + (blockedHere ? 1 : 0), FrozenConvolution.BlockedLayoutForwardsOnThisThread);
             // One kernel where oneDNN's brgemm kernels run (AVX-512); elsewhere a separate add, into a new tensor.
