@@ -51,7 +51,7 @@ public static class PipelineBench
         /// seconds / end-to-end seconds, the bound timed right after the run (<see cref="RunEfficiencies"/>). Not
         /// <see cref="BoundSeconds"/> / <see cref="EndToEndSeconds"/>: those are medians of different runs.
         /// </summary>
-        public double Efficiency => RunEfficiencies.Count > 0 ? Median(RunEfficiencies) : BoundSeconds / EndToEndSeconds;
+        public double Efficiency => Median(RunEfficiencies);
     }
 
     /// <summary>
