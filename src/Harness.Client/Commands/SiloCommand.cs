@@ -25,7 +25,8 @@ public static class SiloCommand
         var secret = RunCommand.SecretFileOption();
         var dashboard = new Option<int?>("--dashboard")
         {
-            Description = "Serve the Orleans dashboard (grains, silos, call rates) on http://127.0.0.1:PORT/ (loopback only: it has no login; use an SSH tunnel).",
+            Description = "Serve the Orleans dashboard (grains, silos, call rates) on http://127.0.0.1:PORT/ (loopback only: it has no login; use an SSH tunnel)." +
+                (SiloDashboard.Included ? "" : " Not in this build (the GPU device package leaves it out)."),
         };
         var modelsPerSlot = new Option<int>("--models-per-slot")
         {
@@ -35,6 +36,8 @@ public static class SiloCommand
         var command = new Command("silo", "Run a silo of a standing cluster on this machine (until Ctrl+C).") { cluster, devices, name, port, gateway, advertise, secret, dashboard, modelsPerSlot };
         command.SetAction(parse =>
         {
+            if (parse.GetValue(dashboard) is not null && !SiloDashboard.Included)
+                throw new CommandLineException($"--dashboard: {SiloDashboard.NotIncludedMessage}");
             var keep = parse.GetValue(modelsPerSlot);
             if (keep < 1) throw new CommandLineException($"--models-per-slot {keep}: a slot keeps at least 1 model (default {GrainContext.DefaultMaxModels})");
             var address = ClusterAddress.Parse(parse.GetValue(cluster)!, parse.GetValue(secret)?.FullName);

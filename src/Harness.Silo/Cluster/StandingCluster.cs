@@ -1,9 +1,6 @@
 using System.Net;
 using System.Net.Sockets;
 using Harness.Grains;
-using Microsoft.AspNetCore.Builder;
-using Microsoft.AspNetCore.Hosting;
-using Orleans.Dashboard;
 using Harness.Grains.Cluster;
 using Orleans.Runtime;
 using Microsoft.Extensions.DependencyInjection;
@@ -34,7 +31,7 @@ public static class StandingCluster
         siloPort = siloPort == 0 ? OrleansSetup.FreePort() : siloPort;
         gatewayPort = gatewayPort == 0 ? OrleansSetup.FreePort() : gatewayPort;
         // A web host only when the dashboard is asked for: it is served by ASP.NET Core in the silo process.
-        var builder = (dashboardPort is null ? (IHostApplicationBuilder)Host.CreateApplicationBuilder() : WebApplication.CreateBuilder()).AsMipInHost();
+        var builder = SiloDashboard.CreateBuilder(dashboardPort).AsMipInHost();
         builder.Logging.AddSimpleConsole(o => o.SingleLine = true).SetMinimumLevel(LogLevel.Warning)
             // Membership events (a silo joining, suspected, declared dead) tell an operator why work moved; they are rare.
             .AddFilter("Orleans.Runtime.MembershipService", LogLevel.Information);
@@ -43,9 +40,9 @@ public static class StandingCluster
             silo.JoinCluster(cluster)
                 .ConfigureEndpoints(advertise, siloPort, gatewayPort, listenOnAnyHostAddress: true)
                 .AddMipInSilo(identity.Devices, identity.Name, log, identity.ModelsPerSlot);
-            if (dashboardPort is not null) silo.UseInMemoryReminderService().AddDashboard();
+            if (dashboardPort is not null) SiloDashboard.AddTo(silo);
         });
-        using var host = Build(builder, dashboardPort);
+        using var host = SiloDashboard.Build(builder, dashboardPort);
         await host.StartAsync(stop).ConfigureAwait(false);
         log($"silo {identity.Name} joined {cluster} at {advertise}:{siloPort} (gateway {gatewayPort}) with slots {string.Join(", ", identity.Devices)}" +
             (dashboardPort is { } d ? $"; dashboard on http://127.0.0.1:{d}/" : ""));
@@ -58,16 +55,6 @@ public static class StandingCluster
         }
         log($"silo {identity.Name} leaving the cluster (grains in flight are abandoned; their runs re-run them elsewhere)");
         await host.StopAsync(CancellationToken.None).ConfigureAwait(false);
-    }
-
-    // The dashboard's web app listens on loopback only: it has no authentication (reach it through an SSH tunnel).
-    private static IHost Build(IHostApplicationBuilder builder, int? dashboardPort)
-    {
-        if (builder is not WebApplicationBuilder web) return ((HostApplicationBuilder)builder).Build();
-        web.WebHost.UseUrls($"http://127.0.0.1:{dashboardPort}");
-        var app = web.Build();
-        app.MapOrleansDashboard();
-        return app;
     }
 
     /// <summary>
