@@ -47,11 +47,15 @@
 
 #include <ATen/ATen.h>
 #include <ATen/Parallel.h>
-#include <ATen/native/ConvUtils.h>
 #include <c10/core/GradMode.h>
 #include <torch/csrc/autograd/VariableTypeUtils.h>
 #include <torch/csrc/autograd/function.h>
 #include <torch/csrc/autograd/saved_variable.h>
+#if MIPIN_WITH_ONEDNN
+// Internal header (select_conv_backend), used only to ask which kernel aten would pick on the CPU; its declarations
+// change between releases (2.x takes SymInt arguments), and PyTorch's wheels build without oneDNN here anyway.
+#include <ATen/native/ConvUtils.h>
+#endif
 
 #include <atomic>
 #include <vector>

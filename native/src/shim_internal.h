@@ -4,6 +4,9 @@
 #include "mipin_torch.h"
 
 #include <ATen/ATen.h>
+// c10::optional and c10::nullopt, which the shim uses because 1.13's aten takes them (from 2.4 they alias std's);
+// newer ATen headers no longer include this header themselves.
+#include <c10/util/Optional.h>
 
 #include <stdexcept>
 #include <string>
