@@ -400,7 +400,10 @@ public sealed class FrozenConvolutionTests : IDisposable
         var reference = Reference(b);
         Assert.True(output.equal(reference), "forward");
         Assert.True(passed.equal(x), "the passed input holds the input's values");
-        Assert.False(passed.is_leaf, "the passed input has the convolution as its history");
+        // A shim built without oneDNN (a libtorch with its oneDNN built in, as PyTorch's wheels) leaves the layer to
+        // aten and hands the input back as it is; the gradients below must be the same either way.
+        if (OneDnnKernels.Brgemm is null) Assert.True(passed.is_leaf, "without oneDNN the input itself comes back");
+        else Assert.False(passed.is_leaf, "the passed input has the convolution as its history");
 
         var outputOnly = torch.autograd.grad(new[] { output }, new[] { a }, new Tensor?[] { outputUpstream }, retain_graph: true)[0]!;
         var atenOutputOnly = torch.autograd.grad(new[] { reference }, new[] { b }, new Tensor?[] { outputUpstream }, retain_graph: true)[0]!;
