@@ -13,18 +13,20 @@
 #   scripts/device-check.sh --dry-run            here, without a GPU: packs .device/ when missing, unpacks it, builds the
 #                                                shim against Debian's libtorch with the same commands, and runs every
 #                                                step on cpu at the smallest sizes (cpu stands in for cuda)
-# Options: --out DIR, --skip-bench, --time-limit SECONDS (default 480: steps still pending then are skipped).
+# Options: --out DIR, --skip-bench, --time-limit SECONDS (default 480: steps still pending then are skipped),
+#   --package DIR (the package from scripts/package-device.sh; default .device).
 set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 
-dry_run=0; skip_bench=0; limit=480; out="${OUT:-}"
+dry_run=0; skip_bench=0; limit=480; out="${OUT:-}"; package="$root/.device"
 while (($#)); do
   case "$1" in
     --dry-run) dry_run=1 ;;
     --skip-bench) skip_bench=1 ;;
     --out) out="$2"; shift ;;
     --time-limit) limit="$2"; shift ;;
+    --package) package="$(realpath -m "$2")"; shift ;;
     -h|--help) sed -n '2,20p' "$0"; exit 0 ;;
     *) echo "device-check: unknown option '$1' (see --help)" >&2; exit 2 ;;
   esac
@@ -57,11 +59,11 @@ step() {
 }
 
 # ---------------------------------------------------------------------------------------------- the package
-if [[ ! -f .device/mipin.tar.xz ]]; then
-  if ((dry_run)); then scripts/package-device.sh || exit 1
-  else echo "device-check: .device/mipin.tar.xz missing: run scripts/package-device.sh here and carry .device" >&2; exit 1; fi
+if [[ ! -f "$package/mipin.tar.xz" ]]; then
+  if ((dry_run)); then scripts/package-device.sh --out "$package" || exit 1
+  else echo "device-check: $package/mipin.tar.xz missing: run scripts/package-device.sh here and carry .device" >&2; exit 1; fi
 fi
-tar -C "$work" -xJf .device/mipin.tar.xz
+tar -C "$work" -xJf "$package/mipin.tar.xz"
 mipin="$work/mipin/mipin"
 export DOTNET_CLI_TELEMETRY_OPTOUT=1 DOTNET_NOLOGO=1
 
@@ -75,7 +77,7 @@ else
   device=cuda
 fi
 torch_lib="$("$python" -c 'import os, torch; print(os.path.join(os.path.dirname(torch.__file__), "lib"))' 2>/dev/null || true)"
-export LD_LIBRARY_PATH="$root/.device/lib${torch_lib:+:$torch_lib}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+export LD_LIBRARY_PATH="$package/lib${torch_lib:+:$torch_lib}${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export MIPIN_NATIVE_LIB="$work/native/libmipin_torch.so"
 nproc_=$(nproc)
 export MIPIN_THREADS="${MIPIN_THREADS:-$nproc_}"
@@ -173,7 +175,7 @@ step "quickstart on $device and cpu" quickstart_both
 {
   echo "# MipIn device check$( ((dry_run)) && echo ' (dry run: cpu stands in for cuda)')"
   echo
-  echo "- date: $(date -u +%FT%TZ); commit: $(git rev-parse HEAD 2>/dev/null || echo unknown); package: $(head -1 .device/manifest.txt 2>/dev/null)"
+  echo "- date: $(date -u +%FT%TZ); commit: $(git rev-parse HEAD 2>/dev/null || echo unknown); package: $(head -1 "$package/manifest.txt" 2>/dev/null)"
   echo "- python torch: $("$python" -c 'import torch; print(torch.__version__, "CUDA", torch.version.cuda)' 2>/dev/null || echo "not installed for $python (the bench has no PyTorch column)")"
   if command -v nvidia-smi >/dev/null; then
     echo "- GPU: $(nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader 2>/dev/null | head -1)"

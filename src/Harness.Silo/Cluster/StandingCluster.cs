@@ -23,7 +23,8 @@ public static class StandingCluster
     /// <param name="advertise">The address other silos and clients reach this one at.</param>
     /// <param name="siloPort">Silo-to-silo port (0: a free one).</param>
     /// <param name="gatewayPort">Client port (0: a free one).</param>
-    /// <param name="dashboardPort">Serve the Orleans dashboard on 127.0.0.1:PORT (null: none).</param>
+    /// <param name="dashboardPort">Serve the Orleans dashboard on 127.0.0.1:PORT (null: none). A build without it
+    /// (<see cref="SiloDashboard.Included"/> false) throws NotSupportedException.</param>
     public static async Task RunSiloAsync(ClusterAddress cluster, SiloIdentity identity, IPAddress advertise, int siloPort, int gatewayPort,
         Action<string> log, CancellationToken stop, int? dashboardPort = null)
     {

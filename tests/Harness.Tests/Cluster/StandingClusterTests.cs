@@ -64,13 +64,16 @@ public sealed class StandingClusterTests : IDisposable
         lock (_logs[name]) return _logs[name].ToString();
     }
 
-    private void WaitFor(Func<bool> condition, TimeSpan timeout, string what)
+    private void WaitFor(Func<bool> condition, TimeSpan timeout, string what) => WaitFor(condition, timeout, () => what);
+
+    // what: evaluated on timeout, so it can say what was last seen.
+    private void WaitFor(Func<bool> condition, TimeSpan timeout, Func<string> what)
     {
         var clock = Stopwatch.StartNew();
         while (!condition())
         {
             if (clock.Elapsed > timeout)
-                throw new TimeoutException($"{what} did not happen within {timeout}; logs:\n" + string.Join("\n", _logs.Select(l => $"--- {l.Key}\n{Log(l.Key)}")));
+                throw new TimeoutException($"{what()} did not happen within {timeout}; logs:\n" + string.Join("\n", _logs.Select(l => $"--- {l.Key}\n{Log(l.Key)}")));
             Thread.Sleep(100);
         }
     }
@@ -105,20 +108,25 @@ public sealed class StandingClusterTests : IDisposable
         const string limit = "dataset.limit=18";
 
         // The Orleans dashboard of s1. Its HTTP API first: it must list the three silos. Waiting for that answer also
-        // warms the dashboard grain, whose first answer (activation, a question to every silo) can take seconds on a
-        // loaded machine (CI runs test classes in parallel) -- longer than Chromium's virtual-time budget, which runs
-        // ahead while a request is pending and left the bare page in a CI run.
+        // warms the dashboard grain, whose first answer (activation, a question to every silo) can take seconds while
+        // the three silos are still starting on a small machine -- longer than Chromium's virtual-time budget, which
+        // runs ahead while a request is pending and left the bare page in a CI run.
         using (var http = new HttpClient { Timeout = TimeSpan.FromSeconds(20) })
         {
             var counters = "";
             WaitFor(() =>
             {
-                try { counters = http.GetStringAsync($"http://127.0.0.1:{dashboard}/DashboardCounters").GetAwaiter().GetResult(); }
-                catch (HttpRequestException) { return false; }
-                catch (TaskCanceledException) { return false; }
-                using var json = System.Text.Json.JsonDocument.Parse(counters);
-                return json.RootElement.GetProperty("totalActiveHostCount").GetInt32() == 3;
-            }, TimeSpan.FromSeconds(90), "the dashboard's API listing three active silos");
+                try
+                {
+                    counters = http.GetStringAsync($"http://127.0.0.1:{dashboard}/DashboardCounters").GetAwaiter().GetResult();
+                    using var json = System.Text.Json.JsonDocument.Parse(counters);
+                    return json.RootElement.GetProperty("totalActiveHostCount").GetInt32() == 3;
+                }
+                catch (Exception e) when (e is HttpRequestException or TaskCanceledException or System.Text.Json.JsonException or KeyNotFoundException)
+                {
+                    return false;
+                }
+            }, TimeSpan.FromSeconds(90), () => $"the dashboard's API listing three active silos (its last answer: {counters})");
             using var answer = System.Text.Json.JsonDocument.Parse(counters);
             Assert.Equal(3, answer.RootElement.GetProperty("hosts").GetArrayLength());
         }
